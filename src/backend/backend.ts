@@ -1,0 +1,110 @@
+import type { Event, Position, RoomEvent, StreamName } from '../events/event';
+
+/** A room member as every node sees it. */
+export interface Member {
+  readonly conn: string;
+  readonly user: string;
+  readonly node: string;
+}
+
+/** A live node, as it announces itself in the registry. */
+export interface NodeInfo {
+  readonly id: string;
+  readonly startedAt: number;
+  readonly connections: number;
+  readonly rooms: number;
+  readonly address?: string;
+}
+
+/** What the bus hands to the node: room events and cluster events from other nodes. */
+export interface BusListener {
+  /** A room event published by another node (never this one's own). */
+  room(event: RoomEvent): void;
+  /** A cluster-scope event published by another node. */
+  cluster(event: Event): void;
+  /**
+   * The transport lost messages or may have (reconnected): every room stream must
+   * read what it missed from history before delivering anything newer.
+   */
+  resync(): void;
+}
+
+/**
+ * The transport between nodes. For room events, publishing and appending to the
+ * room's stream are one atomic step, so the live message carries its offset.
+ */
+export interface Bus {
+  /**
+   * Appends the event to `stream` of its room (when `stream` is not null) and publishes
+   * it on the room's channel, atomically. Returns the event with stream, offset and epoch set.
+   */
+  publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent>;
+  publishCluster(event: Event): Promise<void>;
+  /** Resolves once messages of the room are being received. */
+  subscribe(room: string): Promise<void>;
+  unsubscribe(room: string): Promise<void>;
+  listen(listener: BusListener): void;
+}
+
+export interface HistoryRead {
+  /** The stream's head: the offset of its newest event, and its epoch. */
+  readonly head: Position;
+  /** Events after the requested offset, in order, up to the head or the limit. */
+  readonly events: RoomEvent[];
+  /** False when the history no longer reaches back to the requested offset or the epoch differs. */
+  readonly complete: boolean;
+}
+
+/** The capped, ordered history of each room stream. Appending is the Bus's job. */
+export interface HistoryStore {
+  head(room: string, stream: StreamName): Promise<Position>;
+  /** Events with offset > after (in that epoch when given), at most `limit`. */
+  read(room: string, stream: StreamName, after: number, epoch?: string, limit?: number): Promise<HistoryRead>;
+}
+
+export interface MemberStore {
+  add(room: string, member: Member): Promise<void>;
+  /** Returns whether the member was there. */
+  remove(room: string, conn: string): Promise<boolean>;
+  list(room: string): Promise<Member[]>;
+  /** Removes every member a (dead) node had, and returns them so they can be announced. */
+  removeNode(node: string): Promise<Array<{ room: string; member: Member }>>;
+}
+
+export interface StateStore {
+  get(room: string, key: string): Promise<unknown>;
+  set(room: string, key: string, value: unknown): Promise<void>;
+  all(room: string): Promise<Record<string, unknown>>;
+}
+
+export interface NodeRegistry {
+  /** Announces this node alive for `ttlMs` more milliseconds. */
+  heartbeat(info: NodeInfo, ttlMs: number): Promise<void>;
+  /** Nodes whose heartbeat has not expired. */
+  live(): Promise<NodeInfo[]>;
+  /** Nodes that have members recorded anywhere (alive or not), for the reaper. */
+  known(): Promise<string[]>;
+  /** Says goodbye: drops the node's heartbeat at once. */
+  remove(node: string): Promise<void>;
+}
+
+export type BackendStatus = 'up' | 'down';
+
+/**
+ * Everything a node keeps outside its own heap: the bus and the stores, as one matched
+ * set (the atomic append-and-publish needs both). Memory and Redis implement it.
+ */
+export interface Backend {
+  readonly kind: 'memory' | 'redis';
+  readonly bus: Bus;
+  readonly history: HistoryStore;
+  readonly members: MemberStore;
+  readonly state: StateStore;
+  readonly nodes: NodeRegistry;
+  /** Whether the backend can serve now (Redis reachable). */
+  status(): BackendStatus;
+  /** Called on every status change. */
+  onStatus(listener: (status: BackendStatus) => void): void;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}

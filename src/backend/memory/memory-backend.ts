@@ -1,0 +1,195 @@
+import type { Event, Position, RoomEvent, StreamName } from '../../events/event';
+import type {
+  Backend,
+  BackendStatus,
+  Bus,
+  BusListener,
+  HistoryRead,
+  HistoryStore,
+  Member,
+  MemberStore,
+  NodeInfo,
+  NodeRegistry,
+  StateStore,
+} from '../backend';
+import { MemoryCluster } from './memory-cluster';
+
+class MemoryBus implements Bus {
+  private rooms = new Set<string>();
+
+  constructor(
+    private readonly cluster: MemoryCluster,
+    private readonly node: string,
+  ) {}
+
+  async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent> {
+    const published = stream ? this.cluster.append(event, stream) : event;
+    this.cluster.publishRoom(this.node, published);
+    return published;
+  }
+
+  async publishCluster(event: Event): Promise<void> {
+    this.cluster.publishCluster(this.node, event);
+  }
+
+  async subscribe(room: string): Promise<void> {
+    this.rooms.add(room);
+  }
+
+  async unsubscribe(room: string): Promise<void> {
+    this.rooms.delete(room);
+  }
+
+  listen(listener: BusListener): void {
+    this.rooms = this.cluster.attach(this.node, listener);
+  }
+
+  detach(): void {
+    this.cluster.detach(this.node);
+  }
+}
+
+class MemoryHistory implements HistoryStore {
+  constructor(private readonly cluster: MemoryCluster) {}
+
+  async head(room: string, stream: StreamName): Promise<Position> {
+    return this.cluster.head(room, stream);
+  }
+
+  async read(
+    room: string,
+    stream: StreamName,
+    after: number,
+    epoch?: string,
+    limit = 1000,
+  ): Promise<HistoryRead> {
+    const log = this.cluster.existing(room, stream) ?? { offset: 0, epoch: '', events: [] };
+    const head = { offset: log.offset, epoch: log.epoch };
+    const first = log.events[0]?.offset ?? log.offset + 1;
+    const sameEpoch = epoch === undefined || epoch === '' || epoch === log.epoch;
+    const complete = sameEpoch && after <= log.offset && first <= after + 1;
+    if (!complete) return { head, events: [], complete };
+    const events = log.events.filter((event) => (event.offset ?? 0) > after).slice(0, limit);
+    return { head, events: structuredClone(events), complete };
+  }
+}
+
+class MemoryMembers implements MemberStore {
+  constructor(private readonly cluster: MemoryCluster) {}
+
+  async add(room: string, member: Member): Promise<void> {
+    let members = this.cluster.members.get(room);
+    if (!members) {
+      members = new Map();
+      this.cluster.members.set(room, members);
+    }
+    members.set(member.conn, member);
+  }
+
+  async remove(room: string, conn: string): Promise<boolean> {
+    const members = this.cluster.members.get(room);
+    const removed = members?.delete(conn) ?? false;
+    if (members?.size === 0) this.cluster.members.delete(room);
+    return removed;
+  }
+
+  async list(room: string): Promise<Member[]> {
+    return [...(this.cluster.members.get(room)?.values() ?? [])];
+  }
+
+  async removeNode(node: string): Promise<Array<{ room: string; member: Member }>> {
+    const removed: Array<{ room: string; member: Member }> = [];
+    for (const [room, members] of this.cluster.members) {
+      for (const member of members.values()) {
+        if (member.node !== node) continue;
+        members.delete(member.conn);
+        removed.push({ room, member });
+      }
+      if (members.size === 0) this.cluster.members.delete(room);
+    }
+    return removed;
+  }
+}
+
+class MemoryState implements StateStore {
+  constructor(private readonly cluster: MemoryCluster) {}
+
+  async get(room: string, key: string): Promise<unknown> {
+    return structuredClone(this.cluster.state.get(room)?.get(key));
+  }
+
+  async set(room: string, key: string, value: unknown): Promise<void> {
+    let state = this.cluster.state.get(room);
+    if (!state) {
+      state = new Map();
+      this.cluster.state.set(room, state);
+    }
+    if (value === null) state.delete(key);
+    else state.set(key, structuredClone(value));
+  }
+
+  async all(room: string): Promise<Record<string, unknown>> {
+    return structuredClone(Object.fromEntries(this.cluster.state.get(room) ?? []));
+  }
+}
+
+class MemoryNodes implements NodeRegistry {
+  constructor(private readonly cluster: MemoryCluster) {}
+
+  async heartbeat(info: NodeInfo, ttlMs: number): Promise<void> {
+    this.cluster.nodes.set(info.id, { info, expiresAt: Date.now() + ttlMs });
+  }
+
+  async live(): Promise<NodeInfo[]> {
+    const now = Date.now();
+    return [...this.cluster.nodes.values()].filter((n) => n.expiresAt > now).map((n) => n.info);
+  }
+
+  async known(): Promise<string[]> {
+    const nodes = new Set<string>();
+    for (const members of this.cluster.members.values()) for (const m of members.values()) nodes.add(m.node);
+    return [...nodes];
+  }
+
+  async remove(node: string): Promise<void> {
+    this.cluster.nodes.delete(node);
+  }
+}
+
+/**
+ * The embedded backend: no Redis, everything in this process. One node on its own,
+ * or several nodes of one process sharing a MemoryCluster (tests).
+ */
+export class MemoryBackend implements Backend {
+  readonly kind = 'memory' as const;
+  readonly bus: MemoryBus;
+  readonly history: HistoryStore;
+  readonly members: MemberStore;
+  readonly state: StateStore;
+  readonly nodes: NodeRegistry;
+
+  constructor(
+    node: string,
+    readonly cluster: MemoryCluster = new MemoryCluster(1000),
+  ) {
+    this.bus = new MemoryBus(cluster, node);
+    this.history = new MemoryHistory(cluster);
+    this.members = new MemoryMembers(cluster);
+    this.state = new MemoryState(cluster);
+    this.nodes = new MemoryNodes(cluster);
+  }
+
+  status(): BackendStatus {
+    return 'up';
+  }
+
+  onStatus(_listener: (status: BackendStatus) => void): void {
+    // Memory never goes down.
+  }
+
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.bus.detach();
+  }
+}

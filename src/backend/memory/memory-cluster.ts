@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import type { Event, Position, RoomEvent, StreamName } from '../../events/event';
+import type { BusListener, Member, NodeInfo } from '../backend';
+
+interface StreamLog {
+  epoch: string;
+  offset: number;
+  events: RoomEvent[];
+}
+
+/**
+ * The state a Redis server would hold, for nodes that share one process: the embedded
+ * single-node default, and tests that run several nodes over an in-memory bus.
+ */
+export class MemoryCluster {
+  readonly streams = new Map<string, StreamLog>();
+  readonly members = new Map<string, Map<string, Member>>();
+  readonly state = new Map<string, Map<string, unknown>>();
+  readonly nodes = new Map<string, { info: NodeInfo; expiresAt: number }>();
+  private readonly listeners = new Map<string, { listener: BusListener; rooms: Set<string> }>();
+
+  constructor(readonly historyLimit: number) {}
+
+  stream(room: string, stream: StreamName): StreamLog {
+    const key = `${stream}\u0000${room}`;
+    let log = this.streams.get(key);
+    if (!log) {
+      log = { epoch: randomUUID(), offset: 0, events: [] };
+      this.streams.set(key, log);
+    }
+    return log;
+  }
+
+  /** A stream that was never written has offset 0 and the empty epoch, as in Redis. */
+  head(room: string, stream: StreamName): Position {
+    const log = this.streams.get(`${stream}\u0000${room}`);
+    return log ? { offset: log.offset, epoch: log.epoch } : { offset: 0, epoch: '' };
+  }
+
+  existing(room: string, stream: StreamName): StreamLog | undefined {
+    return this.streams.get(`${stream}\u0000${room}`);
+  }
+
+  append(event: RoomEvent, stream: StreamName): RoomEvent {
+    const log = this.stream(event.room, stream);
+    log.offset += 1;
+    const stored: RoomEvent = { ...event, stream, offset: log.offset, epoch: log.epoch };
+    log.events.push(stored);
+    // The events stream is capped like the Redis stream; the Yjs log is trimmed only by compaction.
+    if (stream === 'events' && log.events.length > this.historyLimit) {
+      log.events.splice(0, log.events.length - this.historyLimit);
+    }
+    return stored;
+  }
+
+  attach(node: string, listener: BusListener): Set<string> {
+    const rooms = new Set<string>();
+    this.listeners.set(node, { listener, rooms });
+    return rooms;
+  }
+
+  detach(node: string): void {
+    this.listeners.delete(node);
+  }
+
+  /** Delivers to every other node subscribed to the room, asynchronously like a network would. */
+  publishRoom(fromNode: string, event: RoomEvent): void {
+    for (const [node, { listener, rooms }] of this.listeners) {
+      if (node === fromNode || !rooms.has(event.room)) continue;
+      const copy = structuredClone(event);
+      setImmediate(() => listener.room(copy));
+    }
+  }
+
+  publishCluster(fromNode: string, event: Event): void {
+    for (const [node, { listener }] of this.listeners) {
+      if (node === fromNode) continue;
+      const copy = structuredClone(event);
+      setImmediate(() => listener.cluster(copy));
+    }
+  }
+}

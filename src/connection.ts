@@ -1,0 +1,37 @@
+import type { CloseCode, ErrorCode } from './errors';
+import type { Event } from './events/event';
+
+/** Which wire protocol a connection speaks. */
+export type Protocol = 'json' | 'yjs';
+
+/** What the upgrade established about a client. Set once at the upgrade; never from frames. */
+export interface Identity {
+  /** The user id (`sub` of the token); anonymous connections get `anon:<conn>`. */
+  readonly user: string;
+  /** Room grants from the token; undefined when auth is off (everything allowed). */
+  readonly grants?: RoomGrants;
+  /** Unix seconds after which the token is no longer valid. */
+  readonly expiresAt?: number;
+}
+
+/** Exact room names or simple `*` patterns, each mapped to an access level. */
+export type RoomGrants = Readonly<Record<string, 'read' | 'write'>>;
+
+/**
+ * One client socket, whatever its protocol. The router and the room hub talk to
+ * connections only through this interface.
+ */
+export interface Connection {
+  readonly id: string;
+  readonly protocol: Protocol;
+  readonly identity: Identity;
+  /** Rooms this connection has joined on this node. */
+  readonly rooms: Set<string>;
+  /** Delivers an event of a room it joined, or one addressed to it. */
+  deliver(event: Event): void;
+  /** Accepts the event with this correlation id; a no-op for protocols without acks. */
+  ack(id: string | number, answer: unknown): void;
+  /** Refuses a frame; the connection stays open. */
+  error(id: string | number | undefined, code: ErrorCode, message: string): void;
+  close(code: CloseCode, reason: string): void;
+}

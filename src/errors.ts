@@ -1,0 +1,98 @@
+/**
+ * Every machine-readable code swarmcast sends, in one place. docs/codes.md is the
+ * table for users; a test keeps the two in step.
+ */
+
+/** `code` of an `error` frame on the JSON protocol. Stable: clients switch on them. */
+export const ErrorCode = {
+  /** The frame is not valid JSON. */
+  BadJson: 'bad_json',
+  /** The frame is JSON but not an event object (`type` missing, wrong field types). */
+  BadFrame: 'bad_frame',
+  /** No event type of that name is declared, or clients may not send it. */
+  UnknownType: 'unknown_type',
+  /** `data` does not match the event type's schema. */
+  InvalidData: 'invalid_data',
+  /** A room event for a room this connection has not joined. */
+  NotJoined: 'not_joined',
+  /** The connection's access does not allow this event in this room. */
+  Forbidden: 'forbidden',
+  /** The handler rejected the event on purpose (ctx.fail). */
+  Rejected: 'rejected',
+  /** Too many messages: the per-connection rate limit was hit. */
+  RateLimited: 'rate_limited',
+  /** The cluster backend (Redis) cannot be reached right now; retry later. */
+  Unavailable: 'unavailable',
+  /** The handler threw. The node logged it with the event's id. */
+  Internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * WebSocket close codes. 1000-1015 are RFC 6455's; ours are 4000 + the HTTP status
+ * that means the same thing, so a reader can guess them. Codes below 4500 tell the
+ * client not to reconnect blindly (fix the cause first); 4500 and up, and 1012, mean
+ * "reconnect, possibly to another node".
+ */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  /** A frame of the wrong kind (binary on /events, text on /yjs). */
+  UnsupportedData: 1003,
+  PolicyViolation: 1008,
+  /** A frame over the size limit. */
+  MessageTooBig: 1009,
+  InternalError: 1011,
+  /** The node is draining (SIGTERM, rolling update): reconnect elsewhere. */
+  ServiceRestart: 1012,
+  /** A y-websocket frame that does not decode, or an update Yjs rejects. */
+  BadYjsFrame: 4400,
+  /** The token expired and was not refreshed. */
+  TokenExpired: 4401,
+  /** The user's access was revoked (kicked) by an operator or a backend. */
+  Revoked: 4403,
+  /** No pong came back in time: the socket is considered dead. */
+  HeartbeatTimeout: 4408,
+  /** The client kept sending past its rate limit. */
+  RateLimited: 4429,
+  /** The client does not read fast enough; its send buffer passed the limit. */
+  SlowConsumer: 4508,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** An error that carries a stable code to the client. Anything else becomes `internal`. */
+export class SwarmError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'SwarmError';
+  }
+}
+
+/** The backend (Redis) cannot take the request now; maps to `unavailable`. */
+export class UnavailableError extends SwarmError {
+  constructor(message = 'the cluster backend is unavailable, retry later') {
+    super(ErrorCode.Unavailable, message);
+    this.name = 'UnavailableError';
+  }
+}
+
+/** A bad environment variable: the message names it, start-up stops. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Normalises anything thrown into a code and a message that are safe to send. */
+export function toWireError(err: unknown): { code: ErrorCode; message: string } {
+  if (err instanceof SwarmError) return { code: err.code, message: err.message };
+  return { code: ErrorCode.Internal, message: 'the handler failed; the error was logged' };
+}

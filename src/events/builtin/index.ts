@@ -1,0 +1,13 @@
+import type { AnyEventDefinition } from '../event';
+import { nodeInfo } from './node';
+import { roomJoin, roomLeave, roomMemberJoined, roomMemberLeft, roomStateSet } from './room';
+
+/** The event types every node has, declared like user-defined ones. */
+export const builtinEvents: AnyEventDefinition[] = [
+  roomJoin,
+  roomLeave,
+  roomMemberJoined,
+  roomMemberLeft,
+  roomStateSet,
+  nodeInfo,
+];

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { defineEvent } from '../event';
+
+export const nodeInfo = defineEvent({
+  type: 'node.info',
+  scope: 'local',
+  access: 'connect',
+  description: 'Which node serves this connection, and its load.',
+  data: z.object({}),
+  handle(ctx) {
+    return {
+      node: ctx.node.id,
+      backend: ctx.node.backend.kind,
+      connections: ctx.node.connections.size,
+      rooms: ctx.node.hub.size,
+    };
+  },
+});

@@ -1,0 +1,5 @@
+import type { AnyEventDefinition } from '../events/event';
+import { chatMessage } from './chat-message';
+
+/** The application's own event types. Add one line per new handler file. */
+export const handlers: AnyEventDefinition[] = [chatMessage];

@@ -1,0 +1,315 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Backend } from './backend/backend';
+import { MemoryBackend } from './backend/memory/memory-backend';
+import { MemoryCluster } from './backend/memory/memory-cluster';
+import type { Config } from './config';
+import type { Connection, Identity } from './connection';
+import { CloseCode } from './errors';
+import { builtinEvents } from './events/builtin';
+import { leaveRoom } from './events/builtin/room';
+import type { AnyEventDefinition, EmitOptions, EmitResult } from './events/event';
+import { EventRegistry } from './events/registry';
+import { Router } from './events/router';
+import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
+import { createLogger, type Logger } from './log';
+import { JsonConnection } from './protocol/json-connection';
+import { RoomHub } from './rooms/room-hub';
+import { ConnectionTable, type NodeServices } from './services';
+
+/** The outcome of checking an upgrade request: who it is, or the HTTP status that refuses it. */
+export type UpgradeDecision =
+  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: false; readonly status: number; readonly message: string };
+
+/** Decides who an upgrade request is. `room` is set for /yjs/<room>. */
+export type Authenticator = (
+  req: IncomingMessage,
+  url: URL,
+  room: string | undefined,
+) => Promise<UpgradeDecision>;
+
+/** Handles an upgrade on a path prefix (the Yjs protocol registers /yjs/). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
+
+/** A module that plugs into a node: Yjs, auth, metrics, the admin API, the demo page. */
+export interface Extension {
+  readonly name: string;
+  install(node: SwarmNode): void | Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+export interface SwarmNodeOptions {
+  readonly config: Config;
+  /** Defaults to the embedded memory backend (or Redis when the config has a URL and one is passed). */
+  readonly backend?: Backend;
+  readonly handlers?: readonly AnyEventDefinition[];
+  readonly extensions?: readonly Extension[];
+  readonly log?: Logger;
+}
+
+let anonymousCount = 0;
+
+/** Anyone may connect when no authenticator is installed; each connection is its own anonymous user. */
+const openAccess: Authenticator = async () => ({
+  ok: true,
+  identity: { user: `anon-${process.pid}-${++anonymousCount}` },
+});
+
+/**
+ * One swarmcast node: an HTTP server with the WebSocket endpoints, the router, the
+ * room hub and a backend. Start several (processes, or in one process over a shared
+ * MemoryCluster) and they form a cluster through their backend.
+ */
+export class SwarmNode {
+  readonly id: string;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly backend: Backend;
+  readonly registry: EventRegistry;
+  readonly router: Router;
+  readonly hub: RoomHub;
+  readonly connections = new ConnectionTable();
+  readonly services: NodeServices;
+  authenticate: Authenticator = openAccess;
+
+  private readonly server: Server;
+  private readonly jsonSockets: WebSocketServer;
+  private readonly routes = new Map<string, HttpHandler>();
+  private readonly upgrades = new Map<string, UpgradeHandler>();
+  private readonly extensions: Extension[] = [];
+  private readonly closing = new Set<Promise<void>>();
+  private readonly readinessChecks: Array<() => string | undefined> = [];
+  private draining: Promise<void> | undefined;
+
+  constructor(options: SwarmNodeOptions) {
+    this.config = options.config;
+    this.id = options.config.nodeId;
+    this.log = options.log ?? createLogger(options.config.logLevel, this.id);
+    this.backend =
+      options.backend ?? new MemoryBackend(this.id, new MemoryCluster(options.config.historyLimit));
+    this.registry = new EventRegistry([...builtinEvents, ...(options.handlers ?? [])]);
+    this.hub = new RoomHub(this.backend, this.log);
+    const services: NodeServices = {
+      id: this.id,
+      backend: this.backend,
+      hub: this.hub,
+      connections: this.connections,
+      can: (conn, access, room) => this.router.can(conn, access, room),
+      emit: (type, opts) => this.emit(type, opts),
+    };
+    this.services = services;
+    this.router = new Router({
+      node: this.id,
+      registry: this.registry,
+      backend: this.backend,
+      hub: this.hub,
+      services: () => services,
+      log: this.log,
+    });
+    this.backend.bus.listen({
+      room: (event) => this.hub.receive(event),
+      cluster: (event) => void this.router.fromBus(event, event.from.node),
+      resync: () => this.hub.resync(),
+    });
+    this.jsonSockets = new WebSocketServer({ noServer: true, maxPayload: options.config.maxFrameBytes });
+    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
+    this.route('GET /readyz', (_req, res) => {
+      const reason = this.notReadyReason();
+      sendJson(res, reason ? 503 : 200, { ready: !reason, node: this.id, reason });
+    });
+    this.addUpgrade('/events', (req, socket, head, url) => void this.upgradeJson(req, socket, head, url));
+    this.extensions.push(...(options.extensions ?? []));
+  }
+
+  /** Registers an HTTP route, `"GET /path"`; a path ending in `/*` matches the prefix. */
+  route(key: string, handler: HttpHandler): void {
+    this.routes.set(key, handler);
+  }
+
+  /** Serves WebSocket upgrades whose path is `path` or starts with `path` when it ends in `/`. */
+  addUpgrade(path: string, handler: UpgradeHandler): void {
+    this.upgrades.set(path, handler);
+  }
+
+  /** Adds a check to /readyz: return a reason to be not ready, or undefined. */
+  addReadinessCheck(check: () => string | undefined): void {
+    this.readinessChecks.push(check);
+  }
+
+  get isDraining(): boolean {
+    return this.draining !== undefined;
+  }
+
+  /** Starts the backend, the extensions and the HTTP server; resolves with the bound port. */
+  async start(): Promise<number> {
+    await this.backend.start();
+    for (const extension of this.extensions) await extension.install(this);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = this.server.address() as AddressInfo;
+    this.log.info(
+      {
+        port,
+        backend: this.backend.kind,
+        redis: this.config.redisUrl ? redact(this.config.redisUrl) : undefined,
+      },
+      this.backend.kind === 'memory'
+        ? `listening on port ${port}; embedded single-node backend (no REDIS_URL set)`
+        : `listening on port ${port}; cluster backend on Redis`,
+    );
+    return port;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Dispatches an event from server-side code, through the same router as client events. */
+  emit(type: string, options: EmitOptions): Promise<EmitResult> {
+    return this.router.emit(type, options);
+  }
+
+  /**
+   * Stops taking work and hands clients to other nodes: /readyz turns 503, new upgrades
+   * get 503, every socket is closed with 1012 and leaves its rooms, then the backend
+   * closes. Resolves when done or when `timeoutMs` has passed.
+   */
+  drain(timeoutMs = this.config.drainTimeoutMs): Promise<void> {
+    this.draining ??= this.runDrain(timeoutMs);
+    return this.draining;
+  }
+
+  private async runDrain(timeoutMs: number): Promise<void> {
+    this.log.info({ connections: this.connections.size, timeoutMs }, 'draining');
+    const deadline = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), timeoutMs).unref(),
+    );
+    const work = (async () => {
+      for (const conn of [...this.connections.all()]) conn.close(CloseCode.ServiceRestart, 'node draining');
+      while (this.connections.size > 0 || this.closing.size > 0) {
+        await Promise.race([Promise.all(this.closing), new Promise((r) => setTimeout(r, 20))]);
+      }
+    })();
+    if ((await Promise.race([work, deadline])) === 'timeout') {
+      this.log.warn({ connections: this.connections.size }, 'drain timed out; closing what is left');
+    }
+    for (const socket of this.jsonSockets.clients) socket.terminate();
+    await this.shutdown();
+    this.log.info('drained');
+  }
+
+  /** Closes everything at once, without telling anyone (tests, and after a drain). */
+  async close(): Promise<void> {
+    for (const socket of this.jsonSockets.clients) socket.terminate();
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const extension of [...this.extensions].reverse()) await extension.close?.();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.backend.nodes.remove(this.id).catch(() => {});
+    await this.backend.close();
+  }
+
+  private notReadyReason(): string | undefined {
+    if (this.draining) return 'draining';
+    if (this.backend.status() !== 'up') return 'backend unavailable';
+    for (const check of this.readinessChecks) {
+      const reason = check();
+      if (reason) return reason;
+    }
+    return undefined;
+  }
+
+  private async onRequest(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const handler = this.findRoute(`${req.method ?? 'GET'} ${url.pathname}`);
+    if (!handler) {
+      sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
+      return;
+    }
+    try {
+      await handler(req, res, url);
+    } catch (err) {
+      this.log.error({ err, path: url.pathname }, 'http handler failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    }
+  }
+
+  private findRoute(key: string): HttpHandler | undefined {
+    const exact = this.routes.get(key);
+    if (exact) return exact;
+    for (const [pattern, handler] of this.routes) {
+      if (pattern.endsWith('/*') && key.startsWith(pattern.slice(0, -1))) return handler;
+    }
+    return undefined;
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.draining) return refuseUpgrade(socket, 503, 'node draining');
+    for (const [path, handler] of this.upgrades) {
+      if (url.pathname === path || (path.endsWith('/') && url.pathname.startsWith(path))) {
+        return handler(req, socket, head, url);
+      }
+    }
+    refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}`);
+  }
+
+  private async upgradeJson(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
+    const decision = await this.authenticate(req, url, undefined);
+    if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
+    this.jsonSockets.handleUpgrade(req, socket, head, (ws) => {
+      const conn = new JsonConnection(ws, decision.identity, this.router, this.log);
+      this.connections.add(conn);
+      ws.on('close', () => this.track(this.disconnect(conn, conn.settled())));
+      ws.on('error', (err) => this.log.debug({ err, conn: conn.id }, 'socket error'));
+      conn.open(this.id);
+    });
+  }
+
+  /** Registers a connection of any protocol (the Yjs extension uses it too). */
+  register(conn: Connection): void {
+    this.connections.add(conn);
+  }
+
+  /** Forgets a closed connection and takes it out of its rooms everywhere. */
+  async disconnect(conn: Connection, settled: Promise<void> = Promise.resolve()): Promise<void> {
+    this.connections.delete(conn);
+    await settled.catch(() => {});
+    for (const room of [...conn.rooms]) {
+      await leaveRoom(this.services, conn, room).catch((err: unknown) => {
+        this.log.warn({ err, conn: conn.id, room }, 'leave on close failed');
+      });
+    }
+  }
+
+  /** Keeps a promise of close work so a drain can wait for it. */
+  track(work: Promise<void>): void {
+    this.closing.add(work);
+    void work.finally(() => this.closing.delete(work));
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'redis://?';
+  }
+}

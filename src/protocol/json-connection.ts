@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { Connection, Identity } from '../connection';
+import { CloseCode, ErrorCode } from '../errors';
+import type { Event } from '../events/event';
+import type { Router } from '../events/router';
+import type { Logger } from '../log';
+import { decodeJsonFrame, encodeEvent, encodeFrame } from './json-codec';
+
+/**
+ * A client on `WS /events`. Frames of one connection are handled one after another,
+ * so a client's events are published in the order it sent them.
+ */
+export class JsonConnection implements Connection {
+  readonly id = randomUUID();
+  readonly protocol = 'json' as const;
+  readonly rooms = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly identity: Identity,
+    private readonly router: Router,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts reading frames; call once the connection is registered. */
+  open(node: string): void {
+    this.send(encodeFrame({ type: 'welcome', data: { node, conn: this.id, user: this.identity.user } }));
+    this.socket.on('message', (raw, isBinary) => {
+      // Refusals go through the same queue as events so that answers come in frame order.
+      this.queue = this.queue.then(() => {
+        if (isBinary) {
+          return this.error(undefined, ErrorCode.BadFrame, 'frames on /events are JSON text, not binary');
+        }
+        const decoded = decodeJsonFrame(raw.toString());
+        if (!decoded.ok) return this.error(decoded.id, decoded.code, decoded.message);
+        return this.router.fromSocket(this, decoded.frame);
+      });
+    });
+  }
+
+  /** Resolves when every frame received so far has been handled. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  deliver(event: Event): void {
+    this.send(encodeEvent(event));
+  }
+
+  ack(id: string | number, answer: unknown): void {
+    this.send(encodeFrame({ type: 'ack', id, data: answer }));
+  }
+
+  error(id: string | number | undefined, code: ErrorCode, message: string): void {
+    this.send(encodeFrame({ type: 'error', id, code, message }));
+  }
+
+  close(code: CloseCode, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  private send(text: string): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(text, (err) => {
+      if (err) this.log.debug({ err, conn: this.id }, 'send failed');
+    });
+  }
+}
+
+export { CloseCode };
