@@ -260,10 +260,14 @@ export class SwarmNode {
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (this.draining) return refuseUpgrade(socket, 503, 'node draining');
+    if (this.draining) {
+      refuseUpgrade(socket, 503, 'node draining');
+      return;
+    }
     for (const [path, handler] of this.upgrades) {
       if (url.pathname === path || (path.endsWith('/') && url.pathname.startsWith(path))) {
-        return handler(req, socket, head, url);
+        handler(req, socket, head, url);
+        return;
       }
     }
     refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}`);

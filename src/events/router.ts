@@ -105,7 +105,7 @@ export class Router {
   /** A cluster-scope event published by another node: run its handler here. */
   async fromBus(event: Event, node: string): Promise<void> {
     const definition = this.deps.registry.get(event.type);
-    if (!definition || definition.scope !== 'cluster') {
+    if (definition?.scope !== 'cluster') {
       this.deps.log.warn({ type: event.type, node }, 'cluster event of an unknown type dropped');
       return;
     }

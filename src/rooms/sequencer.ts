@@ -47,7 +47,10 @@ export class Sequencer {
     if (epoch !== this.epoch) {
       // A stream that did not exist yet has the empty epoch: its first events adopt theirs.
       if (this.epoch === '' && this.offset === 0) this.epoch = epoch;
-      else return this.scheduleRepair();
+      else {
+        this.scheduleRepair();
+        return;
+      }
     }
     if (offset <= this.offset) return;
     if (offset === this.offset + 1) {

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Runs every compiled test file with node's own test runner. Node 20's `--test` takes
+// files, not globs, so this finds them. `npm test -- name` runs only files whose path
+// contains `name`.
+const { spawnSync } = require('node:child_process');
+const { readdirSync, statSync } = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..', 'dist', 'test');
+const filters = process.argv.slice(2);
+const files = [];
+(function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) walk(full);
+    else if (name.endsWith('.test.js') && (filters.length === 0 || filters.some((f) => full.includes(f))))
+      files.push(full);
+  }
+})(root);
+files.sort();
+if (files.length === 0) {
+  console.error(`no test files under ${root}${filters.length ? ` matching ${filters.join(', ')}` : ''}`);
+  process.exit(1);
+}
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+const result = spawnSync(
+  process.execPath,
+  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  {
+    stdio: 'inherit',
+    env: { LOG_LEVEL: 'silent', ...process.env },
+  },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,17 @@
+import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import type { SwarmNode } from '../../src/node';
+import { clusterSuite } from '../helpers/cluster-suite';
+import { startNodes } from '../helpers/nodes';
+
+clusterSuite('the in-memory bus', () => {
+  let nodes: SwarmNode[] = [];
+  return {
+    async start(count, options) {
+      nodes = await startNodes(count, { ...options, cluster: new MemoryCluster(1000) });
+      return nodes;
+    },
+    async stop() {
+      await Promise.all(nodes.map((node) => node.close()));
+    },
+  };
+});

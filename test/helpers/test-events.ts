@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { defineEvent } from '../../src/events/event';
+
+/** A handler that always throws, to check that a failing handler hurts no one else. */
+export const boom = defineEvent({
+  type: 'test.boom',
+  scope: 'local',
+  access: 'connect',
+  data: z.object({}),
+  handle() {
+    throw new Error('boom');
+  },
+});
+
+/** Node ids on which the cluster-scope `test.ping` handler ran, per ping tag. */
+export const pings = new Map<string, string[]>();
+
+export const ping = defineEvent({
+  type: 'test.ping',
+  scope: 'cluster',
+  access: 'connect',
+  data: z.object({ tag: z.string() }),
+  handle(ctx) {
+    const seen = pings.get(ctx.data.tag) ?? [];
+    seen.push(ctx.node.id);
+    pings.set(ctx.data.tag, seen);
+  },
+});

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { builtinEvents } from '../src/events/builtin';
+import { defineEvent } from '../src/events/event';
+import { EventRegistry } from '../src/events/registry';
+
+const sample = (type: string) => defineEvent({ type, scope: 'local', access: 'connect', data: z.object({}) });
+
+describe('EventRegistry', () => {
+  it('holds the built-in event types of the design table', () => {
+    const registry = new EventRegistry(builtinEvents);
+    for (const type of [
+      'room.join',
+      'room.leave',
+      'room.member.joined',
+      'room.member.left',
+      'room.state.set',
+      'node.info',
+    ]) {
+      assert.ok(registry.get(type), type);
+    }
+  });
+
+  it('refuses a type declared twice', () => {
+    assert.throws(() => new EventRegistry([sample('a.b'), sample('a.b')]), /declared twice/);
+  });
+
+  it('refuses the reserved frame names and malformed names', () => {
+    for (const type of ['ack', 'error', 'welcome', 'Chat', '', 'a..b']) {
+      assert.throws(() => new EventRegistry([sample(type)]), /not a valid name/, type);
+    }
+  });
+});
