@@ -196,8 +196,10 @@ export class SwarmNode {
     );
     const work = (async () => {
       for (const conn of [...this.connections.all()]) conn.close(CloseCode.ServiceRestart, 'node draining');
+      // Sockets close when their clients answer the close frame; then their leave work runs.
       while (this.connections.size > 0 || this.closing.size > 0) {
-        await Promise.race([Promise.all(this.closing), new Promise((r) => setTimeout(r, 20))]);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        await Promise.all(this.closing);
       }
     })();
     if ((await Promise.race([work, deadline])) === 'timeout') {

@@ -1,0 +1,51 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { within } from './wait';
+
+const MAIN = path.join(__dirname, '..', '..', 'src', 'main.js');
+
+/** A node running as a real process (`node dist/src/main.js`), as `npm start` runs it. */
+export interface NodeProcess {
+  readonly proc: ChildProcess;
+  readonly port: number;
+  readonly id: string;
+  /** Every line the process wrote (stdout and stderr). */
+  readonly lines: string[];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Starts a node process on port 0 with `env` added, and waits until it listens. */
+export async function spawnNode(env: Record<string, string> = {}, timeoutMs = 15_000): Promise<NodeProcess> {
+  const proc = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const listening = new Promise<{ port: number; id: string }>((resolve, reject) => {
+    const onLine = (line: string) => {
+      lines.push(line);
+      if (line.includes('"listening on port')) {
+        const parsed = JSON.parse(line) as { port: number; node: string };
+        resolve({ port: parsed.port, id: parsed.node });
+      }
+    };
+    for (const stream of [proc.stdout!, proc.stderr!]) {
+      let buffered = '';
+      stream.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const parts = buffered.split('\n');
+        buffered = parts.pop() ?? '';
+        for (const line of parts) onLine(line);
+      });
+    }
+    void exited.then(({ code }) =>
+      reject(new Error(`node exited with ${code} before listening:\n${lines.join('\n')}`)),
+    );
+  });
+  const { port, id } = await within(listening, 'node process to listen', timeoutMs);
+  return { proc, port, id, lines, exited, kill: (signal = 'SIGTERM') => proc.kill(signal) };
+}
