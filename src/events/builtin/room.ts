@@ -45,7 +45,8 @@ export const roomJoin = defineEvent({
       entry?.release(replay);
       if (entry) await ctx.emit('room.member.joined', { room, data: member });
     } catch (err) {
-      if (entry) await leaveRoom(ctx.node, conn, room);
+      // Undo the half-done join; the original error is what the client must see.
+      if (entry) await leaveRoom(ctx.node, conn, room).catch(() => {});
       throw err;
     }
   },
