@@ -83,7 +83,7 @@ describe('Router', () => {
   it('applies schema defaults before the handler sees the data', async () => {
     const conn = new FakeConnection();
     await router.fromSocket(conn, { type: 'test.echo', data: undefined, id: 1 });
-    assert.equal((conn.acks[0]?.answer as { twice: number }).twice, 2);
+    assert.equal((conn.acks[0]!.answer as { twice: number }).twice, 2);
   });
 
   it('sends no ack for an accepted frame without an id', async () => {
@@ -100,7 +100,7 @@ describe('Router', () => {
     const ack = conn.acks.find((a) => a.id === 'm');
     const read = await backend.history.read('r', 'events', 0);
     const stored = read.events.find((e) => e.type === 'chat.message');
-    assert.equal(stored?.offset, (ack?.answer as { offset: number }).offset);
+    assert.equal(stored?.offset, (ack!.answer as { offset: number }).offset);
     assert.equal(stored?.from.conn, conn.id);
     assert.ok(conn.delivered.some((e) => e.type === 'chat.message' && e.offset === stored?.offset));
   });
