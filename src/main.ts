@@ -1,6 +1,7 @@
 import { createBackend } from './backend';
 import { loadConfig } from './config';
 import { ConfigError } from './errors';
+import { defaultExtensions } from './extensions';
 import { handlers } from './handlers';
 import { createLogger } from './log';
 import { SwarmNode } from './node';
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel, config.nodeId);
   const backend = createBackend(config, log);
-  const node = new SwarmNode({ config, backend, handlers, log });
+  const node = new SwarmNode({ config, backend, handlers, log, extensions: defaultExtensions(config, log) });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;

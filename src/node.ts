@@ -83,6 +83,7 @@ export class SwarmNode {
   private readonly closing = new Set<Promise<void>>();
   private readonly readinessChecks: Array<() => string | undefined> = [];
   private draining: Promise<void> | undefined;
+  private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
 
   constructor(options: SwarmNodeOptions) {
     this.config = options.config;
@@ -139,6 +140,16 @@ export class SwarmNode {
   /** Adds a check to /readyz: return a reason to be not ready, or undefined. */
   addReadinessCheck(check: () => string | undefined): void {
     this.readinessChecks.push(check);
+  }
+
+  /**
+   * Runs `handler` when another node died without saying goodbye (its heartbeat expired).
+   * It runs on exactly one survivor per dead node (the one holding the reaper lock),
+   * after that node's room members were removed and announced. Modules with their own
+   * per-node state (Yjs awareness) clean it up here.
+   */
+  onPeerDown(handler: (node: string) => Promise<void>): void {
+    this.peerDownHandlers.push(handler);
   }
 
   get isDraining(): boolean {

@@ -1,0 +1,125 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { waitFor, within } from './wait';
+
+/** A free TCP port on 127.0.0.1, as the OS hands it out. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A private `redis-server` for one test file: on a free port, in its own directory, with
+ * AOF on so that a graceful restart keeps everything (as production is configured).
+ * Tests can stop and restart it, which a shared server would not allow.
+ */
+export class TestRedis {
+  private proc: ChildProcess | undefined;
+  private readonly dir = mkdtempSync(path.join(tmpdir(), 'swarmcast-redis-'));
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<TestRedis> {
+    const redis = new TestRedis(await freePort());
+    await redis.launch();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** A command client; the caller quits it. */
+  client(): Redis {
+    return new Redis(this.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  }
+
+  private async launch(): Promise<void> {
+    const proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        '--logfile',
+        '',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.proc = proc;
+    const output: string[] = [];
+    proc.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    proc.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    const failed = new Promise<never>((_, reject) =>
+      proc.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.join('')}`))),
+    );
+    failed.catch(() => {});
+    await within(
+      Promise.race([
+        failed,
+        waitFor(
+          async () => {
+            const probe = new Redis(this.url, {
+              lazyConnect: true,
+              maxRetriesPerRequest: 0,
+              retryStrategy: () => null,
+            });
+            try {
+              await probe.connect();
+              return (await probe.ping()) === 'PONG';
+            } catch {
+              return false;
+            } finally {
+              probe.disconnect();
+            }
+          },
+          'redis-server to answer PING',
+          10_000,
+        ),
+      ]),
+      'redis-server to start',
+      12_000,
+    );
+  }
+
+  /** A graceful SHUTDOWN (AOF flushed), as an operator's restart does; resolves when the process is gone. */
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGTERM');
+    await within(exited, 'redis-server to stop', 10_000);
+    this.proc = undefined;
+  }
+
+  /** Stops the server and starts it again on the same port with the same data. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  /** Stops the server and removes its files. */
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
