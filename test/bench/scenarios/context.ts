@@ -1,0 +1,75 @@
+import type { Options, Scale } from '../options';
+import type { BenchRedis } from '../redis-server';
+import type { Cell, Row } from '../report-model';
+import type { RunningSystem, StartContext, SystemSpec } from '../systems';
+import type { ClientPool } from '../workers';
+
+/** What every scenario runs with. */
+export interface BenchContext {
+  readonly options: Options;
+  readonly scale: Scale;
+  readonly redis: BenchRedis;
+  readonly pool: ClientPool;
+  log(message: string): void;
+}
+
+let roomCounter = 0;
+
+/** A room name no earlier case of the run used, so that no case sees another's state. */
+export function freshRoom(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${++roomCounter}`;
+}
+
+/** Starts `system` with `nodes` nodes, runs `body`, and stops the system whatever happens. */
+export async function withSystem<T>(
+  context: BenchContext,
+  system: SystemSpec,
+  nodes: number,
+  body: (running: RunningSystem) => Promise<T>,
+): Promise<T> {
+  const start: StartContext = {
+    redis: context.redis,
+    cpuProfDir: context.options.cpuProfDir,
+    embedded: context.options.embedded,
+  };
+  const running = await system.start(nodes, start);
+  try {
+    return await body(running);
+  } finally {
+    await running.stop();
+  }
+}
+
+/**
+ * Runs every case on every system, each system started once for all its cases: answers the
+ * table's cells by case label and system name. A system that fails is logged and left out of
+ * the table (its cells stay empty) so that the other systems are still measured.
+ */
+export async function measureTable<C>(
+  context: BenchContext,
+  systems: readonly SystemSpec[],
+  nodes: number,
+  cases: ReadonlyArray<{ label: string; value: C }>,
+  measure: (running: RunningSystem, value: C) => Promise<Cell>,
+  /** Runs after the last case of a system, before it stops: to close clients held across cases. */
+  teardown?: (running: RunningSystem) => Promise<void>,
+): Promise<Row[]> {
+  const cells = new Map<string, Record<string, Cell>>(cases.map((c) => [c.label, {}]));
+  for (const system of systems) {
+    try {
+      await withSystem(context, system, nodes, async (running) => {
+        try {
+          for (const { label, value } of cases) {
+            context.log(`${system.name}: ${label}`);
+            cells.get(label)![system.name] = await measure(running, value);
+          }
+        } finally {
+          await teardown?.(running);
+        }
+      });
+    } catch (err) {
+      context.log(`${system.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return cases.map(({ label }) => ({ label, cells: cells.get(label)! }));
+}

@@ -1,0 +1,176 @@
+import type { ClientSpec } from '../client/clients';
+import type { Cell } from '../report-model';
+import { summarize } from '../stats';
+import type { RunningSystem } from '../systems';
+import { type BenchContext, freshRoom } from './context';
+
+/** How long deliveries may trail the last send before they count as lost. */
+const GRACE_MS = 2000;
+
+function spec(running: RunningSystem, node: number, room: string): ClientSpec {
+  return { protocol: running.system.protocol, url: running.url(node), room };
+}
+
+/** Waits until `group` has `expected` deliveries, or the grace period ends; answers its stats. */
+async function settle(context: BenchContext, group: string, expected: number) {
+  const deadline = Date.now() + GRACE_MS;
+  for (;;) {
+    const stats = await context.pool.statsAll(group);
+    if (stats.delivered >= expected || Date.now() > deadline) return stats;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Propagation latency: one writer on node 0 sends probes at a steady rate to a room whose
+ * `readers` sit on node 1 (node 0 again for single-node systems); every delivery's latency is
+ * kept. Answers the median and p99 over all deliveries of all rounds.
+ */
+export async function measureLatency(
+  context: BenchContext,
+  running: RunningSystem,
+  readers: number,
+): Promise<Cell> {
+  const { pool, scale } = context;
+  const room = freshRoom('latency');
+  const writerGroup = `${room}-w`;
+  const readerGroup = `${room}-r`;
+  const writer = pool.worker(0);
+  await writer.call({
+    method: 'open',
+    group: writerGroup,
+    clients: [spec(running, 0, room)],
+    timeoutMs: 30_000,
+  });
+  await pool.openSpread(
+    readerGroup,
+    Array.from({ length: readers }, () => spec(running, 1, room)),
+    60_000,
+  );
+  const latencies: number[] = [];
+  let lost = 0;
+  try {
+    for (let round = 0; round < scale.latency.rounds; round++) {
+      await pool.resetAll(readerGroup);
+      const { sent } = await writer.call({
+        method: 'write',
+        group: writerGroup,
+        writers: 1,
+        rate: scale.latency.rate,
+        durationMs: scale.latency.durationMs,
+      });
+      const stats = await settle(context, readerGroup, sent * readers);
+      lost += Math.max(0, sent * readers - stats.delivered);
+      latencies.push(...stats.latencies);
+    }
+  } finally {
+    await pool.closeAll(readerGroup);
+    await writer.call({ method: 'close', group: writerGroup });
+  }
+  if (lost > 0) context.log(`  ${running.system.name}: ${lost} deliveries missing after ${GRACE_MS} ms`);
+  return summarize(latencies);
+}
+
+export interface ThroughputShape {
+  readonly rooms: number;
+  readonly clientsPerRoom: number;
+  readonly writersPerRoom: number;
+}
+
+/**
+ * Maximum sustained throughput: every room's writers together offer a total probe rate that
+ * grows stage by stage; a stage is sustained when at least 99% of the deliveries it should
+ * cause (every other client of the room gets every probe) arrive within the grace period and
+ * their median latency stays under 500 ms. Answers, over the rounds, the median of the best
+ * sustained delivery rate (deliveries per second), and the worst round's in place of a p99.
+ */
+export async function measureThroughput(
+  context: BenchContext,
+  running: RunningSystem,
+  shape: ThroughputShape,
+): Promise<Cell> {
+  const { pool, scale } = context;
+  const base = freshRoom('throughput');
+  const writers: ClientSpec[] = [];
+  const readers: ClientSpec[] = [];
+  for (let r = 0; r < shape.rooms; r++) {
+    const room = `${base}-${r}`;
+    // Clients of a room alternate between the nodes, so every probe crosses nodes for half the room.
+    for (let c = 0; c < shape.clientsPerRoom; c++) {
+      (c < shape.writersPerRoom ? writers : readers).push(spec(running, c, room));
+    }
+  }
+  const writerGroup = `${base}-w`;
+  const readerGroup = `${base}-r`;
+  await pool.openSpread(writerGroup, writers, 120_000);
+  await pool.openSpread(readerGroup, readers, 120_000);
+  const perProbe = shape.clientsPerRoom - 1;
+  const best: Array<{ rate: number; p99: number }> = [];
+  try {
+    for (let round = 0; round < scale.ramp.rounds; round++) {
+      let rate = scale.ramp.startRate;
+      let bestOfRound = { rate: 0, p99: Number.NaN };
+      for (let stage = 0; stage < scale.ramp.maxStages; stage++) {
+        await Promise.all([pool.resetAll(writerGroup), pool.resetAll(readerGroup)]);
+        const answers = await Promise.all(
+          pool.workers.map((worker, i) => {
+            const mine = writers.filter((_, j) => j % pool.workers.length === i).length;
+            if (mine === 0) return { sent: 0, elapsedMs: 0 };
+            return worker.call({
+              method: 'write',
+              group: writerGroup,
+              writers: mine,
+              rate: (rate * mine) / writers.length,
+              durationMs: scale.ramp.stageMs,
+            });
+          }),
+        );
+        const sent = answers.reduce((sum, a) => sum + a.sent, 0);
+        const expected = sent * perProbe;
+        const deadline = Date.now() + GRACE_MS;
+        let delivered = 0;
+        let latencies: number[] = [];
+        for (;;) {
+          const [w, r] = await Promise.all([pool.statsAll(writerGroup), pool.statsAll(readerGroup)]);
+          delivered = w.delivered + r.delivered;
+          latencies = [...w.latencies, ...r.latencies];
+          if (delivered >= expected || Date.now() > deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const summary = summarize(latencies);
+        const sustained = delivered >= 0.99 * expected && summary.median < 500;
+        const perSecond = delivered / (scale.ramp.stageMs / 1000);
+        context.log(
+          `  ${running.system.name} ${shape.rooms}x${shape.clientsPerRoom}: offered ${Math.round(rate)} probes/s, ` +
+            `${Math.round(perSecond)} deliveries/s, ${((100 * delivered) / Math.max(1, expected)).toFixed(1)}%, ` +
+            `p50 ${summary.median.toFixed(1)} ms${sustained ? '' : ' (not sustained)'}`,
+        );
+        if (!sustained) break;
+        bestOfRound = { rate: perSecond, p99: summary.p99 };
+        rate *= scale.ramp.factor;
+      }
+      best.push(bestOfRound);
+      await quiesce(context, [writerGroup, readerGroup]);
+    }
+  } finally {
+    await Promise.all([pool.closeAll(writerGroup), pool.closeAll(readerGroup)]);
+  }
+  best.sort((a, b) => a.rate - b.rate);
+  const median = best[Math.floor((best.length - 1) / 2)]!;
+  context.log(`  ${running.system.name}: p99 latency at the median best stage ${median.p99.toFixed(1)} ms`);
+  // For a rate the spread that matters is the worst round, reported in the p99 column.
+  return { median: median.rate, p99: best[0]!.rate, n: best.length };
+}
+
+/** Waits (bounded) until deliveries stop trickling in, so that a backlog does not leak into the next round. */
+async function quiesce(context: BenchContext, groups: string[]): Promise<void> {
+  let last = -1;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const counts = await Promise.all(groups.map((g) => context.pool.statsAll(g)));
+    const total = counts.reduce((sum, c) => sum + c.delivered, 0);
+    if (total === last) return;
+    last = total;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}

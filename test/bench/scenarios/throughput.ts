@@ -1,0 +1,52 @@
+import type { ScenarioResult } from '../report-model';
+import { yjsSystems } from '../systems';
+import { type BenchContext, measureTable } from './context';
+import { measureThroughput, type ThroughputShape } from './measure';
+
+/** The two shapes of scenario 2 (and of scenario 5's throughput half). */
+export function throughputCases(context: BenchContext): Array<{ label: string; value: ThroughputShape }> {
+  const { oneRoom, manyRooms } = context.scale.throughput;
+  return [
+    {
+      label: `1 room × ${oneRoom.clients} clients (${oneRoom.writers} writing)`,
+      value: { rooms: 1, clientsPerRoom: oneRoom.clients, writersPerRoom: oneRoom.writers },
+    },
+    {
+      label: `${manyRooms.rooms} rooms × ${manyRooms.clients} clients (1 writing)`,
+      value: { rooms: manyRooms.rooms, clientsPerRoom: manyRooms.clients, writersPerRoom: 1 },
+    },
+  ];
+}
+
+export function rampMethod(context: BenchContext, what: string): string {
+  const { ramp } = context.scale;
+  return (
+    `Clients alternate between node A and node B. The writers together offer ${ramp.startRate} ${what}/s, ` +
+    `then ×${ramp.factor} per stage of ${ramp.stageMs / 1000} s (at most ${ramp.maxStages} stages). A stage is ` +
+    'sustained when ≥ 99% of the deliveries it should cause (every other client of the room gets every ' +
+    'update) arrive within 2 s after it and their median latency is under 500 ms; the figure is the ' +
+    `delivery rate of the last sustained stage. ${ramp.rounds} round(s): median, and the worst round.`
+  );
+}
+
+/** Scenario 2: the highest Yjs update rate a system delivers without falling behind. */
+export async function throughput(context: BenchContext): Promise<ScenarioResult> {
+  const rows = await measureTable(context, yjsSystems, 2, throughputCases(context), (running, shape) =>
+    measureThroughput(context, running, shape),
+  );
+  return {
+    id: 's2',
+    title: 'Maximum sustained Yjs update throughput',
+    metric: 'updates delivered to clients per second',
+    better: 'higher',
+    spread: 'worst round',
+    systems: yjsSystems.map((s) => s.name),
+    method: rampMethod(context, 'updates'),
+    rows,
+    notes: [
+      'The load generator runs on the same 2 cores as the servers: applying every update in every client ' +
+        'document costs the clients CPU too, which caps every system alike and compresses the ratios.',
+      'y-websocket-server runs one node: all clients on it.',
+    ],
+  };
+}
