@@ -53,6 +53,8 @@ export class BenchRedis {
               maxRetriesPerRequest: 0,
               retryStrategy: () => null,
             });
+            // A refused connect is expected while the server starts; the loop retries it.
+            probe.on('error', () => {});
             try {
               await probe.connect();
               return (await probe.ping()) === 'PONG';

@@ -111,6 +111,7 @@ export class ClientPool {
     };
   }
 
+  /** Closes `group` on every worker (a worker without it answers at once). */
   async closeAll(group: string): Promise<void> {
     await Promise.all(this.workers.map((w) => w.call({ method: 'close', group })));
   }

@@ -17,6 +17,7 @@ export type WorkerRequest =
   | { method: 'write'; group: string; writers: number; rate: number; durationMs: number }
   /** Client `index` of `group` writes `bytes` of text to its document. */
   | { method: 'seed'; group: string; index: number; bytes: number; chunk: number }
+  /** Closes the clients of `group`, or of every group with `*`. */
   | { method: 'close'; group: string };
 
 export interface OpenAnswer {
@@ -126,9 +127,12 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       group(request.group).clients[request.index]!.seed(request.bytes, request.chunk);
       return {};
     case 'close': {
-      const found = groups.get(request.group);
-      groups.delete(request.group);
-      for (const client of found?.clients ?? []) client.close();
+      const names = request.group === '*' ? [...groups.keys()] : [request.group];
+      for (const name of names) {
+        const found = groups.get(name);
+        groups.delete(name);
+        for (const client of found?.clients ?? []) client.close();
+      }
       return {};
     }
   }

@@ -36,6 +36,8 @@ export async function withSystem<T>(
   try {
     return await body(running);
   } finally {
+    // Clients left open by a failed case would otherwise keep reconnecting to the stopped servers.
+    await context.pool.closeAll('*');
     await running.stop();
   }
 }

@@ -25,9 +25,12 @@ export async function joins(context: BenchContext): Promise<ScenarioResult> {
     seeded.set(running, rooms);
     const found = rooms.get(bytes);
     if (found) return found;
+    // (A failed seeding fails the system's whole table: measureTable drops it.)
     const room = freshRoom('join');
     const spec = (node: number) => ({ protocol: running.system.protocol, url: running.url(node), room });
     const seeder = pool.worker(0);
+    // Registered before it can fail, so that the teardown closes it whatever happens.
+    rooms.set(bytes, room);
     await seeder.call({ method: 'open', group: `${room}-seed`, clients: [spec(0)], timeoutMs: 30_000 });
     await seeder.call({ method: 'seed', group: `${room}-seed`, index: 0, bytes, chunk: SEED_CHUNK });
     // A first reader on the other node proves the whole document is there before anything is timed.
@@ -42,7 +45,6 @@ export async function joins(context: BenchContext): Promise<ScenarioResult> {
       130_000,
     );
     await pool.worker(1).call({ method: 'close', group: `${room}-check` });
-    rooms.set(bytes, room);
     return room;
   };
   const rows = await measureTable(

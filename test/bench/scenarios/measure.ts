@@ -64,8 +64,7 @@ export async function measureLatency(
       latencies.push(...stats.latencies);
     }
   } finally {
-    await pool.closeAll(readerGroup);
-    await writer.call({ method: 'close', group: writerGroup });
+    await Promise.all([pool.closeAll(readerGroup), pool.closeAll(writerGroup)]);
   }
   if (lost > 0) context.log(`  ${running.system.name}: ${lost} deliveries missing after ${GRACE_MS} ms`);
   return summarize(latencies);
@@ -102,11 +101,11 @@ export async function measureThroughput(
   }
   const writerGroup = `${base}-w`;
   const readerGroup = `${base}-r`;
-  await pool.openSpread(writerGroup, writers, 120_000);
-  await pool.openSpread(readerGroup, readers, 120_000);
   const perProbe = shape.clientsPerRoom - 1;
   const best: Array<{ rate: number; p99: number }> = [];
   try {
+    await pool.openSpread(writerGroup, writers, 120_000);
+    await pool.openSpread(readerGroup, readers, 120_000);
     for (let round = 0; round < scale.ramp.rounds; round++) {
       let rate = scale.ramp.startRate;
       let bestOfRound = { rate: 0, p99: Number.NaN };
