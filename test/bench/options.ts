@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /** The sizes of one run: `--quick` is every scenario at small scale, for the test and for a first look. */
 export interface Scale {
   readonly mode: 'quick' | 'full';
@@ -6,7 +8,14 @@ export interface Scale {
   /** Scenario 1 and 5 (latency): readers on the other node, writer rate, length and number of rounds. */
   readonly latency: { readers: number[]; rate: number; durationMs: number; rounds: number };
   /** Scenario 2 and 5 (throughput): the offered-load ramp. */
-  readonly ramp: { startRate: number; factor: number; stageMs: number; maxStages: number; rounds: number };
+  readonly ramp: {
+    /** Deliveries per second the first stage offers (probes/s × other clients of the room). */
+    startDeliveries: number;
+    factor: number;
+    stageMs: number;
+    maxStages: number;
+    rounds: number;
+  };
   readonly throughput: {
     oneRoom: { clients: number; writers: number };
     manyRooms: { rooms: number; clients: number };
@@ -26,7 +35,7 @@ export const fullScale: Scale = {
   mode: 'full',
   workers: 2,
   latency: { readers: [1, 10, 100], rate: 50, durationMs: 3000, rounds: 3 },
-  ramp: { startRate: 200, factor: 2, stageMs: 3000, maxStages: 8, rounds: 2 },
+  ramp: { startDeliveries: 8000, factor: 2, stageMs: 3000, maxStages: 8, rounds: 2 },
   throughput: { oneRoom: { clients: 50, writers: 10 }, manyRooms: { rooms: 200, clients: 5 } },
   join: { sizes: [10 * KB, MB, 10 * MB], joiners: [1, 50], rounds: 3 },
   memory: { idleConnections: 1000, rooms: 10, roomBytes: MB },
@@ -37,7 +46,7 @@ export const quickScale: Scale = {
   mode: 'quick',
   workers: 2,
   latency: { readers: [1, 10], rate: 40, durationMs: 1000, rounds: 2 },
-  ramp: { startRate: 200, factor: 3, stageMs: 1000, maxStages: 3, rounds: 1 },
+  ramp: { startDeliveries: 2000, factor: 3, stageMs: 700, maxStages: 3, rounds: 1 },
   throughput: { oneRoom: { clients: 10, writers: 2 }, manyRooms: { rooms: 10, clients: 3 } },
   join: { sizes: [10 * KB, 256 * KB], joiners: [1, 5], rounds: 1 },
   memory: { idleConnections: 50, rooms: 2, roomBytes: 256 * KB },
@@ -54,6 +63,8 @@ export interface Options {
   readonly cpuProfDir?: string;
   /** Run swarmcast without Redis (one node): only for working on the bench. */
   readonly embedded: boolean;
+  /** The swarmcast build to measure: `<dir>/dist/src/main.js` of `--swarmcast DIR`, else this checkout's. */
+  readonly swarmcastMain?: string;
 }
 
 export function parseOptions(argv: readonly string[], defaultOut: string): Options {
@@ -61,6 +72,7 @@ export function parseOptions(argv: readonly string[], defaultOut: string): Optio
   let outDir = defaultOut;
   let cpuProfDir: string | undefined;
   let embedded = false;
+  let swarmcastMain: string | undefined;
   const only: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -74,12 +86,13 @@ export function parseOptions(argv: readonly string[], defaultOut: string): Optio
     else if (arg === '--only') only.push(...value().split(','));
     else if (arg === '--cpu-prof') cpuProfDir = value();
     else if (arg === '--embedded') embedded = true;
+    else if (arg === '--swarmcast') swarmcastMain = path.resolve(value(), 'dist', 'src', 'main.js');
     else
       throw new Error(
-        `unknown option ${arg} (known: --quick, --out DIR, --only s1,s2, --cpu-prof DIR, --embedded)`,
+        `unknown option ${arg} (known: --quick, --out DIR, --only s1,s2, --cpu-prof DIR, --embedded, --swarmcast DIR)`,
       );
   }
-  return { scale: quick ? quickScale : fullScale, outDir, only, cpuProfDir, embedded };
+  return { scale: quick ? quickScale : fullScale, outDir, only, cpuProfDir, embedded, swarmcastMain };
 }
 
 export function formatBytes(bytes: number): string {

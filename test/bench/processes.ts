@@ -22,6 +22,8 @@ class ProcessRegistry {
 
   add(proc: ChildProcess): void {
     this.live.add(proc);
+    // A send on a channel that a stopping process already closed must not crash the bench.
+    proc.on('error', () => {});
     proc.once('exit', () => this.live.delete(proc));
   }
 
@@ -87,6 +89,7 @@ export class ServerProcess {
       };
       this.proc.on('message', onMessage);
     });
+    if (!this.proc.connected) return Promise.reject(new Error(`${this.name} is gone`));
     this.proc.send({ type: 'memory', id });
     return within(answer, `memory of ${this.name}`, 15_000);
   }

@@ -10,6 +10,8 @@ export interface StartContext {
   readonly cpuProfDir?: string;
   /** Runs swarmcast on its embedded backend (one node, no Redis): for working on the bench itself. */
   readonly embedded?: boolean;
+  /** Another swarmcast build's main.js to run instead of this checkout's. */
+  readonly swarmcastMain?: string;
 }
 
 /** A system under test, started with some number of nodes. */
@@ -68,7 +70,7 @@ function swarmcast(name: string, protocol: Protocol, route: string): SystemSpec 
         (index, port) =>
           launchServer({
             name: `${name}-${index}`,
-            script: MAIN,
+            script: context.swarmcastMain ?? MAIN,
             port,
             cpuProfDir: context.cpuProfDir,
             env: {

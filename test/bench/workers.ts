@@ -39,9 +39,12 @@ export class ClientWorker {
   }
 
   call<R extends WorkerRequest>(request: R, timeoutMs = 120_000): Promise<Answer<R>> {
+    if (!this.proc.connected) return Promise.reject(new Error(`worker ${this.index} is gone`));
     const id = ++this.nextId;
     const answer = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.proc.send({ id, request });
+    this.proc.send({ id, request }, (err) => {
+      if (err) this.pending.get(id)?.reject(err);
+    });
     return within(answer, `worker ${this.index}: ${request.method} ${request.group}`, timeoutMs) as Promise<
       Answer<R>
     >;

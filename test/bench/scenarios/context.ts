@@ -31,6 +31,7 @@ export async function withSystem<T>(
     redis: context.redis,
     cpuProfDir: context.options.cpuProfDir,
     embedded: context.options.embedded,
+    swarmcastMain: context.options.swarmcastMain,
   };
   const running = await system.start(nodes, start);
   try {

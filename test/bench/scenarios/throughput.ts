@@ -21,11 +21,14 @@ export function throughputCases(context: BenchContext): Array<{ label: string; v
 export function rampMethod(context: BenchContext, what: string): string {
   const { ramp } = context.scale;
   return (
-    `Clients alternate between node A and node B. The writers together offer ${ramp.startRate} ${what}/s, ` +
-    `then ×${ramp.factor} per stage of ${ramp.stageMs / 1000} s (at most ${ramp.maxStages} stages). A stage is ` +
+    'Clients alternate between node A and node B. The writers together offer enough ' +
+    `${what} for ${ramp.startDeliveries} deliveries/s, ` +
+    `then ×${ramp.factor} per stage of ${ramp.stageMs / 1000} s (at most ${ramp.maxStages} stages; after the ` +
+    `first stage that is not sustained, one more at ×1/√${ramp.factor} of it). A stage is ` +
     'sustained when ≥ 99% of the deliveries it should cause (every other client of the room gets every ' +
-    'update) arrive within 2 s after it and their median latency is under 500 ms; the figure is the ' +
-    `delivery rate of the last sustained stage. ${ramp.rounds} round(s): median, and the worst round.`
+    'update) arrive within 2 s after it and their median latency is under 100 ms (above that, deliveries ' +
+    'queue); the figure is the delivery rate of the last sustained stage (deliveries over the time from the ' +
+    `stage's start to its last delivery). ${ramp.rounds} round(s): median, and the worst round.`
   );
 }
 
