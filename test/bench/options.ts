@@ -17,7 +17,7 @@ export interface Scale {
     rounds: number;
   };
   readonly throughput: {
-    oneRoom: { clients: number; writers: number };
+    oneRoom: { clients: number };
     manyRooms: { rooms: number; clients: number };
   };
   /** Scenario 3: document sizes (bytes), joiners at once, rounds. */
@@ -34,12 +34,12 @@ const MB = 1024 * KB;
 export const fullScale: Scale = {
   mode: 'full',
   workers: 2,
-  latency: { readers: [1, 10, 100], rate: 50, durationMs: 3000, rounds: 3 },
-  ramp: { startDeliveries: 8000, factor: 2, stageMs: 3000, maxStages: 8, rounds: 2 },
-  throughput: { oneRoom: { clients: 50, writers: 10 }, manyRooms: { rooms: 200, clients: 5 } },
+  latency: { readers: [1, 10, 100], rate: 50, durationMs: 2000, rounds: 3 },
+  ramp: { startDeliveries: 8000, factor: 2, stageMs: 1500, maxStages: 8, rounds: 2 },
+  throughput: { oneRoom: { clients: 50 }, manyRooms: { rooms: 200, clients: 5 } },
   join: { sizes: [10 * KB, MB, 10 * MB], joiners: [1, 50], rounds: 3 },
   memory: { idleConnections: 1000, rooms: 10, roomBytes: MB },
-  deadlineMs: 15 * 60_000,
+  deadlineMs: 14.5 * 60_000,
 };
 
 export const quickScale: Scale = {
@@ -47,7 +47,7 @@ export const quickScale: Scale = {
   workers: 2,
   latency: { readers: [1, 10], rate: 40, durationMs: 1000, rounds: 2 },
   ramp: { startDeliveries: 2000, factor: 3, stageMs: 700, maxStages: 3, rounds: 1 },
-  throughput: { oneRoom: { clients: 10, writers: 2 }, manyRooms: { rooms: 10, clients: 3 } },
+  throughput: { oneRoom: { clients: 10 }, manyRooms: { rooms: 10, clients: 3 } },
   join: { sizes: [10 * KB, 256 * KB], joiners: [1, 5], rounds: 1 },
   memory: { idleConnections: 50, rooms: 2, roomBytes: 256 * KB },
   deadlineMs: 3 * 60_000,
@@ -59,6 +59,8 @@ export interface Options {
   readonly outDir: string;
   /** Scenario ids to run (default: all). */
   readonly only: readonly string[];
+  /** System names to run (default: all): for profiling one of them. */
+  readonly systems: readonly string[];
   /** Write V8 CPU profiles of every server process into this directory. */
   readonly cpuProfDir?: string;
   /** Run swarmcast without Redis (one node): only for working on the bench. */
@@ -74,6 +76,7 @@ export function parseOptions(argv: readonly string[], defaultOut: string): Optio
   let embedded = false;
   let swarmcastMain: string | undefined;
   const only: string[] = [];
+  const systems: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -84,15 +87,24 @@ export function parseOptions(argv: readonly string[], defaultOut: string): Optio
     if (arg === '--quick') quick = true;
     else if (arg === '--out') outDir = value();
     else if (arg === '--only') only.push(...value().split(','));
+    else if (arg === '--systems') systems.push(...value().split(','));
     else if (arg === '--cpu-prof') cpuProfDir = value();
     else if (arg === '--embedded') embedded = true;
     else if (arg === '--swarmcast') swarmcastMain = path.resolve(value(), 'dist', 'src', 'main.js');
     else
       throw new Error(
-        `unknown option ${arg} (known: --quick, --out DIR, --only s1,s2, --cpu-prof DIR, --embedded, --swarmcast DIR)`,
+        `unknown option ${arg} (known: --quick, --out DIR, --only s1,s2, --systems a,b, --cpu-prof DIR, --embedded, --swarmcast DIR)`,
       );
   }
-  return { scale: quick ? quickScale : fullScale, outDir, only, cpuProfDir, embedded, swarmcastMain };
+  return {
+    scale: quick ? quickScale : fullScale,
+    outDir,
+    only,
+    systems,
+    cpuProfDir,
+    embedded,
+    swarmcastMain,
+  };
 }
 
 export function formatBytes(bytes: number): string {

@@ -103,6 +103,18 @@ export class BenchRedis {
     });
   }
 
+  /** Zeroes Redis's per-command counters (CONFIG RESETSTAT). */
+  resetStats(): Promise<void> {
+    return this.command(async (client) => {
+      await client.config('RESETSTAT');
+    });
+  }
+
+  /** Per-command calls and microseconds since the last reset (INFO commandstats), for profiling. */
+  commandStats(): Promise<string> {
+    return this.command((client) => client.info('commandstats'));
+  }
+
   async version(): Promise<string> {
     return this.command(async (client) => {
       const info = await client.info('server');

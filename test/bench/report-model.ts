@@ -10,6 +10,8 @@ export interface Row {
   readonly label: string;
   /** By system name; absent when the system cannot run that case. */
   readonly cells: Readonly<Record<string, Cell | undefined>>;
+  /** False where a ratio means nothing (a figure that is about zero for the peers by design). */
+  readonly ratio?: boolean;
 }
 
 /** Everything the report says about one scenario. */

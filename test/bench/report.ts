@@ -51,7 +51,7 @@ function scenarioSection(result: ScenarioResult, imageDir: string): string {
       cellText(row.cells[s]?.median),
       cellText(row.cells[s]?.p99),
     ]);
-    const ratios = peers.map((p) => ratioText(advantage(result, row.label, p)));
+    const ratios = peers.map((p) => (row.ratio === false ? '—' : ratioText(advantage(result, row.label, p))));
     lines.push(`| ${[row.label, ...cells, ...ratios].join(' | ')} |`);
   }
   lines.push('', `![${result.title}](${imageDir}/bench-${result.id}.svg)`, '');

@@ -148,5 +148,7 @@ process.on('message', (message: { id: number; request: WorkerRequest }) => {
       }),
   );
 });
+// Every y-websocket provider adds a process 'exit' listener; hundreds of them are intended here.
+process.setMaxListeners(0);
 // When the bench goes away (even killed), the worker goes with it.
 process.on('disconnect', () => process.exit(0));

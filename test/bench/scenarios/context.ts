@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Options, Scale } from '../options';
 import type { BenchRedis } from '../redis-server';
 import type { Cell, Row } from '../report-model';
@@ -34,13 +36,25 @@ export async function withSystem<T>(
     swarmcastMain: context.options.swarmcastMain,
   };
   const running = await system.start(nodes, start);
+  const profiling = context.options.cpuProfDir;
+  if (profiling) await context.redis.resetStats();
   try {
     return await body(running);
   } finally {
+    if (profiling) {
+      // Redis's side of the profile: which commands the system sent, how many, and their cost.
+      const file = path.join(profiling, `${system.name}-${system.protocol}-${Date.now()}.commandstats.txt`);
+      writeFileSync(file, await context.redis.commandStats());
+    }
     // Clients left open by a failed case would otherwise keep reconnecting to the stopped servers.
     await context.pool.closeAll('*');
     await running.stop();
   }
+}
+
+/** Whether `--systems` (when given) includes `system`. */
+export function selected(context: BenchContext, system: SystemSpec): boolean {
+  return context.options.systems.length === 0 || context.options.systems.includes(system.name);
 }
 
 /**
@@ -59,6 +73,7 @@ export async function measureTable<C>(
 ): Promise<Row[]> {
   const cells = new Map<string, Record<string, Cell>>(cases.map((c) => [c.label, {}]));
   for (const system of systems) {
+    if (!selected(context, system)) continue;
     try {
       await withSystem(context, system, nodes, async (running) => {
         try {

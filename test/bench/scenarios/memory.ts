@@ -2,7 +2,7 @@ import { formatBytes } from '../options';
 import type { MemorySample } from '../processes';
 import type { Cell, Row, ScenarioResult } from '../report-model';
 import { type RunningSystem, type SystemSpec, yjsSystems } from '../systems';
-import { type BenchContext, freshRoom, withSystem } from './context';
+import { type BenchContext, freshRoom, selected, withSystem } from './context';
 
 const SEED_CHUNK = 32 * 1024;
 
@@ -122,6 +122,7 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
     roomRedis: {},
   };
   for (const system of yjsSystems) {
+    if (!selected(context, system)) continue;
     try {
       context.log(`${system.name}: idle connections`);
       const idle = await idleConnections(context, system);
@@ -139,6 +140,7 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
   const rows: Row[] = (Object.keys(labels) as Array<keyof typeof labels>).map((key) => ({
     label: labels[key],
     cells: cells[key],
+    ratio: key !== 'roomRedis',
   }));
   return {
     id: 's4',

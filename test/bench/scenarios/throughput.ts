@@ -8,12 +8,12 @@ export function throughputCases(context: BenchContext): Array<{ label: string; v
   const { oneRoom, manyRooms } = context.scale.throughput;
   return [
     {
-      label: `1 room × ${oneRoom.clients} clients (${oneRoom.writers} writing)`,
-      value: { rooms: 1, clientsPerRoom: oneRoom.clients, writersPerRoom: oneRoom.writers },
+      label: `1 room × ${oneRoom.clients} clients`,
+      value: { rooms: 1, clientsPerRoom: oneRoom.clients, writersPerRoom: oneRoom.clients },
     },
     {
-      label: `${manyRooms.rooms} rooms × ${manyRooms.clients} clients (1 writing)`,
-      value: { rooms: manyRooms.rooms, clientsPerRoom: manyRooms.clients, writersPerRoom: 1 },
+      label: `${manyRooms.rooms} rooms × ${manyRooms.clients} clients`,
+      value: { rooms: manyRooms.rooms, clientsPerRoom: manyRooms.clients, writersPerRoom: manyRooms.clients },
     },
   ];
 }
@@ -21,14 +21,16 @@ export function throughputCases(context: BenchContext): Array<{ label: string; v
 export function rampMethod(context: BenchContext, what: string): string {
   const { ramp } = context.scale;
   return (
-    'Clients alternate between node A and node B. The writers together offer enough ' +
+    'Clients alternate between node A and node B, and every client writes (an equal share of the ' +
+    'offered rate), as everyone types in a shared document. Together they offer enough ' +
     `${what} for ${ramp.startDeliveries} deliveries/s, ` +
     `then ×${ramp.factor} per stage of ${ramp.stageMs / 1000} s (at most ${ramp.maxStages} stages; after the ` +
     `first stage that is not sustained, one more at ×1/√${ramp.factor} of it). A stage is ` +
     'sustained when ≥ 99% of the deliveries it should cause (every other client of the room gets every ' +
     'update) arrive within 2 s after it and their median latency is under 100 ms (above that, deliveries ' +
     'queue); the figure is the delivery rate of the last sustained stage (deliveries over the time from the ' +
-    `stage's start to its last delivery). ${ramp.rounds} round(s): median, and the worst round.`
+    `stage's start to its last delivery). ${ramp.rounds} round(s), each on fresh rooms, later ones starting ` +
+    'one step below the first one’s knee: median, and the worst round.'
   );
 }
 
