@@ -4,7 +4,7 @@
  * and client runs in its own process; everything started is stopped at the end, on an error,
  * on SIGINT/SIGTERM, and when the run's deadline passes.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
 import path from 'node:path';
 import { parseOptions } from './options';
@@ -107,6 +107,7 @@ async function main(): Promise<void> {
   }, scale.deadlineMs);
   deadline.unref();
 
+  if (options.cpuProfDir) mkdirSync(options.cpuProfDir, { recursive: true });
   const redis = await BenchRedis.start();
   const pool = ClientPool.start(scale.workers);
   const context: BenchContext = { options, scale, redis, pool, log };

@@ -201,23 +201,25 @@ async function ramp(
     };
     // Not counted: lets every node finish subscribing to every room before the ramp.
     context.log('  warm-up stage:');
-    await stage(scale.ramp.startDeliveries / perProbe / 4);
-    await quiesce(context, [writerGroup, readerGroup]);
-    // Not counted: lets every node finish subscribing to every room before the ramp.
-    context.log('  warm-up stage:');
     await stage(startRate / 4);
     await quiesce(context, [writerGroup, readerGroup]);
     let rate = startRate;
     let refining = false;
+    let descents = 0;
     for (let i = 0; i < scale.ramp.maxStages; i++) {
       const result = await stage(rate);
       if (result.sustained && result.perSecond > best.perSecond) {
         Object.assign(best, { perSecond: result.perSecond, p99: result.p99, knee: rate });
       }
-      // One step back between the last sustained rate and the first that was not, then stop.
-      if (refining || (!result.sustained && best.knee === 0)) break;
+      if (refining) break;
       if (result.sustained) rate *= scale.ramp.factor;
-      else {
+      else if (best.knee === 0) {
+        // Not even the first stage held (a slow start, or a start above the knee): step down, twice at most.
+        if (++descents > 2) break;
+        rate /= scale.ramp.factor;
+        await quiesce(context, [writerGroup, readerGroup]);
+      } else {
+        // One step back between the last sustained rate and the first that was not, then stop.
         refining = true;
         rate /= Math.sqrt(scale.ramp.factor);
         await quiesce(context, [writerGroup, readerGroup]);
