@@ -17,8 +17,8 @@ export interface Chart {
 }
 
 const COLORS = ['#2b7bb9', '#e07b39', '#6a9f3a', '#8e5ea2', '#c0392b'];
-const WIDTH = 760;
-const LABEL_WIDTH = 250;
+const WIDTH = 900;
+const LABEL_WIDTH = 340;
 const BAR_HEIGHT = 18;
 const BAR_GAP = 4;
 const GROUP_GAP = 16;
@@ -36,7 +36,7 @@ export function formatNumber(value: number): string {
 }
 
 export function barChart(chart: Chart): string {
-  const top = 56;
+  const top = 76;
   const groupHeight = chart.series.length * (BAR_HEIGHT + BAR_GAP) + GROUP_GAP;
   const height = top + chart.groups.length * groupHeight + 8;
   const barSpace = WIDTH - LABEL_WIDTH - 90;
@@ -48,11 +48,13 @@ export function barChart(chart: Chart): string {
   chart.series.forEach((name, i) => {
     const x = 10 + i * 170;
     parts.push(
-      `<rect x="${x}" y="32" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`,
-      `<text x="${x + 16}" y="42">${escapeXml(name)}</text>`,
+      `<rect x="${x}" y="48" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`,
+      `<text x="${x + 16}" y="58">${escapeXml(name)}</text>`,
     );
   });
-  parts.push(`<text x="${WIDTH - 10}" y="42" text-anchor="end" fill="#555">${escapeXml(chart.unit)}</text>`);
+  parts.push(
+    `<text x="10" y="38" fill="#555">${escapeXml(chart.unit)}; bars to scale within each case</text>`,
+  );
   chart.groups.forEach((group, g) => {
     const y0 = top + g * groupHeight;
     const finite = group.values.filter((v) => Number.isFinite(v));
