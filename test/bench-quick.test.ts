@@ -48,7 +48,11 @@ test('the quick bench run writes a complete report: every scenario table, finite
       new Promise<number | null>((resolve) => proc.once('exit', resolve)),
       'the quick bench run',
       170_000,
-    ).finally(() => proc.kill('SIGINT'));
+    )
+      .catch((err: Error) => {
+        throw new Error(`${err.message}\n${output.join('')}`);
+      })
+      .finally(() => proc.kill('SIGINT'));
     assert.equal(code, 0, output.join(''));
 
     const report = readFileSync(path.join(out, 'benchmarks.md'), 'utf8');

@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   if (options.cpuProfDir) mkdirSync(options.cpuProfDir, { recursive: true });
   const redis = await BenchRedis.start();
   const pool = ClientPool.start(scale.workers);
-  const context: BenchContext = { options, scale, redis, pool, log };
+  const context: BenchContext = { options, scale, redis, pool, failures: [], log };
   const results: ScenarioResult[] = [];
   for (const scenario of SCENARIOS) {
     if (options.only.length > 0 && !options.only.includes(scenario.id)) continue;
@@ -152,7 +152,8 @@ async function main(): Promise<void> {
   const findings = readFileSync(findingsFile, 'utf8');
   const file = writeReport(options.outDir, { info, results, targets: targets(results), findings });
   log(`report written to ${file}`);
-  await shutdown(0, [pool.stop(), redis.close()]);
+  for (const failure of context.failures) log(`incomplete: ${failure}`);
+  await shutdown(context.failures.length > 0 ? 1 : 0, [pool.stop(), redis.close()]);
 }
 
 let shuttingDown = false;

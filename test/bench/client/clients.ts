@@ -77,17 +77,30 @@ class YjsClient implements BenchClient {
   constructor(libs: Libraries, spec: ClientSpec) {
     this.doc = new libs.Y.Doc();
     let synced!: () => void;
-    this.ready = new Promise((resolve) => {
-      synced = resolve;
+    let failed!: (err: Error) => void;
+    let isSynced = false;
+    this.ready = new Promise((resolve, reject) => {
+      synced = () => {
+        isSynced = true;
+        resolve();
+      };
+      failed = reject;
     });
+    // A bench client never rides out a refused or dropped connection: the case fails at once
+    // instead of reconnecting until its deadline.
+    const lost = (what: string) => {
+      if (!isSynced) failed(new Error(`${spec.protocol} client of ${spec.url} ${what} before it synced`));
+    };
     if (spec.protocol === 'y-websocket') {
       const provider = new libs.WebsocketProvider(spec.url, spec.room, this.doc, {
         WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
         disableBc: true,
       });
-      provider.on('sync', (isSynced: boolean) => {
-        if (isSynced) synced();
+      provider.on('sync', (state: boolean) => {
+        if (state) synced();
       });
+      provider.on('connection-error', () => lost('could not connect'));
+      provider.on('connection-close', (event) => lost(`was closed (${event?.code ?? 'no code'})`));
       this.destroy = () => provider.destroy();
     } else {
       // One socket per document, as a browser tab with one editor has (the provider's default).
@@ -97,6 +110,7 @@ class YjsClient implements BenchClient {
         name: spec.room,
         document: this.doc,
         onSynced: () => synced(),
+        onClose: ({ event }) => lost(`was closed (${event.code})`),
       });
       provider.attach();
       this.destroy = () => {
@@ -155,6 +169,7 @@ class JsonEventClient implements BenchClient {
     this.socket = new WebSocket(spec.url);
     this.ready = new Promise((resolve, reject) => {
       this.socket.once('error', reject);
+      this.socket.once('close', (code) => reject(new Error(`/events closed (${code}) before the join`)));
       this.socket.on('message', (raw) => {
         const frame = JSON.parse(raw.toString()) as {
           type: string;

@@ -12,7 +12,16 @@ export interface BenchContext {
   readonly scale: Scale;
   readonly redis: BenchRedis;
   readonly pool: ClientPool;
+  /** Systems that failed a scenario: the report is still written, and the run exits non-zero. */
+  readonly failures: string[];
   log(message: string): void;
+}
+
+/** Logs and records a system's failure in a scenario. */
+export function failed(context: BenchContext, system: SystemSpec, err: unknown): void {
+  const message = `${system.name} (${system.protocol}) failed: ${err instanceof Error ? err.message : String(err)}`;
+  context.failures.push(message);
+  context.log(message);
 }
 
 let roomCounter = 0;
@@ -86,7 +95,7 @@ export async function measureTable<C>(
         }
       });
     } catch (err) {
-      context.log(`${system.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      failed(context, system, err);
     }
   }
   return cases.map(({ label }) => ({ label, cells: cells.get(label)! }));

@@ -2,7 +2,7 @@ import { formatBytes } from '../options';
 import type { MemorySample } from '../processes';
 import type { Cell, Row, ScenarioResult } from '../report-model';
 import { type RunningSystem, type SystemSpec, yjsSystems } from '../systems';
-import { type BenchContext, freshRoom, selected, withSystem } from './context';
+import { type BenchContext, failed, freshRoom, selected, withSystem } from './context';
 
 const SEED_CHUNK = 32 * 1024;
 
@@ -134,7 +134,7 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
       cells.roomHeap[system.name] = room.heap;
       cells.roomRedis[system.name] = room.redis;
     } catch (err) {
-      context.log(`${system.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      failed(context, system, err);
     }
   }
   const rows: Row[] = (Object.keys(labels) as Array<keyof typeof labels>).map((key) => ({
