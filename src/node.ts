@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { selectProtocol } from './auth/token-source';
 import type { Backend } from './backend/backend';
 import { MemoryBackend } from './backend/memory/memory-backend';
 import { MemoryCluster } from './backend/memory/memory-cluster';
@@ -14,6 +15,8 @@ import type { AnyEventDefinition, EmitOptions, EmitResult } from './events/event
 import { EventRegistry } from './events/registry';
 import { Router } from './events/router';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
+import { Heartbeat } from './limits/heartbeat';
+import { RateLimiter } from './limits/rate-limit';
 import { createLogger, type Logger } from './log';
 import { JsonConnection } from './protocol/json-connection';
 import { RoomHub } from './rooms/room-hub';
@@ -84,6 +87,9 @@ export class SwarmNode {
   private readonly readinessChecks: Array<() => string | undefined> = [];
   private draining: Promise<void> | undefined;
   private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
+  private readonly heartbeat: Heartbeat;
+  /** Upgrades past the connection cap check that have not become connections yet. */
+  private upgrading = 0;
 
   constructor(options: SwarmNodeOptions) {
     this.config = options.config;
@@ -115,7 +121,12 @@ export class SwarmNode {
       cluster: (event) => void this.router.fromBus(event, event.from.node),
       resync: () => this.hub.resync(),
     });
-    this.jsonSockets = new WebSocketServer({ noServer: true, maxPayload: options.config.maxFrameBytes });
+    this.jsonSockets = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.config.maxFrameBytes,
+      handleProtocols: selectProtocol,
+    });
+    this.heartbeat = new Heartbeat(options.config.limits.heartbeatIntervalMs);
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
@@ -228,6 +239,7 @@ export class SwarmNode {
   }
 
   private async shutdown(): Promise<void> {
+    this.heartbeat.stop();
     for (const extension of [...this.extensions].reverse()) await extension.close?.();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -277,6 +289,10 @@ export class SwarmNode {
       refuseUpgrade(socket, 503, 'node draining');
       return;
     }
+    if (this.connections.size + this.upgrading >= this.config.limits.maxConnections) {
+      refuseUpgrade(socket, 503, 'node at its connection limit (MAX_CONNECTIONS)');
+      return;
+    }
     for (const [path, handler] of this.upgrades) {
       if (url.pathname === path || (path.endsWith('/') && url.pathname.startsWith(path))) {
         handler(req, socket, head, url);
@@ -287,20 +303,38 @@ export class SwarmNode {
   }
 
   private async upgradeJson(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    const decision = await this.authenticate(req, url, undefined);
+    this.upgrading++;
+    let decision: UpgradeDecision;
+    try {
+      decision = await this.authenticate(req, url, undefined);
+    } finally {
+      this.upgrading--;
+    }
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.jsonSockets.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new JsonConnection(ws, decision.identity, this.router, this.log);
-      this.connections.add(conn);
+      const { limits } = this.config;
+      const conn = new JsonConnection(ws, decision.identity, this.router, this.log, {
+        rate: new RateLimiter({
+          perSecond: limits.ratePerSecond,
+          burst: limits.rateBurst,
+          maxDrops: limits.rateMaxDrops,
+        }),
+        maxSendBufferBytes: limits.maxSendBufferBytes,
+      });
+      this.register(conn, ws);
       ws.on('close', () => this.track(this.disconnect(conn, conn.settled())));
       ws.on('error', (err) => this.log.debug({ err, conn: conn.id }, 'socket error'));
       conn.open(this.id);
     });
   }
 
-  /** Registers a connection of any protocol (the Yjs extension uses it too). */
-  register(conn: Connection): void {
+  /**
+   * Registers a connection of any protocol (the Yjs extension uses it too). With its
+   * `socket`, the node's heartbeat pings it and closes it with 4408 when it stops answering.
+   */
+  register(conn: Connection, socket?: WebSocket): void {
     this.connections.add(conn);
+    if (socket) this.heartbeat.watch(socket);
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */
