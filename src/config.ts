@@ -19,6 +19,10 @@ export interface Config {
   readonly historyLimit: number;
   /** How long a drain may take before the process exits anyway. */
   readonly drainTimeoutMs: number;
+  /** How often a node renews its heartbeat and looks for dead nodes. */
+  readonly heartbeatMs: number;
+  /** A node whose heartbeat is this old is dead; its members are removed and announced. */
+  readonly nodeTtlMs: number;
   /** How tokens are checked; `off` when no key is configured (see docs/security.md). */
   readonly auth: AuthConfig;
   /** Abuse limits of every socket (see docs/security.md). */
@@ -58,7 +62,7 @@ export interface LimitsConfig {
   /** Open sockets per node; upgrades past it get HTTP 503. */
   readonly maxConnections: number;
   /** Ping period; a socket that has not answered the previous ping is closed with 4408. 0: off. */
-  readonly heartbeatIntervalMs: number;
+  readonly pingIntervalMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -189,7 +193,7 @@ function limitsConfig(env: Env): LimitsConfig {
     rateMaxDrops: integer(env, 'RATE_LIMIT_MAX_DROPS', 200, 1, 1_000_000),
     maxSendBufferBytes: integer(env, 'MAX_SEND_BUFFER_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     maxConnections: integer(env, 'MAX_CONNECTIONS', 10_000, 1, 10_000_000),
-    heartbeatIntervalMs: integer(env, 'HEARTBEAT_INTERVAL_MS', 30_000, 0, 10 * 60_000),
+    pingIntervalMs: integer(env, 'PING_INTERVAL_MS', 30_000, 0, 10 * 60_000),
   };
 }
 
@@ -218,7 +222,21 @@ export function loadConfig(env: Env = process.env): Config {
     maxFrameBytes: integer(env, 'MAX_FRAME_BYTES', 64 * 1024, 256, 64 * 1024 * 1024),
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000, 1, 1_000_000),
     drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 10 * 60_000),
+    ...liveness(env),
     auth: authConfig(env, production),
     limits: limitsConfig(env),
   };
+}
+
+function liveness(env: Env): { heartbeatMs: number; nodeTtlMs: number } {
+  const heartbeatMs = integer(env, 'HEARTBEAT_MS', 2000, 50, 60_000);
+  // Three missed beats before a node counts as dead: one slow beat is not a death.
+  const nodeTtlMs = integer(env, 'NODE_TTL_MS', 3 * heartbeatMs, 100, 10 * 60_000);
+  if (nodeTtlMs <= heartbeatMs) {
+    throw new ConfigError(
+      'NODE_TTL_MS',
+      `must be longer than HEARTBEAT_MS (${heartbeatMs}), got ${nodeTtlMs}`,
+    );
+  }
+  return { heartbeatMs, nodeTtlMs };
 }

@@ -6,6 +6,7 @@ import { selectProtocol } from './auth/token-source';
 import type { Backend } from './backend/backend';
 import { MemoryBackend } from './backend/memory/memory-backend';
 import { MemoryCluster } from './backend/memory/memory-cluster';
+import { Liveness } from './cluster/liveness';
 import type { Config } from './config';
 import type { Connection, Identity } from './connection';
 import { CloseCode } from './errors';
@@ -87,9 +88,11 @@ export class SwarmNode {
   private readonly readinessChecks: Array<() => string | undefined> = [];
   private draining: Promise<void> | undefined;
   private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
-  private readonly heartbeat: Heartbeat;
+  private readonly pings: Heartbeat;
   /** Upgrades past the connection cap check that have not become connections yet. */
   private upgrading = 0;
+  private readonly liveness: Liveness;
+  private readonly startedAt = Date.now();
 
   constructor(options: SwarmNodeOptions) {
     this.config = options.config;
@@ -126,7 +129,7 @@ export class SwarmNode {
       maxPayload: options.config.maxFrameBytes,
       handleProtocols: selectProtocol,
     });
-    this.heartbeat = new Heartbeat(options.config.limits.heartbeatIntervalMs);
+    this.pings = new Heartbeat(options.config.limits.pingIntervalMs);
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
@@ -136,6 +139,38 @@ export class SwarmNode {
     });
     this.addUpgrade('/events', (req, socket, head, url) => void this.upgradeJson(req, socket, head, url));
     this.extensions.push(...(options.extensions ?? []));
+    this.liveness = new Liveness(
+      {
+        id: this.id,
+        backend: this.backend,
+        log: this.log,
+        info: () => ({
+          id: this.id,
+          startedAt: this.startedAt,
+          connections: this.connections.size,
+          rooms: this.hub.size,
+          address: this.server.listening ? `${this.config.host}:${this.port}` : undefined,
+        }),
+        announceLeft: async (room, member) => {
+          await this.emit('room.member.left', { room, data: member });
+        },
+        peerDown: async (node) => {
+          for (const handler of this.peerDownHandlers) {
+            await handler(node).catch((err: unknown) =>
+              this.log.warn({ err, node }, 'peer-down handler failed'),
+            );
+          }
+        },
+        localMembers: () =>
+          this.hub.roomNames().flatMap((room) =>
+            this.hub
+              .localMembers(room)
+              .filter((conn) => conn.protocol === 'json')
+              .map((conn) => ({ room, member: { conn: conn.id, user: conn.identity.user, node: this.id } })),
+          ),
+      },
+      { heartbeatMs: this.config.heartbeatMs, ttlMs: this.config.nodeTtlMs },
+    );
   }
 
   /** Registers an HTTP route, `"GET /path"`; a path ending in `/*` matches the prefix. */
@@ -170,6 +205,7 @@ export class SwarmNode {
   /** Starts the backend, the extensions and the HTTP server; resolves with the bound port. */
   async start(): Promise<number> {
     await this.backend.start();
+    await this.liveness.start();
     for (const extension of this.extensions) await extension.install(this);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -239,10 +275,11 @@ export class SwarmNode {
   }
 
   private async shutdown(): Promise<void> {
-    this.heartbeat.stop();
+    this.pings.stop();
     for (const extension of [...this.extensions].reverse()) await extension.close?.();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.liveness.stop();
     await this.backend.nodes.remove(this.id).catch(() => {});
     await this.backend.close();
   }
@@ -330,11 +367,11 @@ export class SwarmNode {
 
   /**
    * Registers a connection of any protocol (the Yjs extension uses it too). With its
-   * `socket`, the node's heartbeat pings it and closes it with 4408 when it stops answering.
+   * `socket`, the node pings it and closes it with 4408 when it stops answering.
    */
   register(conn: Connection, socket?: WebSocket): void {
     this.connections.add(conn);
-    if (socket) this.heartbeat.watch(socket);
+    if (socket) this.pings.watch(socket);
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */

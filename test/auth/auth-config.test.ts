@@ -53,7 +53,7 @@ describe('auth configuration', () => {
       'RATE_LIMIT_MAX_DROPS',
       'MAX_SEND_BUFFER_BYTES',
       'MAX_CONNECTIONS',
-      'HEARTBEAT_INTERVAL_MS',
+      'PING_INTERVAL_MS',
       'AUTH_MAX_TOKEN_BYTES',
     ]) {
       assert.throws(() => loadConfig({ AUTH_JWT_SECRET: SECRET, [name]: '-5' }), refusal(name), name);
@@ -67,7 +67,7 @@ describe('auth configuration', () => {
       rateMaxDrops: 200,
       maxSendBufferBytes: 8 * 1024 * 1024,
       maxConnections: 10_000,
-      heartbeatIntervalMs: 30_000,
+      pingIntervalMs: 30_000,
     });
   });
 });

@@ -12,7 +12,7 @@ describe('heartbeat', () => {
   const sockets: WebSocket[] = [];
 
   before(async () => {
-    node = await startNode({ env: { HEARTBEAT_INTERVAL_MS: '100' } });
+    node = await startNode({ env: { PING_INTERVAL_MS: '100' } });
   });
   after(async () => {
     for (const socket of sockets) socket.terminate();
