@@ -1,0 +1,32 @@
+import { after, before } from 'node:test';
+import { AuthExtension } from '../../src/auth/auth-extension';
+import { handlers } from '../../src/handlers';
+import type { SwarmNode } from '../../src/node';
+import { uniquePrefix } from '../helpers/nodes';
+import { TestRedis } from '../helpers/redis';
+import { startRedisNode } from '../helpers/redis-nodes';
+import { SECRET } from './auth-helpers';
+import { revokeSuite } from './revoke-suite';
+
+let redis: TestRedis;
+before(async () => {
+  redis = await TestRedis.start();
+});
+after(async () => {
+  await redis.close();
+});
+
+revokeSuite('Redis', async () => {
+  const prefix = uniquePrefix('revoke');
+  const nodes: SwarmNode[] = [];
+  for (let i = 0; i < 3; i++) {
+    nodes.push(
+      await startRedisNode(redis.url, prefix, {
+        handlers,
+        env: { AUTH_JWT_SECRET: SECRET },
+        extensions: [new AuthExtension()],
+      }),
+    );
+  }
+  return { nodes, stop: async () => void (await Promise.all(nodes.map((node) => node.close()))) };
+});
