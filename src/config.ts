@@ -50,8 +50,6 @@ export type AuthConfig =
     };
 
 export interface LimitsConfig {
-  /** Largest binary frame on /yjs/<room>; the Yjs module closes the socket with 1009 past it. */
-  readonly maxYjsFrameBytes: number;
   /** Token bucket per connection: refill per second (0 turns the limit off) and capacity. */
   readonly ratePerSecond: number;
   readonly rateBurst: number;
@@ -187,7 +185,6 @@ function publicKeyAlgorithm(pem: string): 'RS256' | 'ES256' {
 
 function limitsConfig(env: Env): LimitsConfig {
   return {
-    maxYjsFrameBytes: integer(env, 'MAX_YJS_FRAME_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),
     ratePerSecond: integer(env, 'RATE_LIMIT_PER_SEC', 100, 0, 1_000_000),
     rateBurst: integer(env, 'RATE_LIMIT_BURST', 200, 1, 1_000_000),
     rateMaxDrops: integer(env, 'RATE_LIMIT_MAX_DROPS', 200, 1, 1_000_000),

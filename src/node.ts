@@ -17,7 +17,8 @@ import { EventRegistry } from './events/registry';
 import { Router } from './events/router';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
 import { Heartbeat } from './limits/heartbeat';
-import { RateLimiter } from './limits/rate-limit';
+import { closeOnFlood, RateLimiter } from './limits/rate-limit';
+import { SendBufferWatch } from './limits/send-buffer';
 import { createLogger, type Logger } from './log';
 import { JsonConnection } from './protocol/json-connection';
 import { RoomHub } from './rooms/room-hub';
@@ -89,6 +90,7 @@ export class SwarmNode {
   private draining: Promise<void> | undefined;
   private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
   private readonly pings: Heartbeat;
+  private readonly sendBuffers: SendBufferWatch;
   /** Upgrades past the connection cap check that have not become connections yet. */
   private upgrading = 0;
   private readonly liveness: Liveness;
@@ -130,6 +132,7 @@ export class SwarmNode {
       handleProtocols: selectProtocol,
     });
     this.pings = new Heartbeat(options.config.limits.pingIntervalMs);
+    this.sendBuffers = new SendBufferWatch(options.config.limits.maxSendBufferBytes);
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
@@ -276,6 +279,7 @@ export class SwarmNode {
 
   private async shutdown(): Promise<void> {
     this.pings.stop();
+    this.sendBuffers.stop();
     for (const extension of [...this.extensions].reverse()) await extension.close?.();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -349,14 +353,9 @@ export class SwarmNode {
     }
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.jsonSockets.handleUpgrade(req, socket, head, (ws) => {
-      const { limits } = this.config;
       const conn = new JsonConnection(ws, decision.identity, this.router, this.log, {
-        rate: new RateLimiter({
-          perSecond: limits.ratePerSecond,
-          burst: limits.rateBurst,
-          maxDrops: limits.rateMaxDrops,
-        }),
-        maxSendBufferBytes: limits.maxSendBufferBytes,
+        rate: this.rateLimiter(),
+        maxSendBufferBytes: this.config.limits.maxSendBufferBytes,
       });
       this.register(conn, ws);
       ws.on('close', () => this.track(this.disconnect(conn, conn.settled())));
@@ -367,11 +366,29 @@ export class SwarmNode {
 
   /**
    * Registers a connection of any protocol (the Yjs extension uses it too). With its
-   * `socket`, the node pings it and closes it with 4408 when it stops answering.
+   * `socket`, the node's limits apply to it (docs/security.md): pings (4408), the send
+   * buffer (4508) and, for protocols that do not rate-limit their own frames, closing a
+   * socket that keeps sending past its rate (4429).
    */
   register(conn: Connection, socket?: WebSocket): void {
     this.connections.add(conn);
-    if (socket) this.pings.watch(socket);
+    if (!socket) return;
+    this.pings.watch(socket);
+    this.sendBuffers.watch(socket);
+    if (conn.protocol !== 'json') {
+      closeOnFlood(socket, this.rateLimiter(), () =>
+        conn.close(CloseCode.RateLimited, 'rate limit exceeded'),
+      );
+    }
+  }
+
+  private rateLimiter(): RateLimiter {
+    const { limits } = this.config;
+    return new RateLimiter({
+      perSecond: limits.ratePerSecond,
+      burst: limits.rateBurst,
+      maxDrops: limits.rateMaxDrops,
+    });
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */

@@ -5,7 +5,9 @@ import { CloseCode } from '../errors';
  * Pings every socket each `intervalMs`; a socket that has not answered the previous
  * ping by the next round is dead (a peer gone without a FIN: a laptop lid, a NAT that
  * forgot the flow) and is closed with 4408, then dropped at once, since a dead peer
- * never answers the close. One timer per node, not per socket.
+ * never answers the close. A client that does not read its socket cannot answer either:
+ * with a full send buffer it is closed as a slow consumer (4508) or as dead, whichever
+ * comes first. One timer per node, not per socket.
  */
 export class Heartbeat {
   private readonly alive = new Map<WebSocket, boolean>();
@@ -36,6 +38,9 @@ export class Heartbeat {
 
   private round(): void {
     for (const [socket, alive] of this.alive) {
+      // Already closing (a slow consumer, a revoke): ws drops it if the close is not answered,
+      // and terminating here would throw away the close frame that says why.
+      if (socket.readyState !== socket.OPEN) continue;
       if (!alive) {
         this.alive.delete(socket);
         socket.close(CloseCode.HeartbeatTimeout, 'no pong');

@@ -56,3 +56,22 @@ export class RateLimiter {
     return this.drops > this.options.maxDrops ? 'close' : 'drop';
   }
 }
+
+/**
+ * The rate limit for protocols that cannot drop a frame (a lost Yjs update would leave
+ * the client's document ahead of everyone else's): frames past the limit still go
+ * through, but a socket that keeps flooding is closed with `close` once the limiter says so.
+ */
+export function closeOnFlood(
+  socket: { on(event: 'message', listener: () => void): unknown },
+  limiter: RateLimiter,
+  close: () => void,
+): void {
+  let closed = false;
+  socket.on('message', () => {
+    if (!closed && limiter.admit() === 'close') {
+      closed = true;
+      close();
+    }
+  });
+}

@@ -47,7 +47,6 @@ describe('auth configuration', () => {
 
   it('validates every limit variable and names the bad one', () => {
     for (const name of [
-      'MAX_YJS_FRAME_BYTES',
       'RATE_LIMIT_PER_SEC',
       'RATE_LIMIT_BURST',
       'RATE_LIMIT_MAX_DROPS',
@@ -61,7 +60,6 @@ describe('auth configuration', () => {
     }
     const { limits } = loadConfig({});
     assert.deepEqual(limits, {
-      maxYjsFrameBytes: 1024 * 1024,
       ratePerSecond: 100,
       rateBurst: 200,
       rateMaxDrops: 200,
