@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config';
 import { ConfigError } from '../../src/errors';
 import { spawnNode } from '../helpers/process';
-import { keyPair, SECRET } from './auth-helpers';
+import { keyPair, SECRET, token, upgrade } from './auth-helpers';
 
 const refusal = (variable: string) => (err: unknown) =>
   err instanceof ConfigError && err.variable === variable;
@@ -85,6 +85,21 @@ describe('auth in a node process', () => {
       const warning = node.lines.find((line) => line.includes('AUTH IS OFF'));
       assert.ok(warning, 'a warning line');
       assert.equal((JSON.parse(warning) as { level: number }).level, 40, 'at warn level');
+    } finally {
+      node.kill();
+      await node.exited;
+    }
+  });
+
+  it('checks tokens when started by npm start with AUTH_JWT_SECRET in production', async () => {
+    const node = await spawnNode({ AUTH_JWT_SECRET: SECRET, NODE_ENV: 'production' });
+    try {
+      const url = `ws://127.0.0.1:${node.port}/events`;
+      assert.equal((await upgrade(url)).status, 401);
+      const ok = await upgrade(`${url}?token=${await token({ sub: 'u1' })}`);
+      assert.equal(ok.status, 101);
+      ok.socket?.terminate();
+      assert.ok(!node.lines.some((line) => line.includes('AUTH IS OFF')));
     } finally {
       node.kill();
       await node.exited;
