@@ -7,6 +7,7 @@ import { type Access, type AnyEventDefinition, defineEvent } from '../events/eve
 import type { Extension, SwarmNode, UpgradeDecision } from '../node';
 import { accessTo, satisfies } from './grants';
 import { TokenError, type TokenVerifier, TokenVerifier as Verifier } from './jwt';
+import { revocationStore } from './revocation-store';
 import { Revocations } from './revocations';
 import { revokeEvent } from './revoke';
 import { Sessions } from './sessions';
@@ -35,8 +36,14 @@ export class AuthExtension implements Extension {
   async install(node: SwarmNode): Promise<void> {
     if (this.node) throw new Error('an AuthExtension serves one node; create one per node');
     this.node = node;
+    const store = revocationStore(node.backend);
     node.registry.register(this.refreshEvent());
-    node.registry.register(revokeEvent(this.revocations));
+    node.registry.register(revokeEvent(this.revocations, store));
+    try {
+      for (const { user, room, at } of (await store?.recent()) ?? []) this.revocations.record(user, room, at);
+    } catch (err) {
+      node.log.warn({ err }, 'could not read past revocations; only new ones apply on this node');
+    }
     const auth = node.config.auth;
     if (auth.mode === 'off') {
       node.log.warn(

@@ -26,7 +26,8 @@ export class Revocations {
     const key = keyOf(user, room);
     const previous = this.entries.get(key);
     if (previous && previous.at >= at) return;
-    this.entries.set(key, { at, expires: this.now() + REVOCATION_TTL_MS });
+    // Counted from the revocation itself, so every node forgets it at the same time.
+    this.entries.set(key, { at, expires: at * 1000 + REVOCATION_TTL_MS });
   }
 
   /** Whether a token of `user` issued at `issuedAt` is revoked for every room, or (given `room`) for that room. */

@@ -3,6 +3,7 @@ import { CloseCode } from '../errors';
 import { roomName } from '../events/builtin/room';
 import { type AnyEventDefinition, defineEvent, type EmitResult } from '../events/event';
 import type { ConnectionTable } from '../services';
+import type { RevocationStore } from './revocation-store';
 import type { Revocations } from './revocations';
 
 export const REVOKE_EVENT = 'user.revoke';
@@ -17,18 +18,23 @@ const revokeData = z.object({
 /**
  * `user.revoke`: cluster scope, server only. Runs once on every live node: each
  * remembers the revocation (so the same token is refused when the client reconnects)
- * and closes the user's sockets there, or only those in `room`, with 4403.
+ * and closes the user's sockets there, or only those in `room`, with 4403. The node
+ * that issued it also writes it to the store, for nodes that start later.
  */
-export function revokeEvent(revocations: Revocations): AnyEventDefinition {
+export function revokeEvent(
+  revocations: Revocations,
+  store: RevocationStore | undefined,
+): AnyEventDefinition {
   return defineEvent({
     type: REVOKE_EVENT,
     scope: 'cluster',
     access: 'server',
     description: "Disconnect a user's connections (or those in one room) on every node; 4403.",
     data: revokeData,
-    handle(ctx) {
+    async handle(ctx) {
       const { user, room, at } = ctx.data;
       revocations.record(user, room, at);
+      if (ctx.origin.kind === 'server') await store?.add({ user, room, at });
       const closed = closeConnectionsOf(ctx.node.connections, user, room);
       ctx.log.info({ user, room, closed }, 'access revoked');
     },

@@ -19,14 +19,15 @@ after(async () => {
 revokeSuite('Redis', async () => {
   const prefix = uniquePrefix('revoke');
   const nodes: SwarmNode[] = [];
-  for (let i = 0; i < 3; i++) {
-    nodes.push(
-      await startRedisNode(redis.url, prefix, {
-        handlers,
-        env: { AUTH_JWT_SECRET: SECRET },
-        extensions: [new AuthExtension()],
-      }),
-    );
-  }
-  return { nodes, stop: async () => void (await Promise.all(nodes.map((node) => node.close()))) };
+  const another = async () => {
+    const node = await startRedisNode(redis.url, prefix, {
+      handlers,
+      env: { AUTH_JWT_SECRET: SECRET },
+      extensions: [new AuthExtension()],
+    });
+    nodes.push(node);
+    return node;
+  };
+  for (let i = 0; i < 3; i++) await another();
+  return { nodes, another, stop: async () => void (await Promise.all(nodes.map((node) => node.close()))) };
 });

@@ -10,14 +10,18 @@ import { type Claims, token, upgrade } from './auth-helpers';
 
 const ROOMS = { 'doc-*': 'write', lobby: 'write' } as const;
 
+export interface RevokeCluster {
+  readonly nodes: SwarmNode[];
+  /** Starts one more node of the same cluster (stopped by `stop`). */
+  another(): Promise<SwarmNode>;
+  stop(): Promise<void>;
+}
+
 /** Revocation across three nodes, as every backend must show it; `start` makes the cluster (memory bus, or Redis). */
-export function revokeSuite(
-  name: string,
-  start: () => Promise<{ nodes: SwarmNode[]; stop(): Promise<void> }>,
-) {
+export function revokeSuite(name: string, start: () => Promise<RevokeCluster>) {
   describe(`revocation across three nodes over ${name}`, () => {
     let nodes: SwarmNode[];
-    let stop: () => Promise<void>;
+    let cluster: RevokeCluster;
     const clients: JsonClient[] = [];
     const connect = async (i: number, claims: Claims) => {
       const client = await JsonClient.connect(eventsUrl(nodes[i]!, `?token=${await token(claims)}`));
@@ -26,11 +30,12 @@ export function revokeSuite(
     };
 
     before(async () => {
-      ({ nodes, stop } = await start());
+      cluster = await start();
+      nodes = cluster.nodes;
     });
     after(async () => {
       for (const client of clients) client.socket.terminate();
-      await stop();
+      await cluster.stop();
     });
 
     it('closes every socket of the user on every node with 4403 when revoked on node A', async () => {
@@ -100,6 +105,18 @@ export function revokeSuite(
       const err = await elsewhere.expectError({ type: 'room.join', data: { room: 'doc-private' } });
       assert.equal(err.code, ErrorCode.Forbidden);
       assert.equal(elsewhere.socket.readyState, elsewhere.socket.OPEN);
+    });
+
+    it('refuses a revoked token on a node that started after the revocation', async () => {
+      const old = await token({ sub: 'trudy', rooms: ROOMS, iat: Math.floor(Date.now() / 1000) - 5 });
+      await revokeUser(nodes[0]!, 'trudy');
+      const late = await cluster.another();
+      const outcome = await upgrade(eventsUrl(late, `?token=${old}`));
+      outcome.socket?.terminate();
+      assert.equal(outcome.status, 403);
+      const other = await upgrade(eventsUrl(late, `?token=${await token({ sub: 'bob', rooms: ROOMS })}`));
+      assert.equal(other.status, 101, 'other users are not affected');
+      other.socket?.terminate();
     });
   });
 }
