@@ -6,7 +6,7 @@ import { leaveRoom } from '../events/builtin/room';
 import { type Access, type AnyEventDefinition, defineEvent } from '../events/event';
 import type { Extension, SwarmNode, UpgradeDecision } from '../node';
 import { accessTo, satisfies } from './grants';
-import { TokenError, type TokenVerifier, TokenVerifier as Verifier } from './jwt';
+import { TokenError, TokenVerifier, type VerifiedToken } from './jwt';
 import { revocationStore } from './revocation-store';
 import { Revocations } from './revocations';
 import { revokeEvent } from './revoke';
@@ -53,7 +53,7 @@ export class AuthExtension implements Extension {
       );
       return;
     }
-    this.verifier = await Verifier.create(auth);
+    this.verifier = await TokenVerifier.create(auth);
     node.authenticate = (req, url, room) => this.authenticate(req, url, room);
     node.router.setAuthorizer((conn, access, room) => this.authorize(conn, access, room));
     this.sweep = setInterval(() => this.closeExpired(), EXPIRY_SWEEP_MS);
@@ -129,7 +129,7 @@ export class AuthExtension implements Extension {
         const conn = ctx.connection;
         if (!conn) throw new SwarmError(ErrorCode.Rejected, `${REFRESH_EVENT} is sent by clients only`);
         if (!this.verifier) throw new SwarmError(ErrorCode.Rejected, 'auth is off on this node');
-        let verified: Awaited<ReturnType<TokenVerifier['verify']>>;
+        let verified: VerifiedToken;
         try {
           verified = await this.verifier.verify(ctx.data.token);
         } catch (err) {
