@@ -87,7 +87,7 @@ export class Compactor {
         Y.applyUpdate(doc, state.update);
         // Pending structs (updates whose dependencies never arrived) are kept by encodeStateAsUpdate.
         const snapshot = Y.encodeStateAsUpdate(doc);
-        const done = await this.store.compact(room, snapshot, state.offset, token);
+        const done = await this.store.compact(room, snapshot, state.offset, state.epoch, token);
         if (done) {
           this.logger.debug(
             {

@@ -28,7 +28,7 @@ export class MemoryYjsStore implements YjsStore {
   }
 
   async snapshot(room: string): Promise<YjsSnapshot> {
-    return this.rooms.get(room)?.snapshot ?? { update: undefined, offset: 0 };
+    return this.rooms.get(room)?.snapshot ?? { update: undefined, offset: 0, epoch: '' };
   }
 
   async lock(room: string, ttlMs: number): Promise<string | undefined> {
@@ -45,13 +45,20 @@ export class MemoryYjsStore implements YjsStore {
     if (data) this.dropIfEmpty(room, data);
   }
 
-  async compact(room: string, update: Uint8Array, offset: number, token: string): Promise<boolean> {
+  async compact(
+    room: string,
+    update: Uint8Array,
+    offset: number,
+    epoch: string,
+    token: string,
+  ): Promise<boolean> {
     const data = this.room(room);
-    if (data.lock?.token !== token || data.lock.expiresAt <= Date.now()) return false;
-    if (data.snapshot.offset >= offset) return false;
-    data.snapshot = { update: update.slice(), offset };
     const log = this.cluster.existing(room, 'yjs');
-    if (log) log.events = log.events.filter((event) => (event.offset ?? 0) > offset);
+    if (data.lock?.token !== token || data.lock.expiresAt <= Date.now()) return false;
+    if (!log || log.epoch !== epoch) return false;
+    if (data.snapshot.epoch === epoch && data.snapshot.offset >= offset) return false;
+    data.snapshot = { update: update.slice(), offset, epoch };
+    log.events = log.events.filter((event) => (event.offset ?? 0) > offset);
     return true;
   }
 
@@ -87,7 +94,7 @@ export class MemoryYjsStore implements YjsStore {
   private room(room: string): RoomData {
     let data = this.rooms.get(room);
     if (!data) {
-      data = { snapshot: { update: undefined, offset: 0 }, awareness: new Map() };
+      data = { snapshot: { update: undefined, offset: 0, epoch: '' }, awareness: new Map() };
       this.rooms.set(room, data);
     }
     return data;

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { MemoryBackend } from '../backend/memory/memory-backend';
+import type { RedisBackend } from '../backend/redis/redis-backend';
 import { MAX_ROOM_NAME } from '../events/builtin/room';
 import type { Position } from '../events/event';
 import { refuseUpgrade } from '../http/respond';
@@ -9,6 +10,7 @@ import type { Extension, SwarmNode } from '../node';
 import { Compactor } from './compaction';
 import { Y, type YDoc } from './esm';
 import { MemoryYjsStore } from './memory-yjs-store';
+import { RedisYjsStore } from './redis-yjs-store';
 import { encodeAwarenessUpdate } from './yjs-codec';
 import { YjsConnection, type YjsRoomServices } from './yjs-connection';
 import { YJS_AWARENESS, YJS_UPDATE, yjsEvents } from './yjs-events';
@@ -180,6 +182,6 @@ function defaultStore(node: SwarmNode): YjsStore {
     case 'memory':
       return new MemoryYjsStore((node.backend as MemoryBackend).cluster);
     case 'redis':
-      throw new Error('the Redis Yjs store is not built yet');
+      return new RedisYjsStore(node.backend as RedisBackend);
   }
 }

@@ -16,8 +16,9 @@ const MAX_ATTEMPTS = 5;
 /** A room's whole document as of `offset`, and the size of the log tail it was merged from. */
 export interface DocumentState {
   readonly update: Uint8Array;
-  /** The last `yjs` stream offset included. */
+  /** The last `yjs` stream offset included, and the stream's epoch. */
   readonly offset: number;
+  readonly epoch: string;
   /** The snapshot's offset: entries after it are the log tail. */
   readonly snapshotOffset: number;
   readonly tailEntries: number;
@@ -48,10 +49,19 @@ export class YjsLog {
     const snapshot = await this.store.snapshot(room);
     const updates: Uint8Array[] = snapshot.update ? [snapshot.update] : [];
     let offset = snapshot.offset;
+    let epoch = snapshot.epoch;
     let tailBytes = 0;
     for (;;) {
-      const read = await this.history.read(room, 'yjs', offset, undefined, READ_BATCH);
-      if (!read.complete) return undefined;
+      const read = await this.history.read(room, 'yjs', offset, epoch || undefined, READ_BATCH);
+      if (!read.complete) {
+        const restarted = epoch !== '' && read.head.epoch !== epoch && offset === snapshot.offset;
+        if (!restarted) return undefined;
+        // The stream restarted under a new epoch: all of it is newer than the snapshot.
+        offset = 0;
+        epoch = read.head.epoch;
+        continue;
+      }
+      epoch = read.head.epoch;
       for (const event of read.events) {
         if (!(event.data instanceof Uint8Array) || (event.offset ?? 0) <= offset) continue;
         updates.push(event.data);
@@ -65,6 +75,7 @@ export class YjsLog {
     return {
       update,
       offset,
+      epoch,
       snapshotOffset: snapshot.offset,
       tailEntries: updates.length - (snapshot.update ? 1 : 0),
       tailBytes,

@@ -11,6 +11,12 @@ export interface YjsSnapshot {
   readonly update: Uint8Array | undefined;
   /** The last `yjs` stream offset the snapshot covers (0: none). */
   readonly offset: number;
+  /**
+   * The epoch of the `yjs` stream that offset belongs to. If the stream restarted under a
+   * new epoch (its keys were lost), the snapshot is still valid content but its offset
+   * means nothing in the new stream: the whole new stream is its tail.
+   */
+  readonly epoch: string;
 }
 
 /** The latest awareness state of one Yjs client, and where it is connected. */
@@ -32,11 +38,12 @@ export interface YjsStore {
   /** Releases the lock if `token` still holds it. */
   unlock(room: string, token: string): Promise<void>;
   /**
-   * In one atomic step: replaces the snapshot with `update` covering `offset` and trims
-   * the room's `yjs` stream entries up to `offset`. Does nothing (resolves false) when the
-   * lock is no longer held by `token` or the snapshot already covers `offset`.
+   * In one atomic step: replaces the snapshot with `update` covering `offset` of stream
+   * epoch `epoch` and trims the room's `yjs` stream entries up to `offset`. Does nothing
+   * (resolves false) when the lock is no longer held by `token`, the snapshot already
+   * covers `offset`, or the stream's epoch is no longer `epoch`.
    */
-  compact(room: string, update: Uint8Array, offset: number, token: string): Promise<boolean>;
+  compact(room: string, update: Uint8Array, offset: number, epoch: string, token: string): Promise<boolean>;
 
   putAwareness(room: string, entries: readonly AwarenessEntry[]): Promise<void>;
   removeAwareness(room: string, clients: readonly number[]): Promise<void>;
