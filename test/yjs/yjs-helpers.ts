@@ -18,8 +18,14 @@ export function yjsServerUrl(node: SwarmNode | number): string {
  * A real, unmodified y-websocket provider on `room` of `node`. Tests destroy it (or all
  * of them with `destroyAll`).
  */
-export function provider(node: SwarmNode | number, room: string, doc: YDoc = new Y.Doc()): Provider {
+export function provider(
+  node: SwarmNode | number,
+  room: string,
+  doc: YDoc = new Y.Doc(),
+  params: Record<string, string> = {},
+): Provider {
   const created = new WebsocketProvider(yjsServerUrl(node), room, doc, {
+    params,
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     disableBc: true,
   });
