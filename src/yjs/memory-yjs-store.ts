@@ -74,6 +74,16 @@ export class MemoryYjsStore implements YjsStore {
     this.dropIfEmpty(room, data);
   }
 
+  async awarenessOf(room: string, clients: readonly number[]): Promise<Map<number, AwarenessEntry>> {
+    const stored = this.rooms.get(room)?.awareness;
+    const found = new Map<number, AwarenessEntry>();
+    for (const client of clients) {
+      const entry = stored?.get(client);
+      if (entry) found.set(client, entry);
+    }
+    return found;
+  }
+
   async listAwareness(room: string, maxAgeMs: number): Promise<AwarenessEntry[]> {
     const oldest = Date.now() - maxAgeMs;
     return [...(this.rooms.get(room)?.awareness.values() ?? [])].filter((e) => e.updatedAt >= oldest);

@@ -135,6 +135,18 @@ export class RedisYjsStore implements YjsStore {
     await this.run('write', () => this.redis.hdel(this.keys.awareness(room), ...clients.map(String)));
   }
 
+  async awarenessOf(room: string, clients: readonly number[]): Promise<Map<number, AwarenessEntry>> {
+    const found = new Map<number, AwarenessEntry>();
+    if (clients.length === 0) return found;
+    const values = await this.run('read', () =>
+      this.redis.hmget(this.keys.awareness(room), ...clients.map(String)),
+    );
+    values.forEach((json, i) => {
+      if (json) found.set(clients[i]!, JSON.parse(json) as AwarenessEntry);
+    });
+    return found;
+  }
+
   async listAwareness(room: string, maxAgeMs: number): Promise<AwarenessEntry[]> {
     const values = await this.run('read', () => this.redis.hvals(this.keys.awareness(room)));
     const oldest = Date.now() - maxAgeMs;

@@ -31,6 +31,8 @@ export interface YjsRoomServices {
   document(room: string): Promise<Uint8Array>;
   /** The room's current awareness states, from every node, as one awareness update (or none). */
   awareness(room: string): Promise<Uint8Array | undefined>;
+  /** The states that are news to the room: newer than what is stored for their client. */
+  newer(room: string, states: readonly AwarenessState[]): Promise<AwarenessState[]>;
   /** Routes a decoded frame through the node's router, as this connection. */
   route(conn: Connection, frame: IncomingFrame): Promise<void>;
   /** Publishes an awareness update as the server (the states of a closed socket's clients). */
@@ -119,9 +121,17 @@ export class YjsConnection implements Connection {
         if (content === 'empty') return;
         return this.services.route(this, { type: YJS_UPDATE, room: this.room, data: message.update });
       }
-      case 'awareness':
-        this.remember(decodeAwarenessUpdate(message.update));
-        return this.services.route(this, { type: YJS_AWARENESS, room: this.room, data: message.update });
+      case 'awareness': {
+        // y-websocket clients send back every state they receive (their awareness 'update'
+        // handler does not look at the origin). Only states newer than the stored ones are
+        // this client's own news; relays are dropped here, as a y-protocols Awareness would.
+        const states = decodeAwarenessUpdate(message.update);
+        const news = await this.services.newer(this.room, states);
+        if (news.length === 0) return;
+        this.remember(news);
+        const update = news.length === states.length ? message.update : encodeAwarenessUpdate(news);
+        return this.services.route(this, { type: YJS_AWARENESS, room: this.room, data: update });
+      }
       case 'query-awareness': {
         const awareness = await this.services.awareness(this.room);
         if (awareness) this.send(encodeAwareness(awareness));

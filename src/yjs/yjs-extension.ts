@@ -11,11 +11,11 @@ import { Compactor } from './compaction';
 import { Y, type YDoc } from './esm';
 import { MemoryYjsStore } from './memory-yjs-store';
 import { RedisYjsStore } from './redis-yjs-store';
-import { encodeAwarenessUpdate } from './yjs-codec';
+import { type AwarenessState, encodeAwarenessUpdate } from './yjs-codec';
 import { YjsConnection, type YjsRoomServices } from './yjs-connection';
 import { YJS_AWARENESS, YJS_UPDATE, yjsEvents } from './yjs-events';
 import { YjsLog } from './yjs-log';
-import type { YjsStore } from './yjs-store';
+import type { AwarenessEntry, YjsStore } from './yjs-store';
 
 /** The path prefix of the y-websocket endpoint: `WS /yjs/<room>`. */
 export const YJS_PATH = '/yjs/';
@@ -157,6 +157,13 @@ export class YjsExtension implements Extension {
         const entries = await store.listAwareness(room, AWARENESS_MAX_AGE_MS);
         return entries.length > 0 ? encodeAwarenessUpdate(entries) : undefined;
       },
+      newer: async (room, states) => {
+        const stored = await store.awarenessOf(
+          room,
+          states.map((s) => s.client),
+        );
+        return states.filter((state) => isNewer(state, stored.get(state.client)));
+      },
       route: (conn, frame) => node.router.fromSocket(conn, frame),
       emitAwareness: async (room, update) => {
         await node.emit(YJS_AWARENESS, { room, data: update });
@@ -164,6 +171,16 @@ export class YjsExtension implements Extension {
       appended: (room, offset, bytes) => compactor.appended(room, offset, bytes),
     };
   }
+}
+
+/**
+ * The rule of y-protocols' applyAwarenessUpdate: a state replaces the known one when its
+ * clock is higher, or when it is a removal (null) at the same clock. A removal of a client
+ * nobody knows changes nothing.
+ */
+function isNewer(state: AwarenessState, stored: AwarenessEntry | undefined): boolean {
+  if (!stored) return state.state !== 'null';
+  return stored.clock < state.clock || (stored.clock === state.clock && state.state === 'null');
 }
 
 /** The URL-decoded rest of the path, or undefined when it is empty, too long or badly encoded. */

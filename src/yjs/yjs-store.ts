@@ -47,6 +47,8 @@ export interface YjsStore {
 
   putAwareness(room: string, entries: readonly AwarenessEntry[]): Promise<void>;
   removeAwareness(room: string, clients: readonly number[]): Promise<void>;
+  /** The stored states of these clients (those that have one). */
+  awarenessOf(room: string, clients: readonly number[]): Promise<Map<number, AwarenessEntry>>;
   /** The room's awareness states updated within `maxAgeMs`. */
   listAwareness(room: string, maxAgeMs: number): Promise<AwarenessEntry[]>;
   /** Removes every awareness state held by a (dead) node's clients and returns them per room. */
