@@ -47,7 +47,7 @@ test('the quick bench run writes a complete report: every scenario table, finite
     const code = await within(
       new Promise<number | null>((resolve) => proc.once('exit', resolve)),
       'the quick bench run',
-      170_000,
+      200_000,
     )
       .catch((err: Error) => {
         throw new Error(`${err.message}\n${output.join('')}`);

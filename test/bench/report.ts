@@ -66,6 +66,8 @@ export interface Report {
   readonly targets: readonly Target[];
   /** Hand-written findings (profiles, explanations), kept across runs in test/bench/findings.md. */
   readonly findings: string;
+  /** What went wrong during this run and how the bench dealt with it. */
+  readonly incidents: readonly string[];
 }
 
 /** Writes `benchmarks.md` and `img/bench-*.svg` into `outDir`. */
@@ -108,6 +110,10 @@ export function writeReport(outDir: string, report: Report): string {
     ),
     '',
     report.findings.trim(),
+    '',
+    '## Incidents of this run',
+    '',
+    ...(report.incidents.length > 0 ? report.incidents.map((i) => `- ${i}`) : ['None.']),
     '',
     ...report.results.map((r) => scenarioSection(r, imageDir)),
   ].filter((line): line is string => line !== undefined);

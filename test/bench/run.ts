@@ -114,7 +114,19 @@ async function main(): Promise<void> {
   if (options.cpuProfDir) mkdirSync(options.cpuProfDir, { recursive: true });
   const redis = await BenchRedis.start();
   const pool = ClientPool.start(scale.workers);
-  const context: BenchContext = { options, scale, redis, pool, failures: [], log };
+  const incidents: string[] = [];
+  const context: BenchContext = {
+    options,
+    scale,
+    redis,
+    pool,
+    failures: [],
+    log,
+    incident: (message) => {
+      incidents.push(message);
+      log(`incident: ${message}`);
+    },
+  };
   const results: ScenarioResult[] = [];
   for (const scenario of SCENARIOS) {
     if (options.only.length > 0 && !options.only.includes(scenario.id)) continue;
@@ -150,7 +162,7 @@ async function main(): Promise<void> {
   };
   const findingsFile = path.join(ROOT, 'test', 'bench', 'findings.md');
   const findings = readFileSync(findingsFile, 'utf8');
-  const file = writeReport(options.outDir, { info, results, targets: targets(results), findings });
+  const file = writeReport(options.outDir, { info, results, targets: targets(results), findings, incidents });
   log(`report written to ${file}`);
   for (const failure of context.failures) log(`incomplete: ${failure}`);
   await shutdown(context.failures.length > 0 ? 1 : 0, [pool.stop(), redis.close()]);

@@ -15,6 +15,8 @@ export interface BenchContext {
   /** Systems that failed a scenario: the report is still written, and the run exits non-zero. */
   readonly failures: string[];
   log(message: string): void;
+  /** Records something a reader of the report should know (a peer misbehaving, a retried case). */
+  incident(message: string): void;
 }
 
 /** Logs and records a system's failure in a scenario. */
