@@ -19,6 +19,8 @@ export interface Config {
   readonly historyLimit: number;
   /** How long a drain may take before the process exits anyway. */
   readonly drainTimeoutMs: number;
+  /** Bearer token of the admin HTTP API under /api/; unset turns the API off. */
+  readonly adminToken: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -81,6 +83,21 @@ function redisUrl(env: Env): string | undefined {
   return value;
 }
 
+/** Shorter tokens can be guessed; 16 characters of a random token are ~96 bits. */
+const MIN_ADMIN_TOKEN = 16;
+
+function adminToken(env: Env): string | undefined {
+  const value = env.ADMIN_TOKEN;
+  if (value === undefined || value === '') return undefined;
+  if (value.length < MIN_ADMIN_TOKEN || /\s/.test(value)) {
+    throw new ConfigError(
+      'ADMIN_TOKEN',
+      `must be at least ${MIN_ADMIN_TOKEN} characters without spaces (try: openssl rand -hex 24)`,
+    );
+  }
+  return value;
+}
+
 function pattern(env: Env, name: string, re: RegExp, fallback: string, what: string): string {
   const value = env[name];
   if (value === undefined || value === '') return fallback;
@@ -112,5 +129,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxFrameBytes: integer(env, 'MAX_FRAME_BYTES', 64 * 1024, 256, 64 * 1024 * 1024),
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000, 1, 1_000_000),
     drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 10 * 60_000),
+    adminToken: adminToken(env),
   };
 }

@@ -1,11 +1,13 @@
+import { adminExtension } from './admin/admin-api';
 import type { Config } from './config';
 import type { Logger } from './log';
+import { metricsExtension } from './metrics/metrics-extension';
 import type { Extension } from './node';
 
 /**
  * The extensions `npm start` installs, in order: each module (Yjs, auth, metrics, admin
  * API, demo page) adds one line here and nothing to main.ts.
  */
-export function defaultExtensions(_config: Config, _log: Logger): Extension[] {
-  return [];
+export function defaultExtensions(config: Config, _log: Logger): Extension[] {
+  return [metricsExtension({ processMetrics: true }), adminExtension(config.adminToken)];
 }

@@ -15,6 +15,7 @@ import { EventRegistry } from './events/registry';
 import { Router } from './events/router';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
 import { createLogger, type Logger } from './log';
+import { NodeMetrics } from './metrics/node-metrics';
 import { JsonConnection } from './protocol/json-connection';
 import { RoomHub } from './rooms/room-hub';
 import { ConnectionTable, type NodeServices } from './services';
@@ -73,6 +74,8 @@ export class SwarmNode {
   readonly hub: RoomHub;
   readonly connections = new ConnectionTable();
   readonly services: NodeServices;
+  /** This node's Prometheus figures; modules report through it (`metrics.yjs`, `metrics.backend`). */
+  readonly metrics: NodeMetrics;
   authenticate: Authenticator = openAccess;
 
   private readonly server: Server;
@@ -92,7 +95,16 @@ export class SwarmNode {
     this.backend =
       options.backend ?? new MemoryBackend(this.id, new MemoryCluster(options.config.historyLimit));
     this.registry = new EventRegistry([...builtinEvents, ...(options.handlers ?? [])]);
-    this.hub = new RoomHub(this.backend, this.log);
+    this.metrics = new NodeMetrics({
+      node: this.id,
+      connections: () => this.connections.all(),
+      rooms: () => this.hub.size,
+      draining: () => this.isDraining,
+      backendStatus: () => this.backend.status(),
+      isDeclared: (type) => this.registry.get(type) !== undefined,
+    });
+    this.backend.useMetrics?.(this.metrics.backend);
+    this.hub = new RoomHub(this.backend, this.log, this.metrics);
     const services: NodeServices = {
       id: this.id,
       backend: this.backend,
@@ -109,10 +121,17 @@ export class SwarmNode {
       hub: this.hub,
       services: () => services,
       log: this.log,
+      observer: this.metrics,
     });
     this.backend.bus.listen({
-      room: (event) => this.hub.receive(event),
-      cluster: (event) => void this.router.fromBus(event, event.from.node),
+      room: (event) => {
+        this.metrics.fromBus(event.type, 'room');
+        this.hub.receive(event);
+      },
+      cluster: (event) => {
+        this.metrics.fromBus(event.type, 'cluster');
+        void this.router.fromBus(event, event.from.node);
+      },
       resync: () => this.hub.resync(),
     });
     this.jsonSockets = new WebSocketServer({ noServer: true, maxPayload: options.config.maxFrameBytes });
@@ -202,6 +221,8 @@ export class SwarmNode {
 
   private async runDrain(timeoutMs: number): Promise<void> {
     this.log.info({ connections: this.connections.size, timeoutMs }, 'draining');
+    this.metrics.drainStarted();
+    const started = performance.now();
     const deadline = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), timeoutMs).unref(),
     );
@@ -213,9 +234,11 @@ export class SwarmNode {
         await Promise.all(this.closing);
       }
     })();
-    if ((await Promise.race([work, deadline])) === 'timeout') {
+    const timedOut = (await Promise.race([work, deadline])) === 'timeout';
+    if (timedOut) {
       this.log.warn({ connections: this.connections.size }, 'drain timed out; closing what is left');
     }
+    this.metrics.drainFinished((performance.now() - started) / 1000, timedOut);
     for (const socket of this.jsonSockets.clients) socket.terminate();
     await this.shutdown();
     this.log.info('drained');
@@ -291,7 +314,7 @@ export class SwarmNode {
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.jsonSockets.handleUpgrade(req, socket, head, (ws) => {
       const conn = new JsonConnection(ws, decision.identity, this.router, this.log);
-      this.connections.add(conn);
+      this.register(conn);
       ws.on('close', () => this.track(this.disconnect(conn, conn.settled())));
       ws.on('error', (err) => this.log.debug({ err, conn: conn.id }, 'socket error'));
       conn.open(this.id);
@@ -301,6 +324,7 @@ export class SwarmNode {
   /** Registers a connection of any protocol (the Yjs extension uses it too). */
   register(conn: Connection): void {
     this.connections.add(conn);
+    this.metrics.connectionOpened(conn.protocol);
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */

@@ -90,6 +90,14 @@ export interface NodeRegistry {
 
 export type BackendStatus = 'up' | 'down';
 
+/** Timings a backend reports for /metrics (src/metrics/node-metrics.ts). */
+export interface BackendMetrics {
+  /** One atomic append-and-publish of a room event took this long. */
+  publish(seconds: number): void;
+  /** One command's round trip to the backend took this long. */
+  roundTrip(seconds: number): void;
+}
+
 /**
  * Everything a node keeps outside its own heap: the bus and the stores, as one matched
  * set (the atomic append-and-publish needs both). Memory and Redis implement it.
@@ -105,6 +113,8 @@ export interface Backend {
   status(): BackendStatus;
   /** Called on every status change. */
   onStatus(listener: (status: BackendStatus) => void): void;
+  /** Where to report timings; the node calls it once. The memory backend has nothing worth timing. */
+  useMetrics?(metrics: BackendMetrics): void;
   start(): Promise<void>;
   close(): Promise<void>;
 }
