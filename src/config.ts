@@ -21,6 +21,10 @@ export interface Config {
   readonly drainTimeoutMs: number;
   /** Bearer token of the admin HTTP API under /api/; unset turns the API off. */
   readonly adminToken: string | undefined;
+  /** How often a node renews its heartbeat and looks for dead nodes. */
+  readonly heartbeatMs: number;
+  /** A node whose heartbeat is this old is dead; its members are removed and announced. */
+  readonly nodeTtlMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -130,5 +134,19 @@ export function loadConfig(env: Env = process.env): Config {
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000, 1, 1_000_000),
     drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 10 * 60_000),
     adminToken: adminToken(env),
+    ...liveness(env),
   };
+}
+
+function liveness(env: Env): { heartbeatMs: number; nodeTtlMs: number } {
+  const heartbeatMs = integer(env, 'HEARTBEAT_MS', 2000, 50, 60_000);
+  // Three missed beats before a node counts as dead: one slow beat is not a death.
+  const nodeTtlMs = integer(env, 'NODE_TTL_MS', 3 * heartbeatMs, 100, 10 * 60_000);
+  if (nodeTtlMs <= heartbeatMs) {
+    throw new ConfigError(
+      'NODE_TTL_MS',
+      `must be longer than HEARTBEAT_MS (${heartbeatMs}), got ${nodeTtlMs}`,
+    );
+  }
+  return { heartbeatMs, nodeTtlMs };
 }
