@@ -96,10 +96,12 @@ export type BackendStatus = 'up' | 'down';
 
 /** Timings a backend reports for /metrics (src/metrics/node-metrics.ts). */
 export interface BackendMetrics {
-  /** One atomic append-and-publish of a room event took this long. */
-  publish(seconds: number): void;
-  /** One command's round trip to the backend took this long. */
-  roundTrip(seconds: number): void;
+  /**
+   * One call to the backend took `seconds`; `ok` is false when it failed. `kind` is
+   * `publish` (a publish, or the atomic append-and-publish of a room event), `read`,
+   * `write` or `subscribe`.
+   */
+  call(kind: 'publish' | 'read' | 'write' | 'subscribe', seconds: number, ok: boolean): void;
 }
 
 /**

@@ -145,19 +145,29 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
 
     const publish = new Histogram({
       name: 'swarmcast_redis_publish_seconds',
-      help: 'Time to append a room event to its stream and publish it (one Lua script call)',
+      help: 'Time of a successful publish to Redis (for room events: the atomic append-and-publish script)',
       buckets: REDIS_BUCKETS,
       registers,
     });
     const roundTrip = new Histogram({
       name: 'swarmcast_redis_roundtrip_seconds',
-      help: 'Round-trip time of Redis commands, measured by the backend (PING and store reads)',
+      help: 'Round-trip time of successful Redis commands other than publishes, by kind (read, write, subscribe)',
+      labelNames: ['kind'],
       buckets: REDIS_BUCKETS,
       registers,
     });
+    const failures = new Counter({
+      name: 'swarmcast_redis_errors_total',
+      help: 'Redis calls that failed (unreachable, timed out or refused), by kind',
+      labelNames: ['kind'],
+      registers,
+    });
     this.backend = {
-      publish: (seconds) => publish.observe(seconds),
-      roundTrip: (seconds) => roundTrip.observe(seconds),
+      call(kind, seconds, ok) {
+        if (!ok) failures.inc({ kind });
+        else if (kind === 'publish') publish.observe(seconds);
+        else roundTrip.observe({ kind }, seconds);
+      },
     };
 
     const logUpdates = new Histogram({

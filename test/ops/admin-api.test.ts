@@ -97,16 +97,20 @@ describe('admin API', () => {
     assert.match(String(res.body.error), /no admin endpoint GET \/api\/nope/);
   });
 
-  it('lists this node with its current load', async () => {
-    const [a] = nodes as [SwarmNode];
+  it('lists every live node with its load, this node with its current figures', async () => {
+    const [a, b] = nodes as [SwarmNode, SwarmNode];
     const client = await connect(a);
     await client.join('admin-load');
-    const res = await api(a, 'GET', '/api/nodes');
+    const res = await api(b, 'GET', '/api/nodes');
     assert.equal(res.status, 200);
+    assert.equal(res.body.self, b.id);
     const list = res.body.nodes as Array<{ id: string; connections: number; rooms: number; self: boolean }>;
-    const self = list.find((n) => n.id === a.id);
-    assert.ok(self);
-    assert.equal(self.self, true);
+    // Both nodes of this cluster (the third node has a cluster of its own).
+    assert.deepEqual(list.map((n) => n.id).sort(), [a.id, b.id].sort());
+    assert.equal(list.find((n) => n.id === b.id)?.self, true);
+    assert.equal(list.find((n) => n.id === a.id)?.self, false);
+    const own = await api(a, 'GET', '/api/nodes');
+    const self = (own.body.nodes as typeof list).find((n) => n.id === a.id)!;
     assert.equal(self.connections, a.connections.size);
     assert.equal(self.rooms, 1);
     await client.close();

@@ -6,6 +6,8 @@ import { metricsExtension } from '../../src/metrics/metrics-extension';
 import type { SwarmNode } from '../../src/node';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl, startNodes } from '../helpers/nodes';
+import { TestRedis } from '../helpers/redis';
+import { startRedisNodes } from '../helpers/redis-nodes';
 import { waitFor } from '../helpers/wait';
 import { parseMetrics, scrape } from './scrape';
 
@@ -134,8 +136,9 @@ describe('GET /metrics', () => {
 
   it('shows the Redis timings and Yjs figures that the backend and the Yjs module report', async () => {
     const [a] = nodes as [SwarmNode];
-    a.metrics.backend.publish(0.003);
-    a.metrics.backend.roundTrip(0.0004);
+    a.metrics.backend.call('publish', 0.003, true);
+    a.metrics.backend.call('read', 0.0004, true);
+    a.metrics.backend.call('write', 5, false);
     a.metrics.yjs.logSize(120, 40_000);
     a.metrics.yjs.compacted(0.02, 120);
     a.metrics.yjs.compactionFailed();
@@ -143,12 +146,68 @@ describe('GET /metrics', () => {
     assert.equal(metrics.value('swarmcast_redis_publish_seconds_count'), 1);
     assert.equal(metrics.value('swarmcast_redis_publish_seconds_bucket', { le: '0.0025' }), 0);
     assert.equal(metrics.value('swarmcast_redis_publish_seconds_bucket', { le: '0.005' }), 1);
-    assert.equal(metrics.value('swarmcast_redis_roundtrip_seconds_count'), 1);
+    assert.equal(metrics.value('swarmcast_redis_roundtrip_seconds_count', { kind: 'read' }), 1);
+    assert.equal(metrics.value('swarmcast_redis_roundtrip_seconds_count', { kind: 'write' }), 0);
+    assert.equal(metrics.value('swarmcast_redis_errors_total', { kind: 'write' }), 1);
     assert.equal(metrics.value('swarmcast_yjs_log_updates_sum'), 120);
     assert.equal(metrics.value('swarmcast_yjs_log_bytes_sum'), 40_000);
     assert.equal(metrics.value('swarmcast_yjs_compactions_total', { result: 'ok' }), 1);
     assert.equal(metrics.value('swarmcast_yjs_compactions_total', { result: 'failed' }), 1);
     assert.equal(metrics.value('swarmcast_yjs_compacted_updates_total'), 120);
+  });
+});
+
+describe('GET /metrics over Redis', () => {
+  let redis: TestRedis;
+  let nodes: SwarmNode[];
+  before(async () => {
+    redis = await TestRedis.start();
+    nodes = await startRedisNodes(2, redis.url, { extensions: [metricsExtension()] });
+  });
+  after(async () => {
+    for (const node of nodes) await node.close();
+    await redis.close();
+  });
+
+  it('times publishes and round trips to Redis, and counts failed calls while Redis is away', async () => {
+    const [a, b] = nodes as [SwarmNode, SwarmNode];
+    const sender = await JsonClient.connect(eventsUrl(a));
+    const reader = await JsonClient.connect(eventsUrl(b));
+    await sender.join('metrics-redis');
+    await reader.join('metrics-redis');
+    const before = await scrape(a.port);
+    for (let i = 0; i < 10; i++)
+      await sender.request('chat.message', { room: 'metrics-redis', data: { text: `${i}` } });
+    await waitFor(() => reader.events('metrics-redis', 'chat.message').length === 10, 'the messages on b');
+    const after = await scrape(a.port);
+    const published =
+      after.value('swarmcast_redis_publish_seconds_count') -
+      before.value('swarmcast_redis_publish_seconds_count');
+    assert.ok(published >= 10, `${published} publishes timed`);
+    assert.ok(
+      after.value('swarmcast_redis_publish_seconds_sum') >
+        before.value('swarmcast_redis_publish_seconds_sum'),
+    );
+    assert.ok(after.value('swarmcast_redis_roundtrip_seconds_count', { kind: 'read' }) > 0);
+    assert.equal(after.value('swarmcast_backend_up'), 1);
+    assert.equal(after.value('swarmcast_redis_errors_total'), 0);
+
+    await redis.stop();
+    await waitFor(
+      async () => (await scrape(a.port)).value('swarmcast_backend_up') === 0,
+      'backend_up to turn 0',
+    );
+    await sender.expectError({ type: 'chat.message', room: 'metrics-redis', data: { text: 'x' } });
+    const down = await scrape(a.port);
+    assert.ok(down.value('swarmcast_redis_errors_total', { kind: 'publish' }) >= 1);
+    await redis.restart();
+    await waitFor(
+      async () => (await scrape(a.port)).value('swarmcast_backend_up') === 1,
+      'backend_up back to 1',
+      10_000,
+    );
+    sender.socket.terminate();
+    reader.socket.terminate();
   });
 });
 
