@@ -243,7 +243,8 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
   collectProcessMetrics(): void {
     if (this.processMetrics) return;
     this.processMetrics = true;
-    collectDefaultMetrics({ register: this.registry, prefix: 'swarmcast_process_' });
+    // The standard names (process_*, nodejs_*), so that ready-made Node.js dashboards work.
+    collectDefaultMetrics({ register: this.registry });
   }
 
   /** The Prometheus text exposition of this node's figures. */

@@ -6,6 +6,7 @@ import { metricsExtension } from '../../src/metrics/metrics-extension';
 import type { SwarmNode } from '../../src/node';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl, startNodes } from '../helpers/nodes';
+import { spawnNode } from '../helpers/process';
 import { TestRedis } from '../helpers/redis';
 import { startRedisNodes } from '../helpers/redis-nodes';
 import { waitFor } from '../helpers/wait';
@@ -208,6 +209,29 @@ describe('GET /metrics over Redis', () => {
     );
     sender.socket.terminate();
     reader.socket.terminate();
+  });
+});
+
+describe('GET /metrics of `npm start`', () => {
+  it('serves the node figures and the process figures, and the admin API stays off without a token', async () => {
+    const node = await spawnNode();
+    try {
+      const before = await scrape(node.port);
+      assert.ok(before.has('process_resident_memory_bytes'));
+      assert.ok(before.has('nodejs_eventloop_lag_seconds'));
+      assert.equal(before.value('swarmcast_connections'), 0);
+      const client = await JsonClient.connect(eventsUrl(node.port));
+      await client.join('metrics-process');
+      const after = await scrape(node.port);
+      assert.equal(after.value('swarmcast_connections', { protocol: 'json' }), 1);
+      assert.equal(after.value('swarmcast_rooms'), 1);
+      assert.ok(after.samples.every((s) => s.labels.node === node.id));
+      assert.equal((await fetch(`http://127.0.0.1:${node.port}/api/nodes`)).status, 404);
+      await client.close();
+    } finally {
+      node.kill('SIGTERM');
+      await node.exited;
+    }
   });
 });
 
