@@ -132,7 +132,11 @@ describe('a rolling restart behind a round-robin TCP proxy', () => {
       const signalled = Date.now();
       old.kill('SIGTERM');
       assert.equal((await within(old.exited, `${old.id} to exit`, 10_000)).code, 0);
-      await waitFor(() => moved.every((c) => c.connected && c.nodes.at(-1) !== old.id), 'moved clients back');
+      await waitFor(
+        () => moved.every((c) => c.connected && c.nodes.at(-1) !== old.id),
+        'moved clients back',
+        15_000,
+      );
       reconnectMs.push(Date.now() - signalled);
       assert.ok(
         old.lines.some((line) => line.includes('"drained"')),
