@@ -188,6 +188,7 @@ describe('kill -9 of one node behind a round-robin TCP proxy', () => {
     await waitFor(
       () => orphans.every((c) => c.connected && c.nodes.at(-1) !== victim.id),
       'orphans to reconnect',
+      15_000,
     );
     const reconnectMs = Date.now() - killed;
     for (const client of orphans) assert.equal(client.closeCodes.at(-1), 1006);
