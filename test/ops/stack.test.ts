@@ -74,6 +74,16 @@ function runHealthcheck(command: string[], env: Record<string, string>): number 
     .status;
 }
 
+/** The configuration a task of the stack starts with: the image's ENV, then the stack's environment. */
+function taskConfig(environment: Record<string, string>) {
+  const image = Object.fromEntries(
+    [...dockerfile.matchAll(/^ENV (.+(?:\\\n.+)*)$/gm)].flatMap((m) =>
+      [...m[1]!.matchAll(/([A-Z_]+)=(\S+)/g)].map((kv) => [kv[1]!, kv[2]!]),
+    ),
+  );
+  return loadConfig({ ...image, ...environment });
+}
+
 /** How long main.ts may take after SIGTERM: the drain timeout plus its 2 s guard. */
 const EXIT_GUARD_MS = 2000;
 
@@ -116,7 +126,8 @@ describe('dev-stack.yml', { skip: noDocker }, () => {
 
   it('gives the node a drain that ends inside the stop grace period', () => {
     const app = stackConfig().services.swarmcast!;
-    const config = loadConfig(app.environment);
+    const config = taskConfig(app.environment);
+    assert.equal(config.production, true, 'the image runs with NODE_ENV=production');
     assert.equal(config.port, 8080);
     assert.ok(config.drainTimeoutMs >= 5000, 'a drain long enough for clients to answer the close frame');
     assert.ok(
@@ -126,10 +137,10 @@ describe('dev-stack.yml', { skip: noDocker }, () => {
   });
 
   it('passes ADMIN_TOKEN through from the deploying shell, and leaves the admin API off without it', () => {
-    assert.equal(loadConfig(stackConfig().services.swarmcast!.environment).adminToken, undefined);
+    assert.equal(taskConfig(stackConfig().services.swarmcast!.environment).adminToken, undefined);
     const token = 'a-deploy-token-0123456789abcdef';
     const app = stackConfig({ ADMIN_TOKEN: token }).services.swarmcast!;
-    assert.equal(loadConfig(app.environment).adminToken, token);
+    assert.equal(taskConfig(app.environment).adminToken, token);
   });
 
   it('has a healthcheck command that passes against a live node and fails against a dead port', async () => {
