@@ -76,8 +76,9 @@ function runHealthcheck(command: string[], env: Record<string, string>): number 
 
 /** The configuration a task of the stack starts with: the image's ENV, then the stack's environment. */
 function taskConfig(environment: Record<string, string>) {
+  const joined = dockerfile.replace(/\\\n\s*/g, ' ');
   const image = Object.fromEntries(
-    [...dockerfile.matchAll(/^ENV (.+(?:\\\n.+)*)$/gm)].flatMap((m) =>
+    [...joined.matchAll(/^ENV (.+)$/gm)].flatMap((m) =>
       [...m[1]!.matchAll(/([A-Z_]+)=(\S+)/g)].map((kv) => [kv[1]!, kv[2]!]),
     ),
   );
@@ -129,6 +130,7 @@ describe('dev-stack.yml', { skip: noDocker }, () => {
     const config = taskConfig(app.environment);
     assert.equal(config.production, true, 'the image runs with NODE_ENV=production');
     assert.equal(config.port, 8080);
+    assert.equal(config.drainTimeoutMs, 20_000, 'the stack overrides the image default');
     assert.ok(config.drainTimeoutMs >= 5000, 'a drain long enough for clients to answer the close frame');
     assert.ok(
       config.drainTimeoutMs + EXIT_GUARD_MS < durationMs(app.stop_grace_period ?? '10s'),
