@@ -134,18 +134,16 @@ export class ReconnectingClient {
     socket.once('close', (code) => this.onClose(code));
     this.nodes.push((frame.data as { node: string }).node);
     const since = this.epoch === undefined ? undefined : this.lastOffset;
-    let ack: Frame;
-    try {
-      ack = await this.request('room.join', { room: this.room, since, epoch: this.epoch || undefined }, true);
-    } catch {
-      socket.terminate();
-      return;
-    }
-    const answer = ack.data as { epoch: string; offset: number; recovered?: boolean };
-    if (since !== undefined && answer.recovered !== true) this.unrecovered.push(since);
-    this.epoch = answer.epoch;
-    if (since === undefined) this.lastOffset = answer.offset;
-    this.joined = true;
+    // Taken in the same tick as the ack: the replayed and live events can follow in the same chunk.
+    const onJoined = (ack: Frame) => {
+      const answer = ack.data as { epoch: string; offset: number; recovered?: boolean };
+      if (since !== undefined && answer.recovered !== true) this.unrecovered.push(since);
+      this.epoch = answer.epoch;
+      if (since === undefined) this.lastOffset = answer.offset;
+      this.joined = true;
+    };
+    const join = { room: this.room, since, epoch: this.epoch || undefined };
+    await this.request('room.join', join, { joining: true, onAck: onJoined }).catch(() => socket.terminate());
   }
 
   private onClose(code: number): void {
@@ -176,16 +174,23 @@ export class ReconnectingClient {
     this.received.set(frame.offset, frame);
   }
 
-  private request(type: string, data: unknown, joining = false): Promise<Frame> {
+  private request(
+    type: string,
+    data: unknown,
+    options: { joining?: boolean; onAck?: (frame: Frame) => void } = {},
+  ): Promise<Frame> {
     const socket = this.socket;
-    if (!socket || socket.readyState !== WebSocket.OPEN || (!joining && !this.joined)) {
+    if (!socket || socket.readyState !== WebSocket.OPEN || (!options.joining && !this.joined)) {
       return Promise.reject(new Error('not connected'));
     }
     const id = `${this.name}-${++this.nextId}`;
     return new Promise<Frame>((resolve, reject) => {
       this.pending.set(id, {
-        resolve: (frame) =>
-          frame.type === 'ack' ? resolve(frame) : reject(new Error(`${frame.code}: ${frame.message}`)),
+        resolve: (frame) => {
+          if (frame.type !== 'ack') return reject(new Error(`${frame.code}: ${frame.message}`));
+          options.onAck?.(frame);
+          resolve(frame);
+        },
         reject,
       });
       socket.send(JSON.stringify({ type, room: type === 'room.join' ? undefined : this.room, data, id }));

@@ -98,7 +98,11 @@ async function assertNothingLost(clients: ReconnectingClient[]): Promise<number>
     const missing = acked.filter((offset) => !client.received.has(offset));
     assert.deepEqual(missing, [], `${client.name} misses acknowledged events`);
     assert.deepEqual(client.duplicates, [], `${client.name} got events twice`);
-    assert.deepEqual(client.gaps, [], `${client.name} got events out of order`);
+    assert.deepEqual(
+      client.gaps,
+      [],
+      `${client.name} got events out of order: ${JSON.stringify(client.gaps)} closes ${client.closeCodes} nodes ${client.nodes}`,
+    );
     assert.deepEqual(client.unrecovered, [], `${client.name} could not recover after reconnecting`);
     for (const offset of acked) assert.equal(client.received.get(offset)?.type, 'chat.message');
   }
