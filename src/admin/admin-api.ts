@@ -170,13 +170,24 @@ function room(name: string): string {
   return parsed.data;
 }
 
+export interface AdminOptions {
+  /** Sections of GET /api/rooms/<room> from other modules, by name (`yjs`: the Yjs log size). */
+  readonly inspectors?: Readonly<Record<string, RoomInspector>>;
+}
+
 /** The admin API as an extension; without a token it installs nothing, so /api/ is a 404. */
-export function adminExtension(token: string | undefined): Extension & { api?: AdminApi } {
+export function adminExtension(
+  token: string | undefined,
+  options: AdminOptions = {},
+): Extension & { api?: AdminApi } {
   const extension: Extension & { api?: AdminApi } = {
     name: 'admin',
     install(node) {
       if (!token) return;
       extension.api = new AdminApi(node, token);
+      for (const [section, inspect] of Object.entries(options.inspectors ?? {})) {
+        extension.api.addRoomInspector(section, inspect);
+      }
       extension.api.install();
       node.log.info('admin API on /api/ (bearer token)');
     },
