@@ -70,7 +70,12 @@ describe('admin API', () => {
   };
 
   before(async () => {
-    nodes = await startNodes(2, { handlers: [...handlers, userRevoke], extensions: [adminExtension(TOKEN)] });
+    // A module's section of the room inspection, as the Yjs module adds its log size.
+    const inspectors = { extra: async (room: string) => ({ inspected: room }) };
+    nodes = await startNodes(2, {
+      handlers: [...handlers, userRevoke],
+      extensions: [adminExtension(TOKEN, { inspectors })],
+    });
     withoutAuth = await startNode({ extensions: [adminExtension(TOKEN)] });
   });
   after(async () => {
@@ -137,6 +142,7 @@ describe('admin API', () => {
     // Two joins and one chat message.
     assert.equal(history.events?.offset, 3);
     assert.equal(history.yjs?.offset, 0);
+    assert.deepEqual(res.body.extra, { inspected: 'admin/room 1' });
   });
 
   it('publishes an event to a room from the backend: members on every node get it, with its offset', async () => {
