@@ -35,7 +35,7 @@ function logMessages(): Array<{ where: string; parts: string[] }> {
   const found: Array<{ where: string; parts: string[] }> = [];
   for (const file of sources(path.join(root, 'src'))) {
     const text = readFileSync(file, 'utf8');
-    for (const call of text.matchAll(/\blog\??\.(?:fatal|error|warn|info|debug|trace)\(/g)) {
+    for (const call of text.matchAll(/\b(?:log|logger)\??\.(?:fatal|error|warn|info|debug|trace)\(/g)) {
       const args = callArguments(text, call.index + call[0].length);
       const where = `${path.relative(root, file)}:${text.slice(0, call.index).split('\n').length}`;
       for (const literal of args.matchAll(/'((?:[^'\\]|\\.)*)'|`((?:[^`\\]|\\.)*)`/g)) {
