@@ -1,4 +1,5 @@
 import type { Config } from './config';
+import { demoExtension } from './demo/demo-extension';
 import type { Logger } from './log';
 import type { Extension } from './node';
 
@@ -7,5 +8,5 @@ import type { Extension } from './node';
  * API, demo page) adds one line here and nothing to main.ts.
  */
 export function defaultExtensions(_config: Config, _log: Logger): Extension[] {
-  return [];
+  return [demoExtension()];
 }
