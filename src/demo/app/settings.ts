@@ -48,8 +48,9 @@ function randomName(): string {
 
 /** A stable colour per name, so a person's cursor and chat lines match on every screen. */
 export function colorFor(name: string): { color: string; light: string } {
-  let hash = 0;
-  for (const char of name) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
+  // FNV-1a: short names that differ in one letter still land far apart on the colour wheel.
+  let hash = 0x811c9dc5;
+  for (const char of name) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193) >>> 0;
   const hue = hash % 360;
-  return { color: `hsl(${hue} 70% 45%)`, light: `hsl(${hue} 70% 45% / 0.2)` };
+  return { color: `hsl(${hue} 70% 42%)`, light: `hsl(${hue} 70% 42% / 0.2)` };
 }
