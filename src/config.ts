@@ -19,6 +19,10 @@ export interface Config {
   readonly historyLimit: number;
   /** How long a drain may take before the process exits anyway. */
   readonly drainTimeoutMs: number;
+  /** How often a node renews its heartbeat and looks for dead nodes. */
+  readonly heartbeatMs: number;
+  /** A node whose heartbeat is this old is dead; its members are removed and announced. */
+  readonly nodeTtlMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -112,5 +116,19 @@ export function loadConfig(env: Env = process.env): Config {
     maxFrameBytes: integer(env, 'MAX_FRAME_BYTES', 64 * 1024, 256, 64 * 1024 * 1024),
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000, 1, 1_000_000),
     drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 10 * 60_000),
+    ...liveness(env),
   };
+}
+
+function liveness(env: Env): { heartbeatMs: number; nodeTtlMs: number } {
+  const heartbeatMs = integer(env, 'HEARTBEAT_MS', 2000, 50, 60_000);
+  // Three missed beats before a node counts as dead: one slow beat is not a death.
+  const nodeTtlMs = integer(env, 'NODE_TTL_MS', 3 * heartbeatMs, 100, 10 * 60_000);
+  if (nodeTtlMs <= heartbeatMs) {
+    throw new ConfigError(
+      'NODE_TTL_MS',
+      `must be longer than HEARTBEAT_MS (${heartbeatMs}), got ${nodeTtlMs}`,
+    );
+  }
+  return { heartbeatMs, nodeTtlMs };
 }

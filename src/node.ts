@@ -5,6 +5,7 @@ import { WebSocketServer } from 'ws';
 import type { Backend } from './backend/backend';
 import { MemoryBackend } from './backend/memory/memory-backend';
 import { MemoryCluster } from './backend/memory/memory-cluster';
+import { Liveness } from './cluster/liveness';
 import type { Config } from './config';
 import type { Connection, Identity } from './connection';
 import { CloseCode } from './errors';
@@ -84,6 +85,8 @@ export class SwarmNode {
   private readonly readinessChecks: Array<() => string | undefined> = [];
   private draining: Promise<void> | undefined;
   private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
+  private readonly liveness: Liveness;
+  private readonly startedAt = Date.now();
 
   constructor(options: SwarmNodeOptions) {
     this.config = options.config;
@@ -125,6 +128,38 @@ export class SwarmNode {
     });
     this.addUpgrade('/events', (req, socket, head, url) => void this.upgradeJson(req, socket, head, url));
     this.extensions.push(...(options.extensions ?? []));
+    this.liveness = new Liveness(
+      {
+        id: this.id,
+        backend: this.backend,
+        log: this.log,
+        info: () => ({
+          id: this.id,
+          startedAt: this.startedAt,
+          connections: this.connections.size,
+          rooms: this.hub.size,
+          address: this.server.listening ? `${this.config.host}:${this.port}` : undefined,
+        }),
+        announceLeft: async (room, member) => {
+          await this.emit('room.member.left', { room, data: member });
+        },
+        peerDown: async (node) => {
+          for (const handler of this.peerDownHandlers) {
+            await handler(node).catch((err: unknown) =>
+              this.log.warn({ err, node }, 'peer-down handler failed'),
+            );
+          }
+        },
+        localMembers: () =>
+          this.hub.roomNames().flatMap((room) =>
+            this.hub
+              .localMembers(room)
+              .filter((conn) => conn.protocol === 'json')
+              .map((conn) => ({ room, member: { conn: conn.id, user: conn.identity.user, node: this.id } })),
+          ),
+      },
+      { heartbeatMs: this.config.heartbeatMs, ttlMs: this.config.nodeTtlMs },
+    );
   }
 
   /** Registers an HTTP route, `"GET /path"`; a path ending in `/*` matches the prefix. */
@@ -159,6 +194,7 @@ export class SwarmNode {
   /** Starts the backend, the extensions and the HTTP server; resolves with the bound port. */
   async start(): Promise<number> {
     await this.backend.start();
+    await this.liveness.start();
     for (const extension of this.extensions) await extension.install(this);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -231,6 +267,7 @@ export class SwarmNode {
     for (const extension of [...this.extensions].reverse()) await extension.close?.();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.liveness.stop();
     await this.backend.nodes.remove(this.id).catch(() => {});
     await this.backend.close();
   }

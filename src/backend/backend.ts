@@ -82,10 +82,14 @@ export interface NodeRegistry {
   heartbeat(info: NodeInfo, ttlMs: number): Promise<void>;
   /** Nodes whose heartbeat has not expired. */
   live(): Promise<NodeInfo[]>;
-  /** Nodes that have members recorded anywhere (alive or not), for the reaper. */
+  /** Every node that registered and was not forgotten, alive or not: the reaper's work list. */
   known(): Promise<string[]>;
   /** Says goodbye: drops the node's heartbeat at once. */
   remove(node: string): Promise<void>;
+  /** Takes the right to clean up after a dead node, for `ttlMs`; false when another node has it. */
+  claim(node: string, ttlMs: number): Promise<boolean>;
+  /** Drops a node from the registry once it has been cleaned up after. */
+  forget(node: string): Promise<void>;
 }
 
 export type BackendStatus = 'up' | 'down';

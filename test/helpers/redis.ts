@@ -41,7 +41,9 @@ export class TestRedis {
 
   /** A command client; the caller quits it. */
   client(): Redis {
-    return new Redis(this.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+    const client = new Redis(this.url, { maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
+    return client;
   }
 
   private async launch(): Promise<void> {

@@ -138,6 +138,7 @@ class MemoryNodes implements NodeRegistry {
 
   async heartbeat(info: NodeInfo, ttlMs: number): Promise<void> {
     this.cluster.nodes.set(info.id, { info, expiresAt: Date.now() + ttlMs });
+    this.cluster.known.add(info.id);
   }
 
   async live(): Promise<NodeInfo[]> {
@@ -146,13 +147,24 @@ class MemoryNodes implements NodeRegistry {
   }
 
   async known(): Promise<string[]> {
-    const nodes = new Set<string>();
+    const nodes = new Set<string>(this.cluster.known);
     for (const members of this.cluster.members.values()) for (const m of members.values()) nodes.add(m.node);
     return [...nodes];
   }
 
   async remove(node: string): Promise<void> {
     this.cluster.nodes.delete(node);
+  }
+
+  async claim(node: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    if ((this.cluster.claims.get(node) ?? 0) > now) return false;
+    this.cluster.claims.set(node, now + ttlMs);
+    return true;
+  }
+
+  async forget(node: string): Promise<void> {
+    this.cluster.known.delete(node);
   }
 }
 

@@ -17,6 +17,10 @@ export class MemoryCluster {
   readonly members = new Map<string, Map<string, Member>>();
   readonly state = new Map<string, Map<string, unknown>>();
   readonly nodes = new Map<string, { info: NodeInfo; expiresAt: number }>();
+  /** Every node that sent a heartbeat and was not forgotten (the reaper's work list). */
+  readonly known = new Set<string>();
+  /** Reaper locks: node id -> until when. */
+  readonly claims = new Map<string, number>();
   private readonly listeners = new Map<string, { listener: BusListener; rooms: Set<string> }>();
 
   constructor(readonly historyLimit: number) {}

@@ -1,0 +1,42 @@
+import { ReplyError } from 'ioredis';
+import { UnavailableError } from '../../errors';
+
+/** Replies that mean "not now" rather than "never": Redis loading its AOF, a failover. */
+const TRANSIENT = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)/;
+
+/** Hooks for timing Redis calls (the metrics module plugs in here). */
+export interface RedisCallObserver {
+  observe(kind: RedisCallKind, seconds: number, ok: boolean): void;
+}
+
+export type RedisCallKind = 'publish' | 'read' | 'write' | 'subscribe';
+
+/**
+ * Runs Redis calls so that a connection problem becomes UnavailableError (the client
+ * gets `unavailable` and retries) instead of `internal`. Commands fail at once while
+ * Redis is unreachable: the connections run without an offline queue, so nothing piles
+ * up in the heap waiting for Redis to return.
+ */
+export class RedisCalls {
+  observer: RedisCallObserver | undefined;
+
+  async run<T>(kind: RedisCallKind, call: () => Promise<T>): Promise<T> {
+    const started = process.hrtime.bigint();
+    try {
+      const result = await call();
+      this.observe(kind, started, true);
+      return result;
+    } catch (err) {
+      this.observe(kind, started, false);
+      // A ReplyError is Redis refusing the command itself (a bug, not an outage), unless
+      // it says the server is starting, busy or failing over.
+      if (err instanceof ReplyError && !TRANSIENT.test(String((err as Error).message))) throw err;
+      throw new UnavailableError();
+    }
+  }
+
+  private observe(kind: RedisCallKind, started: bigint, ok: boolean): void {
+    if (!this.observer) return;
+    this.observer.observe(kind, Number(process.hrtime.bigint() - started) / 1e9, ok);
+  }
+}

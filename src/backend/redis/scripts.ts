@@ -1,0 +1,103 @@
+import type Redis from 'ioredis';
+
+/**
+ * The Lua scripts swarmcast runs in Redis (docs/redis.md explains each). A script runs
+ * atomically, which is the point: an event's offset, its history entry and its
+ * PUBLISH happen in one step, so no node can see one without the other.
+ */
+
+/**
+ * Append to a room stream and publish, in one step.
+ * KEYS: 1 log (stream), 2 seq, 3 epoch. ARGV: 1 the envelope header JSON without its
+ * closing brace, 2 the binary body (may be empty), 3 MAXLEN (0: uncapped), 4 a fresh
+ * epoch id, 5 the room channel.
+ *
+ * The epoch is created with the stream. If it is missing while a sequence exists, the
+ * room's keys were lost or flushed: the stream restarts at offset 1 under the new epoch,
+ * and members who held the old epoch are told to resync (room.reset). Returns
+ * {offset, epoch}.
+ */
+export const APPEND_PUBLISH = `
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = ARGV[4]
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('SET', KEYS[3], epoch)
+end
+local offset = redis.call('INCR', KEYS[2])
+local header = ARGV[1] .. ',"offset":' .. offset .. ',"epoch":"' .. epoch .. '"}'
+local message = struct.pack('>I4', #header) .. header .. ARGV[2]
+local maxlen = tonumber(ARGV[3])
+if maxlen > 0 then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, offset .. '-0', 'e', message)
+else
+  redis.call('XADD', KEYS[1], offset .. '-0', 'e', message)
+end
+redis.call('PUBLISH', ARGV[5], message)
+return {offset, epoch}
+`;
+
+/**
+ * Read a stream's head and the entries after an offset, consistently.
+ * KEYS: 1 log, 2 seq, 3 epoch. ARGV: 1 first offset wanted, 2 COUNT.
+ * Returns {seq, epoch, first id in the stream or false, entries...}.
+ */
+export const READ_RANGE = `
+local seq = redis.call('GET', KEYS[2]) or '0'
+local epoch = redis.call('GET', KEYS[3]) or ''
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+local firstId = false
+if first[1] then firstId = first[1][1] end
+local entries = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
+local out = {seq, epoch, firstId}
+for i = 1, #entries do out[#out + 1] = entries[i][2][2] end
+return out
+`;
+
+/**
+ * Remove every member a dead node had in one room, returning them.
+ * KEYS: 1 members hash. ARGV: 1 node id.
+ */
+export const REMOVE_NODE_MEMBERS = `
+local all = redis.call('HGETALL', KEYS[1])
+local removed = {}
+for i = 1, #all, 2 do
+  local member = cjson.decode(all[i + 1])
+  if member.node == ARGV[1] then
+    redis.call('HDEL', KEYS[1], all[i])
+    removed[#removed + 1] = all[i + 1]
+  end
+end
+return removed
+`;
+
+/** The scripts as commands on an ioredis client (defined by `defineScripts`; EVALSHA with EVAL fallback). */
+export interface SwarmScripts {
+  swarmAppendPublish(
+    log: string,
+    seq: string,
+    epoch: string,
+    header: Buffer,
+    body: Buffer,
+    maxlen: number,
+    freshEpoch: string,
+    channel: string,
+  ): Promise<[number, string]>;
+  swarmReadRangeBuffer(
+    log: string,
+    seq: string,
+    epoch: string,
+    first: number,
+    count: number,
+  ): Promise<Array<Buffer | null>>;
+  swarmRemoveNodeMembers(members: string, node: string): Promise<string[]>;
+}
+
+export type ScriptedRedis = Redis & SwarmScripts;
+
+export function defineScripts(redis: Redis): ScriptedRedis {
+  redis.defineCommand('swarmAppendPublish', { numberOfKeys: 3, lua: APPEND_PUBLISH });
+  redis.defineCommand('swarmReadRange', { numberOfKeys: 3, lua: READ_RANGE });
+  redis.defineCommand('swarmRemoveNodeMembers', { numberOfKeys: 1, lua: REMOVE_NODE_MEMBERS });
+  return redis as ScriptedRedis;
+}

@@ -1,0 +1,120 @@
+import type { Backend, Member, NodeInfo } from '../backend/backend';
+import type { Logger } from '../log';
+
+export interface LivenessDeps {
+  readonly id: string;
+  readonly backend: Backend;
+  readonly log: Logger;
+  /** What this node announces in its heartbeat. */
+  info(): NodeInfo;
+  /** Tells a room that a member left (room.member.left through the router). */
+  announceLeft(room: string, member: Member): Promise<void>;
+  /** Module clean-ups for a dead node (Yjs awareness), run after its members are removed. */
+  peerDown(node: string): Promise<void>;
+  /** The members this node really has now, per room, to put the registry right after an outage. */
+  localMembers(): Array<{ room: string; member: Member }>;
+}
+
+export interface LivenessTimes {
+  /** How often the heartbeat is renewed and dead nodes are looked for. */
+  readonly heartbeatMs: number;
+  /** How long a heartbeat lives: a node silent for this long is dead. */
+  readonly ttlMs: number;
+}
+
+/**
+ * Keeps this node registered and cleans up after nodes that died without saying
+ * goodbye. Every `heartbeatMs` the node renews its key (which expires after `ttlMs`)
+ * and compares the registry's known nodes with the live ones; for each dead node, one
+ * survivor (the one that wins the reaper lock) removes its members, announces their
+ * departure to their rooms, and runs the modules' clean-ups. A dead node's members are
+ * therefore gone from every view within ttlMs + heartbeatMs (plus one Redis round trip).
+ */
+export class Liveness {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private wasDown = false;
+
+  constructor(
+    private readonly deps: LivenessDeps,
+    private readonly times: LivenessTimes,
+  ) {
+    deps.backend.onStatus((status) => {
+      if (status === 'down') this.wasDown = true;
+      else if (this.wasDown) {
+        this.wasDown = false;
+        void this.reconcile();
+      }
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.tick();
+    this.timer = setInterval(() => {
+      // Ticks never overlap: a slow Redis skips a beat rather than piling them up.
+      this.running ??= this.tick().finally(() => {
+        this.running = undefined;
+      });
+    }, this.times.heartbeatMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async tick(): Promise<void> {
+    const { backend, log } = this.deps;
+    if (backend.status() !== 'up') return;
+    try {
+      await backend.nodes.heartbeat(this.deps.info(), this.times.ttlMs);
+      await this.reap();
+    } catch (err) {
+      log.warn({ err }, 'heartbeat or reaping failed; retried on the next beat');
+    }
+  }
+
+  private async reap(): Promise<void> {
+    const { backend, log, id } = this.deps;
+    const [known, live] = await Promise.all([backend.nodes.known(), backend.nodes.live()]);
+    const alive = new Set(live.map((node) => node.id));
+    alive.add(id);
+    for (const dead of known) {
+      if (alive.has(dead)) continue;
+      // The lock outlives one round of cleanup, so only one survivor announces each departure.
+      if (!(await backend.nodes.claim(dead, this.times.ttlMs))) continue;
+      const removed = await backend.members.removeNode(dead);
+      log.warn({ dead, members: removed.length }, 'node died without saying goodbye; its members removed');
+      for (const { room, member } of removed) {
+        await this.deps.announceLeft(room, member).catch((err: unknown) => {
+          log.warn({ err, room, conn: member.conn }, 'could not announce a departed member');
+        });
+      }
+      await this.deps.peerDown(dead);
+      await backend.nodes.forget(dead);
+    }
+  }
+
+  /**
+   * After Redis came back: a leave that failed during the outage left a member behind,
+   * and a long outage may have let another node reap this one. Puts this node's members
+   * back as they really are.
+   */
+  private async reconcile(): Promise<void> {
+    const { backend, log, id } = this.deps;
+    try {
+      // Start from a clean slate for this node, then put back who is really here.
+      const recorded = await backend.members.removeNode(id);
+      const local = this.deps.localMembers();
+      for (const { room, member } of local) await backend.members.add(room, member);
+      const here = new Set(local.map(({ room, member }) => `${room}\u0000${member.conn}`));
+      for (const { room, member } of recorded) {
+        if (!here.has(`${room}\u0000${member.conn}`)) await this.deps.announceLeft(room, member);
+      }
+      log.info({ members: local.length }, 'membership reconciled after Redis came back');
+    } catch (err) {
+      log.warn({ err }, 'membership reconcile failed');
+    }
+  }
+}
