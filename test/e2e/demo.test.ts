@@ -69,6 +69,17 @@ describe('the demo page, one person on each of two nodes', () => {
     await ada.chatHas('Grace', 'Hi Ada, node two here');
   });
 
+  it('shares the text typed in one page with the other, with a cursor labelled by name', async () => {
+    await ada.docSynced();
+    await grace.docSynced();
+    await ada.typeAtEnd('Ada writes on node one. ');
+    await grace.editorHas('Ada writes on node one. ');
+    await grace.typeAtEnd('Grace answers from node two.');
+    await ada.editorHas('Ada writes on node one. Grace answers from node two.');
+    await ada.showsCursorOf('Grace');
+    await grace.showsCursorOf('Ada');
+  });
+
   it('saves a screenshot of both pages side by side', async () => {
     const png = await sideBySide(
       browser,
@@ -80,12 +91,15 @@ describe('the demo page, one person on each of two nodes', () => {
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
   });
 
-  it('moves a page to the other node when its node stops, and nothing sent meanwhile is lost', async () => {
+  it('moves a page to the other node when its node stops: its edits keep arriving, no chat line is lost', async () => {
     nodes[0].kill('SIGTERM');
     // Sent while Ada's page is between nodes: it gets it live or from the room's history.
     await grace.sendChat('Did you see the node go?');
     assert.equal((await within(nodes[0].exited, 'node one to exit', 15_000)).code, 0);
     await ada.connectedTo(nodes[1].id);
+    await ada.docSynced();
+    await ada.typeAtEnd(' Ada again, now through node two.');
+    await grace.editorHas('Grace answers from node two. Ada again, now through node two.');
     await ada.chatHas('Grace', 'Did you see the node go?');
     await ada.sendChat('Still here, now on node two');
     await grace.chatHas('Ada', 'Still here, now on node two');

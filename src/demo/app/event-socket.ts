@@ -51,6 +51,9 @@ const MAX_RETRY_MS = 5000;
 const PING_EVERY_MS = 15_000;
 const PING_TIMEOUT_MS = 10_000;
 
+/** Event types of the Yjs module (yjs.update, yjs.awareness); the editor has them over /yjs/ already. */
+const YJS_EVENT_PREFIX = 'yjs.';
+
 interface Pending {
   resolve(data: unknown): void;
   reject(err: Error): void;
@@ -163,6 +166,9 @@ export class EventSocket {
 
   private onEvent(frame: ServerFrame): void {
     if (frame.room !== this.settings.room) return;
+    // The Yjs module's events reach every member of the room, this socket included; their
+    // offsets count the room's `yjs` stream, not its `events` stream that `since` refers to.
+    if (frame.type.startsWith(YJS_EVENT_PREFIX)) return;
     if (frame.offset !== undefined) {
       // A frame at or before the last offset was already handled (a replay overlap).
       if (frame.offset <= this.lastOffset) return;
