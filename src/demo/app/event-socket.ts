@@ -1,38 +1,5 @@
+import type { JoinAnswer, ServerFrame, Welcome } from './protocol';
 import type { Settings } from './settings';
-
-/** A frame the server sends on /events (docs/protocol.md). */
-export interface ServerFrame {
-  readonly type: string;
-  readonly id?: string | number;
-  readonly room?: string;
-  readonly data?: unknown;
-  readonly code?: string;
-  readonly message?: string;
-  readonly from?: { readonly node: string; readonly conn?: string; readonly user?: string };
-  readonly offset?: number;
-}
-
-export interface Member {
-  readonly conn: string;
-  readonly user: string;
-  readonly node: string;
-}
-
-/** The `room.join` ack. */
-export interface JoinAnswer {
-  readonly room: string;
-  readonly members: readonly Member[];
-  readonly state: Readonly<Record<string, unknown>>;
-  readonly offset: number;
-  readonly epoch: string;
-  readonly recovered?: boolean;
-}
-
-export interface Welcome {
-  readonly node: string;
-  readonly conn: string;
-  readonly user: string;
-}
 
 export type SocketStatus = 'connecting' | 'connected' | 'disconnected';
 

@@ -1,6 +1,7 @@
 import './style.css';
 import { SharedEditor } from './editor';
-import { EventSocket, type Welcome } from './event-socket';
+import { EventSocket } from './event-socket';
+import type { Welcome } from './protocol';
 import { NAME_KEY, RoomModel } from './room-model';
 import { readSettings } from './settings';
 import { View } from './view';

@@ -1,4 +1,4 @@
-import type { JoinAnswer, Member, ServerFrame } from './event-socket';
+import type { JoinAnswer, Member, ServerFrame } from './protocol';
 
 /** Display names live in the room's key/value state under this prefix plus the connection id. */
 export const NAME_KEY = 'name:';
