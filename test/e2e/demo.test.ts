@@ -16,39 +16,71 @@ const SCREENSHOT = path.resolve(packageRoot(), process.env.DEMO_SCREENSHOT ?? '.
 
 /**
  * Two real node processes (`node dist/src/main.js`, as `npm start` runs them, with the
- * default extensions) on a private redis-server, and two people in Chromium.
+ * default extensions) on a private redis-server, and two people in Chromium: Ada's page
+ * served by node one, Grace's by node two. Each page knows both nodes, its own first, so
+ * it can move to the other one.
  */
+class DemoCluster {
+  readonly room = uniquePrefix('demo');
+  redis: TestRedis | undefined;
+  readonly nodes: NodeProcess[] = [];
+  browser: Browser | undefined;
+  ada!: DemoPage;
+  grace!: DemoPage;
+
+  async start(env: Record<string, string> = {}): Promise<void> {
+    // The nodes serve dist/demo; build it here too so that this file also runs after a bare tsc.
+    await bundleDemo();
+    this.redis = await TestRedis.start();
+    const common = { REDIS_URL: this.redis.url, KEY_PREFIX: uniquePrefix('e2e'), ...env };
+    // One at a time into `nodes`, so that `stop` ends whatever did start.
+    this.nodes.push(await spawnNode({ ...common, NODE_ID: uniquePrefix('one') }));
+    this.nodes.push(await spawnNode({ ...common, NODE_ID: uniquePrefix('two') }));
+    this.browser = await launchChromium();
+    this.ada = await DemoPage.open(this.browser, this.pageUrl(0, 'Ada'));
+    this.grace = await DemoPage.open(this.browser, this.pageUrl(1, 'Grace'));
+  }
+
+  private pageUrl(home: number, name: string): string {
+    const [first, second] = home === 0 ? this.nodes : [...this.nodes].reverse();
+    return (
+      `http://127.0.0.1:${first.port}/?room=${this.room}&name=${name}` +
+      `&nodes=127.0.0.1:${first.port},127.0.0.1:${second.port}`
+    );
+  }
+
+  /** Until each page lists exactly Ada and Grace: no ghost of a connection that is gone. */
+  async membersSettled(): Promise<void> {
+    for (const page of [this.ada, this.grace]) {
+      await waitFor(
+        async () => (await page.memberNames()).sort().join() === 'Ada,Grace',
+        'exactly Ada and Grace in the member list',
+        UI_TIMEOUT_MS,
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.browser?.close();
+    for (const node of this.nodes) node.kill('SIGKILL');
+    await this.redis?.close();
+  }
+}
+
 describe('the demo page, one person on each of two nodes', () => {
-  const room = uniquePrefix('demo');
-  let redis: TestRedis;
-  const nodes: NodeProcess[] = [];
+  const cluster = new DemoCluster();
+  let nodes: NodeProcess[];
   let browser: Browser;
   let ada: DemoPage;
   let grace: DemoPage;
 
-  /** Each page knows both nodes, its own first, so it can move to the other one. */
-  const pageUrl = (home: NodeProcess, other: NodeProcess, name: string) =>
-    `http://127.0.0.1:${home.port}/?room=${room}&name=${name}` +
-    `&nodes=127.0.0.1:${home.port},127.0.0.1:${other.port}`;
-
   before(async () => {
-    // The nodes serve dist/demo; build it here too so that this file also runs after a bare tsc.
-    await bundleDemo();
-    redis = await TestRedis.start();
-    const env = { REDIS_URL: redis.url, KEY_PREFIX: uniquePrefix('e2e') };
-    // One at a time into `nodes`, so that `after` stops whatever did start.
-    nodes.push(await spawnNode({ ...env, NODE_ID: uniquePrefix('one') }));
-    nodes.push(await spawnNode({ ...env, NODE_ID: uniquePrefix('two') }));
-    browser = await launchChromium();
-    ada = await DemoPage.open(browser, pageUrl(nodes[0], nodes[1], 'Ada'));
-    grace = await DemoPage.open(browser, pageUrl(nodes[1], nodes[0], 'Grace'));
+    await cluster.start();
+    ({ nodes, ada, grace } = cluster);
+    browser = cluster.browser!;
   });
 
-  after(async () => {
-    await browser?.close();
-    for (const node of nodes) node.kill('SIGKILL');
-    await redis?.close();
-  });
+  after(() => cluster.stop());
 
   it('shows in each page the node that serves it, connected', async () => {
     await ada.connectedTo(nodes[0].id);
@@ -104,14 +136,36 @@ describe('the demo page, one person on each of two nodes', () => {
     await ada.sendChat('Still here, now on node two');
     await grace.chatHas('Ada', 'Still here, now on node two');
     // Ada's old connection left with its node, the new one joined: one Ada on each page.
-    for (const page of [ada, grace]) {
-      await waitFor(
-        async () => (await page.memberNames()).sort().join() === 'Ada,Grace',
-        'exactly Ada and Grace in the member list',
-        UI_TIMEOUT_MS,
-      );
-    }
+    await cluster.membersSettled();
     assert.deepEqual(ada.errors, []);
     assert.deepEqual(grace.errors, []);
+  });
+});
+
+describe('the demo page when the node of one page crashes', () => {
+  const cluster = new DemoCluster();
+
+  // A short heartbeat, so that the survivor notices the dead node (and removes its
+  // members) within the test's deadlines rather than after the default 6 s.
+  before(() => cluster.start({ HEARTBEAT_MS: '300', NODE_TTL_MS: '1200' }));
+  after(() => cluster.stop());
+
+  it('moves the page to the surviving node, keeps its edits and drops its old connection', async () => {
+    const { ada, grace, nodes } = cluster;
+    await ada.connectedTo(nodes[0].id);
+    await ada.docSynced();
+    await grace.docSynced();
+    await ada.typeAtEnd('Before the crash. ');
+    await grace.editorHas('Before the crash. ');
+    nodes[0].kill('SIGKILL');
+    assert.equal((await within(nodes[0].exited, 'node one to die', 15_000)).signal, 'SIGKILL');
+    // Typed right after the crash, most likely before the page has a node again: the
+    // document keeps it and the provider sends it once it has synced with node two.
+    await ada.typeAtEnd('Typed while reconnecting. ');
+    await ada.connectedTo(nodes[1].id);
+    await grace.editorHas('Before the crash. Typed while reconnecting. ');
+    await ada.sendChat('Back, through node two');
+    await grace.chatHas('Ada', 'Back, through node two');
+    await cluster.membersSettled();
   });
 });
