@@ -123,12 +123,14 @@ describe('the demo page, one person on each of two nodes', () => {
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
   });
 
-  it('moves a page to the other node when its node stops: its edits keep arriving, no chat line is lost', async () => {
+  it('moves a page to the other node when its node stops: its edits keep arriving, no chat line is lost', async (t) => {
+    const stoppedAt = Date.now();
     nodes[0].kill('SIGTERM');
     // Sent while Ada's page is between nodes: it gets it live or from the room's history.
     await grace.sendChat('Did you see the node go?');
     assert.equal((await within(nodes[0].exited, 'node one to exit', 15_000)).code, 0);
     await ada.connectedTo(nodes[1].id);
+    t.diagnostic(`page back in its room on node two ${Date.now() - stoppedAt} ms after SIGTERM`);
     await ada.docSynced();
     await ada.typeAtEnd(' Ada again, now through node two.');
     await grace.editorHas('Grace answers from node two. Ada again, now through node two.');
@@ -150,22 +152,25 @@ describe('the demo page when the node of one page crashes', () => {
   before(() => cluster.start({ HEARTBEAT_MS: '300', NODE_TTL_MS: '1200' }));
   after(() => cluster.stop());
 
-  it('moves the page to the surviving node, keeps its edits and drops its old connection', async () => {
+  it('moves the page to the surviving node, keeps its edits and drops its old connection', async (t) => {
     const { ada, grace, nodes } = cluster;
     await ada.connectedTo(nodes[0].id);
     await ada.docSynced();
     await grace.docSynced();
     await ada.typeAtEnd('Before the crash. ');
     await grace.editorHas('Before the crash. ');
+    const killedAt = Date.now();
     nodes[0].kill('SIGKILL');
     assert.equal((await within(nodes[0].exited, 'node one to die', 15_000)).signal, 'SIGKILL');
     // Typed right after the crash, most likely before the page has a node again: the
     // document keeps it and the provider sends it once it has synced with node two.
     await ada.typeAtEnd('Typed while reconnecting. ');
     await ada.connectedTo(nodes[1].id);
+    t.diagnostic(`page back in its room on node two ${Date.now() - killedAt} ms after SIGKILL`);
     await grace.editorHas('Before the crash. Typed while reconnecting. ');
     await ada.sendChat('Back, through node two');
     await grace.chatHas('Ada', 'Back, through node two');
     await cluster.membersSettled();
+    t.diagnostic(`dead connection gone from both member lists ${Date.now() - killedAt} ms after SIGKILL`);
   });
 });
