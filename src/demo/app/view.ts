@@ -94,8 +94,9 @@ export class View {
       }),
     );
     const atBottom = this.chat.scrollHeight - this.chat.scrollTop - this.chat.clientHeight < 20;
-    this.chat.replaceChildren(
-      ...model.chat.map((line) => {
+    // The chat only grows: append the new lines, so the live region announces only those.
+    this.chat.append(
+      ...model.chat.slice(this.chat.childElementCount).map((line) => {
         const item = this.element('li', 'line');
         if (line.offset !== undefined) item.dataset.offset = String(line.offset);
         const who = this.element('span', 'who', line.name);
