@@ -23,6 +23,12 @@ export interface Config {
   readonly heartbeatMs: number;
   /** A node whose heartbeat is this old is dead; its members are removed and announced. */
   readonly nodeTtlMs: number;
+  /** Largest binary frame accepted on /yjs; a whole document can arrive as one update. */
+  readonly yjsMaxFrameBytes: number;
+  /** A room's Yjs update log is compacted into its snapshot past this many entries... */
+  readonly yjsCompactEntries: number;
+  /** ...or past this many bytes of updates. */
+  readonly yjsCompactBytes: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -117,6 +123,9 @@ export function loadConfig(env: Env = process.env): Config {
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000, 1, 1_000_000),
     drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 10 * 60_000),
     ...liveness(env),
+    yjsMaxFrameBytes: integer(env, 'YJS_MAX_FRAME_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    yjsCompactEntries: integer(env, 'YJS_COMPACT_ENTRIES', 500, 1, 1_000_000),
+    yjsCompactBytes: integer(env, 'YJS_COMPACT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
   };
 }
 

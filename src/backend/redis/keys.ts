@@ -64,6 +64,11 @@ export class RedisKeys {
     return `${this.prefix}:room:${this.tag(room)}:awareness`;
   }
 
+  /** Set of rooms in which a node's Yjs clients have awareness states, so a dead node's can be removed. */
+  yjsNodeRooms(node: string): string {
+    return `${this.prefix}:node:${node}:yjs-rooms`;
+  }
+
   /** A node's heartbeat (expires when the node stops renewing it). */
   node(node: string): string {
     return `${this.prefix}:node:${node}`;
