@@ -25,7 +25,7 @@ const MAX_NAME = 40;
 
 export function readSettings(location: Location): Settings {
   const query = new URLSearchParams(location.search);
-  const fragment = decodeURIComponent(location.hash.replace(/^#/, ''));
+  const fragment = decodeFragment(location.hash.replace(/^#/, ''));
   const room = (query.get('room') || fragment || 'lobby').slice(0, MAX_ROOM);
   const name = (query.get('name')?.trim() || randomName()).slice(0, MAX_NAME);
   const listed = (query.get('nodes') ?? '')
@@ -39,6 +39,15 @@ export function readSettings(location: Location): Settings {
     token: query.get('token') ?? undefined,
     scheme: location.protocol === 'https:' ? 'wss:' : 'ws:',
   };
+}
+
+/** A hand-typed `#50%` is not valid percent-encoding; take it as it is rather than fail. */
+function decodeFragment(fragment: string): string {
+  try {
+    return decodeURIComponent(fragment);
+  } catch {
+    return fragment;
+  }
 }
 
 function randomName(): string {
