@@ -1,3 +1,4 @@
+import { authExtension } from './auth/auth-extension';
 import type { Config } from './config';
 import { demoExtension } from './demo/demo-extension';
 import type { Logger } from './log';
@@ -9,5 +10,5 @@ import { YjsExtension } from './yjs/yjs-extension';
  * API, demo page) adds one line here and nothing to main.ts.
  */
 export function defaultExtensions(_config: Config, _log: Logger): Extension[] {
-  return [new YjsExtension(), demoExtension()];
+  return [authExtension(), new YjsExtension(), demoExtension()];
 }
