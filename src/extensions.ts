@@ -1,3 +1,4 @@
+import { authExtension } from './auth/auth-extension';
 import type { Config } from './config';
 import type { Logger } from './log';
 import type { Extension } from './node';
@@ -8,5 +9,5 @@ import { YjsExtension } from './yjs/yjs-extension';
  * API, demo page) adds one line here and nothing to main.ts.
  */
 export function defaultExtensions(_config: Config, _log: Logger): Extension[] {
-  return [new YjsExtension()];
+  return [authExtension(), new YjsExtension()];
 }

@@ -84,6 +84,11 @@ export class RedisKeys {
     return `${this.prefix}:node:${node}:rooms`;
   }
 
+  /** Hash `JSON [user, room|null]` -> Unix seconds: recent revocations, read by nodes at start. */
+  revocations(): string {
+    return `${this.prefix}:revocations`;
+  }
+
   /** Lock taken by the node that cleans up after a dead one. */
   reaperLock(node: string): string {
     return `${this.prefix}:node:${node}:reaping`;
