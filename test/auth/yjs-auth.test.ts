@@ -7,7 +7,7 @@ import { Y } from '../../src/yjs/esm';
 import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { waitFor, within } from '../helpers/wait';
 import { destroyAll, type Provider, provider, synced, upgradeStatus, yjsServerUrl } from '../yjs/yjs-helpers';
-import { type Claims, startAuthNodes, token } from './auth-helpers';
+import { type Claims, startAuthNodes, token, upgrade } from './auth-helpers';
 
 const text = (p: Provider) => p.doc.getText('text').toString();
 
@@ -43,6 +43,18 @@ describe('tokens on /yjs/<room>', () => {
       403,
     );
     assert.equal(await upgradeStatus(`${base}?token=${await token({ sub: 'u1', expiresIn: -5 })}`), 401);
+  });
+
+  it('takes the token from the subprotocol list, as a browser sends it, and answers an offered protocol', async () => {
+    const jwt = await token({ sub: 'u1', rooms: { 'doc-*': 'write' } });
+    const url = `${yjsServerUrl(nodes[0]!)}/doc-proto`;
+    for (const protocols of [[`swarmcast.token.${jwt}`], ['y', `swarmcast.token.${jwt}`]]) {
+      const outcome = await upgrade(url, protocols);
+      assert.equal(outcome.status, 101);
+      assert.equal(outcome.protocol, protocols[0], 'the answer names a protocol the client offered');
+      outcome.socket?.terminate();
+    }
+    assert.equal((await upgrade(url, ['swarmcast.token.forged'])).status, 401);
   });
 
   it('syncs a reader and shows its presence, but keeps its edits out of the document', async () => {
