@@ -1,6 +1,7 @@
 import { adminExtension } from './admin/admin-api';
 import { authExtension } from './auth/auth-extension';
 import type { Config } from './config';
+import { demoExtension } from './demo/demo-extension';
 import type { Logger } from './log';
 import { metricsExtension } from './metrics/metrics-extension';
 import type { Extension } from './node';
@@ -16,5 +17,6 @@ export function defaultExtensions(config: Config, _log: Logger): Extension[] {
     authExtension(),
     new YjsExtension(),
     adminExtension(config.adminToken),
+    demoExtension(),
   ];
 }
