@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ConfigError } from './errors';
 import type { LogLevel } from './log';
@@ -25,6 +25,50 @@ export interface Config {
   readonly heartbeatMs: number;
   /** A node whose heartbeat is this old is dead; its members are removed and announced. */
   readonly nodeTtlMs: number;
+  /** Largest binary frame accepted on /yjs; a whole document can arrive as one update. */
+  readonly yjsMaxFrameBytes: number;
+  /** A room's Yjs update log is compacted into its snapshot past this many entries... */
+  readonly yjsCompactEntries: number;
+  /** ...or past this many bytes of updates. */
+  readonly yjsCompactBytes: number;
+  /** How tokens are checked; `off` when no key is configured (see docs/security.md). */
+  readonly auth: AuthConfig;
+  /** Abuse limits of every socket (see docs/security.md). */
+  readonly limits: LimitsConfig;
+}
+
+/** The key that verifies tokens, or `off`: open access, on purpose or for lack of a key. */
+export type AuthConfig =
+  | { readonly mode: 'off'; readonly disabled: boolean }
+  | {
+      readonly mode: 'hs256';
+      readonly secret: Uint8Array;
+      readonly issuer?: string;
+      readonly audience?: string;
+      readonly maxTokenBytes: number;
+    }
+  | {
+      readonly mode: 'public-key';
+      /** RS256 for an RSA key, ES256 for a P-256 key: the only algorithm accepted. */
+      readonly algorithm: 'RS256' | 'ES256';
+      readonly publicKeyPem: string;
+      readonly issuer?: string;
+      readonly audience?: string;
+      readonly maxTokenBytes: number;
+    };
+
+export interface LimitsConfig {
+  /** Token bucket per connection: refill per second (0 turns the limit off) and capacity. */
+  readonly ratePerSecond: number;
+  readonly rateBurst: number;
+  /** Frames dropped within 10 s after which the socket is closed with 4429. */
+  readonly rateMaxDrops: number;
+  /** A socket whose unsent bytes pass this is closed with 4508. */
+  readonly maxSendBufferBytes: number;
+  /** Open sockets per node; upgrades past it get HTTP 503. */
+  readonly maxConnections: number;
+  /** Ping period; a socket that has not answered the previous ping is closed with 4408. 0: off. */
+  readonly pingIntervalMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -109,7 +153,72 @@ function pattern(env: Env, name: string, re: RegExp, fallback: string, what: str
   return value;
 }
 
+/** HS256 secrets shorter than this are guessable offline from one token (RFC 7518 3.2: key >= hash size). */
+const MIN_SECRET_BYTES = 32;
+
+function authConfig(env: Env, production: boolean): AuthConfig {
+  const secret = env.AUTH_JWT_SECRET || undefined;
+  // Docker env files and CI secrets often carry a PEM on one line with literal \n.
+  const pem = env.AUTH_JWT_PUBLIC_KEY ? env.AUTH_JWT_PUBLIC_KEY.replace(/\\n/g, '\n') : undefined;
+  const disabled = oneOf(env, 'AUTH_DISABLED', ['true', 'false'], 'false') === 'true';
+  if (disabled && (secret || pem)) {
+    throw new ConfigError('AUTH_DISABLED', 'is true but a token key is set too; keep one of them');
+  }
+  if (secret && pem) {
+    throw new ConfigError('AUTH_JWT_PUBLIC_KEY', 'AUTH_JWT_SECRET is set too; set only one of them');
+  }
+  if (!secret && !pem) {
+    if (production && !disabled) {
+      throw new ConfigError(
+        'AUTH_JWT_SECRET',
+        'NODE_ENV=production needs AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY, or AUTH_DISABLED=true to run open on purpose',
+      );
+    }
+    return { mode: 'off', disabled };
+  }
+  const common = {
+    issuer: env.AUTH_JWT_ISSUER || undefined,
+    audience: env.AUTH_JWT_AUDIENCE || undefined,
+    maxTokenBytes: integer(env, 'AUTH_MAX_TOKEN_BYTES', 4096, 256, 12 * 1024),
+  };
+  if (secret) {
+    const bytes = new TextEncoder().encode(secret);
+    if (bytes.length < MIN_SECRET_BYTES) {
+      throw new ConfigError(
+        'AUTH_JWT_SECRET',
+        `must be at least ${MIN_SECRET_BYTES} bytes, got ${bytes.length}`,
+      );
+    }
+    return { mode: 'hs256', secret: bytes, ...common };
+  }
+  return { mode: 'public-key', algorithm: publicKeyAlgorithm(pem!), publicKeyPem: pem!, ...common };
+}
+
+function publicKeyAlgorithm(pem: string): 'RS256' | 'ES256' {
+  let key: ReturnType<typeof createPublicKey>;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new ConfigError('AUTH_JWT_PUBLIC_KEY', 'is not a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  }
+  if (key.asymmetricKeyType === 'rsa') return 'RS256';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  throw new ConfigError('AUTH_JWT_PUBLIC_KEY', 'must be an RSA key (RS256) or a P-256 EC key (ES256)');
+}
+
+function limitsConfig(env: Env): LimitsConfig {
+  return {
+    ratePerSecond: integer(env, 'RATE_LIMIT_PER_SEC', 100, 0, 1_000_000),
+    rateBurst: integer(env, 'RATE_LIMIT_BURST', 200, 1, 1_000_000),
+    rateMaxDrops: integer(env, 'RATE_LIMIT_MAX_DROPS', 200, 1, 1_000_000),
+    maxSendBufferBytes: integer(env, 'MAX_SEND_BUFFER_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', 10_000, 1, 10_000_000),
+    pingIntervalMs: integer(env, 'PING_INTERVAL_MS', 30_000, 0, 10 * 60_000),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
+  const production = env.NODE_ENV === 'production';
   return {
     port: integer(env, ['PORT', 'SERVER_PORT'], 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -129,12 +238,17 @@ export function loadConfig(env: Env = process.env): Config {
       `${hostname()}-${randomBytes(3).toString('hex')}`,
       'must be 1-64 of A-Z a-z 0-9 _ . -',
     ),
-    production: env.NODE_ENV === 'production',
+    production,
     maxFrameBytes: integer(env, 'MAX_FRAME_BYTES', 64 * 1024, 256, 64 * 1024 * 1024),
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000, 1, 1_000_000),
     drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 10 * 60_000),
     adminToken: adminToken(env),
     ...liveness(env),
+    yjsMaxFrameBytes: integer(env, 'YJS_MAX_FRAME_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    yjsCompactEntries: integer(env, 'YJS_COMPACT_ENTRIES', 500, 1, 1_000_000),
+    yjsCompactBytes: integer(env, 'YJS_COMPACT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    auth: authConfig(env, production),
+    limits: limitsConfig(env),
   };
 }
 

@@ -4,7 +4,11 @@ import type { Event } from './events/event';
 /** Which wire protocol a connection speaks. */
 export type Protocol = 'json' | 'yjs';
 
-/** What the upgrade established about a client. Set once at the upgrade; never from frames. */
+/**
+ * What the upgrade established about a client. Set once at the upgrade; never from frames.
+ * `auth.refresh` replaces grants and expiry later: the auth module holds the current ones
+ * (src/auth/sessions.ts); `user` never changes.
+ */
 export interface Identity {
   /** The user id (`sub` of the token); anonymous connections get `anon:<conn>`. */
   readonly user: string;
@@ -12,6 +16,8 @@ export interface Identity {
   readonly grants?: RoomGrants;
   /** Unix seconds after which the token is no longer valid. */
   readonly expiresAt?: number;
+  /** The token's `iat` (Unix seconds): revocations refuse tokens issued before them. */
+  readonly issuedAt?: number;
 }
 
 /** Exact room names or simple `*` patterns, each mapped to an access level. */

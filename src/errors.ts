@@ -19,6 +19,8 @@ export const ErrorCode = {
   Forbidden: 'forbidden',
   /** The handler rejected the event on purpose (ctx.fail). */
   Rejected: 'rejected',
+  /** `auth.refresh` with a token that does not verify, or that names another user. */
+  InvalidToken: 'invalid_token',
   /** Too many messages: the per-connection rate limit was hit. */
   RateLimited: 'rate_limited',
   /** The cluster backend (Redis) cannot be reached right now; retry later. */

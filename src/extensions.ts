@@ -1,13 +1,21 @@
 import { adminExtension } from './admin/admin-api';
+import { authExtension } from './auth/auth-extension';
 import type { Config } from './config';
 import type { Logger } from './log';
 import { metricsExtension } from './metrics/metrics-extension';
 import type { Extension } from './node';
+import { YjsExtension } from './yjs/yjs-extension';
 
 /**
  * The extensions `npm start` installs, in order: each module (Yjs, auth, metrics, admin
  * API, demo page) adds one line here and nothing to main.ts.
  */
 export function defaultExtensions(config: Config, _log: Logger): Extension[] {
-  return [metricsExtension({ processMetrics: true }), adminExtension(config.adminToken)];
+  const yjs = new YjsExtension();
+  return [
+    authExtension(),
+    yjs,
+    metricsExtension({ processMetrics: true }),
+    adminExtension(config.adminToken, { inspectors: { yjs: (room) => yjs.inspect(room) } }),
+  ];
 }

@@ -1,5 +1,7 @@
 /** The public API for embedding swarmcast and writing handlers. */
 
+export { AuthExtension, authExtension } from './auth/auth-extension';
+export { revokeUser } from './auth/revoke';
 export { createBackend } from './backend';
 export type {
   Backend,

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { selectProtocol } from './auth/token-source';
 import type { Backend } from './backend/backend';
 import { MemoryBackend } from './backend/memory/memory-backend';
 import { MemoryCluster } from './backend/memory/memory-cluster';
@@ -15,6 +16,9 @@ import type { AnyEventDefinition, EmitOptions, EmitResult } from './events/event
 import { EventRegistry } from './events/registry';
 import { Router } from './events/router';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
+import { Heartbeat } from './limits/heartbeat';
+import { closeOnFlood, RateLimiter } from './limits/rate-limit';
+import { SendBufferWatch } from './limits/send-buffer';
 import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
 import { JsonConnection } from './protocol/json-connection';
@@ -88,6 +92,10 @@ export class SwarmNode {
   private readonly readinessChecks: Array<() => string | undefined> = [];
   private draining: Promise<void> | undefined;
   private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
+  private readonly pings: Heartbeat;
+  private readonly sendBuffers: SendBufferWatch;
+  /** Upgrades past the connection cap check that have not become connections yet. */
+  private upgrading = 0;
   private readonly liveness: Liveness;
   private readonly startedAt = Date.now();
 
@@ -137,7 +145,13 @@ export class SwarmNode {
       },
       resync: () => this.hub.resync(),
     });
-    this.jsonSockets = new WebSocketServer({ noServer: true, maxPayload: options.config.maxFrameBytes });
+    this.jsonSockets = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.config.maxFrameBytes,
+      handleProtocols: selectProtocol,
+    });
+    this.pings = new Heartbeat(options.config.limits.pingIntervalMs);
+    this.sendBuffers = new SendBufferWatch(options.config.limits.maxSendBufferBytes);
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
@@ -287,6 +301,8 @@ export class SwarmNode {
   }
 
   private async shutdown(): Promise<void> {
+    this.pings.stop();
+    this.sendBuffers.stop();
     for (const extension of [...this.extensions].reverse()) await extension.close?.();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -337,6 +353,10 @@ export class SwarmNode {
       refuseUpgrade(socket, 503, 'node draining');
       return;
     }
+    if (this.connections.size + this.upgrading >= this.config.limits.maxConnections) {
+      refuseUpgrade(socket, 503, 'node at its connection limit (MAX_CONNECTIONS)');
+      return;
+    }
     for (const [path, handler] of this.upgrades) {
       if (url.pathname === path || (path.endsWith('/') && url.pathname.startsWith(path))) {
         handler(req, socket, head, url);
@@ -347,21 +367,52 @@ export class SwarmNode {
   }
 
   private async upgradeJson(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    const decision = await this.authenticate(req, url, undefined);
+    this.upgrading++;
+    let decision: UpgradeDecision;
+    try {
+      decision = await this.authenticate(req, url, undefined);
+    } finally {
+      this.upgrading--;
+    }
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.jsonSockets.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new JsonConnection(ws, decision.identity, this.router, this.log);
-      this.register(conn);
+      const conn = new JsonConnection(ws, decision.identity, this.router, this.log, {
+        rate: this.rateLimiter(),
+        maxSendBufferBytes: this.config.limits.maxSendBufferBytes,
+      });
+      this.register(conn, ws);
       ws.on('close', () => this.track(this.disconnect(conn, conn.settled())));
       ws.on('error', (err) => this.log.debug({ err, conn: conn.id }, 'socket error'));
       conn.open(this.id);
     });
   }
 
-  /** Registers a connection of any protocol (the Yjs extension uses it too). */
-  register(conn: Connection): void {
+  /**
+   * Registers a connection of any protocol (the Yjs extension uses it too). With its
+   * `socket`, the node's limits apply to it (docs/security.md): pings (4408), the send
+   * buffer (4508) and, for protocols that do not rate-limit their own frames, closing a
+   * socket that keeps sending past its rate (4429).
+   */
+  register(conn: Connection, socket?: WebSocket): void {
     this.connections.add(conn);
     this.metrics.connectionOpened(conn.protocol);
+    if (!socket) return;
+    this.pings.watch(socket);
+    this.sendBuffers.watch(socket);
+    if (conn.protocol !== 'json') {
+      closeOnFlood(socket, this.rateLimiter(), () =>
+        conn.close(CloseCode.RateLimited, 'rate limit exceeded'),
+      );
+    }
+  }
+
+  private rateLimiter(): RateLimiter {
+    const { limits } = this.config;
+    return new RateLimiter({
+      perSecond: limits.ratePerSecond,
+      burst: limits.rateBurst,
+      maxDrops: limits.rateMaxDrops,
+    });
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */

@@ -82,8 +82,12 @@ export interface NodeRegistry {
   heartbeat(info: NodeInfo, ttlMs: number): Promise<void>;
   /** Nodes whose heartbeat has not expired. */
   live(): Promise<NodeInfo[]>;
-  /** Every node that registered and was not forgotten, alive or not: the reaper's work list. */
-  known(): Promise<string[]>;
+  /**
+   * Nodes that registered and whose heartbeat has expired (or that said goodbye), not
+   * yet forgotten: the reaper's work list. Read from one snapshot of the registry, so a
+   * node that is just registering is never taken for dead.
+   */
+  dead(): Promise<string[]>;
   /** Says goodbye: drops the node's heartbeat at once. */
   remove(node: string): Promise<void>;
   /** Takes the right to clean up after a dead node, for `ttlMs`; false when another node has it. */

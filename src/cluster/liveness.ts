@@ -1,6 +1,15 @@
 import type { Backend, Member, NodeInfo } from '../backend/backend';
 import type { Logger } from '../log';
 
+/** Resolves with `work`, or rejects once `ms` have passed. */
+function within(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 export interface LivenessDeps {
   readonly id: string;
   readonly backend: Backend;
@@ -40,8 +49,13 @@ export class Liveness {
     private readonly times: LivenessTimes,
   ) {
     deps.backend.onStatus((status) => {
-      if (status === 'down') this.wasDown = true;
-      else if (this.wasDown) {
+      if (status === 'down') {
+        this.wasDown = true;
+        return;
+      }
+      // Beat at once rather than up to a heartbeat later: the node is not registered before.
+      if (this.timer) this.beat();
+      if (this.wasDown) {
         this.wasDown = false;
         void this.reconcile();
       }
@@ -50,13 +64,18 @@ export class Liveness {
 
   async start(): Promise<void> {
     await this.tick();
-    this.timer = setInterval(() => {
-      // Ticks never overlap: a slow Redis skips a beat rather than piling them up.
-      this.running ??= this.tick().finally(() => {
+    this.timer = setInterval(() => this.beat(), this.times.heartbeatMs);
+    this.timer.unref();
+  }
+
+  private beat(): void {
+    // Ticks never overlap: a slow Redis skips a beat rather than piling them up. A tick
+    // that hangs is given up after a TTL, so one lost reply cannot stop the heartbeat.
+    this.running ??= within(this.tick(), this.times.ttlMs)
+      .catch(() => this.deps.log.warn('heartbeat tick took longer than NODE_TTL_MS; given up'))
+      .finally(() => {
         this.running = undefined;
       });
-    }, this.times.heartbeatMs);
-    this.timer.unref();
   }
 
   async stop(): Promise<void> {
@@ -77,11 +96,8 @@ export class Liveness {
 
   private async reap(): Promise<void> {
     const { backend, log, id } = this.deps;
-    const [known, live] = await Promise.all([backend.nodes.known(), backend.nodes.live()]);
-    const alive = new Set(live.map((node) => node.id));
-    alive.add(id);
-    for (const dead of known) {
-      if (alive.has(dead)) continue;
+    for (const dead of await backend.nodes.dead()) {
+      if (dead === id) continue;
       // The lock outlives one round of cleanup, so only one survivor announces each departure.
       if (!(await backend.nodes.claim(dead, this.times.ttlMs))) continue;
       const removed = await backend.members.removeNode(dead);

@@ -4,8 +4,16 @@ import type { Connection, Identity } from '../connection';
 import { CloseCode, ErrorCode } from '../errors';
 import type { Event } from '../events/event';
 import type { Router } from '../events/router';
+import type { RateLimiter } from '../limits/rate-limit';
+import { overSendBuffer } from '../limits/send-buffer';
 import type { Logger } from '../log';
 import { decodeJsonFrame, encodeEvent, encodeFrame } from './json-codec';
+
+/** Abuse limits of one socket (docs/security.md); absent ones are off. */
+export interface ConnectionLimits {
+  readonly rate?: RateLimiter;
+  readonly maxSendBufferBytes?: number;
+}
 
 /**
  * A client on `WS /events`. Frames of one connection are handled one after another,
@@ -22,14 +30,22 @@ export class JsonConnection implements Connection {
     readonly identity: Identity,
     private readonly router: Router,
     private readonly log: Logger,
+    private readonly limits: ConnectionLimits = {},
   ) {}
 
   /** Starts reading frames; call once the connection is registered. */
   open(node: string): void {
     this.send(encodeFrame({ type: 'welcome', data: { node, conn: this.id, user: this.identity.user } }));
     this.socket.on('message', (raw, isBinary) => {
+      if (this.socket.readyState !== this.socket.OPEN) return;
+      const admission = this.limits.rate?.admit() ?? 'accept';
+      if (admission === 'close') return this.close(CloseCode.RateLimited, 'kept sending past the rate limit');
       // Refusals go through the same queue as events so that answers come in frame order.
       this.queue = this.queue.then(() => {
+        if (admission === 'drop') {
+          const id = isBinary ? undefined : idOf(decodeJsonFrame(raw.toString()));
+          return this.error(id, ErrorCode.RateLimited, 'too many messages; this frame was dropped');
+        }
         if (isBinary) {
           return this.error(undefined, ErrorCode.BadFrame, 'frames on /events are JSON text, not binary');
         }
@@ -66,7 +82,16 @@ export class JsonConnection implements Connection {
     this.socket.send(text, (err) => {
       if (err) this.log.debug({ err, conn: this.id }, 'send failed');
     });
+    const limit = this.limits.maxSendBufferBytes;
+    if (limit !== undefined && overSendBuffer(this.socket, limit)) {
+      this.log.info({ conn: this.id, buffered: this.socket.bufferedAmount }, 'slow consumer closed');
+      this.close(CloseCode.SlowConsumer, 'send buffer full: read faster, then reconnect with since');
+    }
   }
+}
+
+function idOf(decoded: ReturnType<typeof decodeJsonFrame>): string | number | undefined {
+  return decoded.ok ? decoded.frame.id : decoded.id;
 }
 
 export { CloseCode };

@@ -46,6 +46,11 @@ export class TestRedis {
     return client;
   }
 
+  /** Starts the server again after `stop()`, on the same port with the same data. */
+  async resume(): Promise<void> {
+    await this.launch();
+  }
+
   private async launch(): Promise<void> {
     const proc = spawn(
       'redis-server',
@@ -85,6 +90,7 @@ export class TestRedis {
               maxRetriesPerRequest: 0,
               retryStrategy: () => null,
             });
+            probe.on('error', () => {});
             try {
               await probe.connect();
               return (await probe.ping()) === 'PONG';

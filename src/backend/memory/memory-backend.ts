@@ -146,10 +146,11 @@ class MemoryNodes implements NodeRegistry {
     return [...this.cluster.nodes.values()].filter((n) => n.expiresAt > now).map((n) => n.info);
   }
 
-  async known(): Promise<string[]> {
+  async dead(): Promise<string[]> {
+    const now = Date.now();
     const nodes = new Set<string>(this.cluster.known);
     for (const members of this.cluster.members.values()) for (const m of members.values()) nodes.add(m.node);
-    return [...nodes];
+    return [...nodes].filter((id) => (this.cluster.nodes.get(id)?.expiresAt ?? 0) <= now);
   }
 
   async remove(node: string): Promise<void> {

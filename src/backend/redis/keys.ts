@@ -64,6 +64,11 @@ export class RedisKeys {
     return `${this.prefix}:room:${this.tag(room)}:awareness`;
   }
 
+  /** Set of rooms in which a node's Yjs clients have awareness states, so a dead node's can be removed. */
+  yjsNodeRooms(node: string): string {
+    return `${this.prefix}:node:${node}:yjs-rooms`;
+  }
+
   /** A node's heartbeat (expires when the node stops renewing it). */
   node(node: string): string {
     return `${this.prefix}:node:${node}`;
@@ -77,6 +82,11 @@ export class RedisKeys {
   /** Set of rooms in which a node has members, so a dead node's members can be found. */
   nodeRooms(node: string): string {
     return `${this.prefix}:node:${node}:rooms`;
+  }
+
+  /** Hash `JSON [user, room|null]` -> Unix seconds: recent revocations, read by nodes at start. */
+  revocations(): string {
+    return `${this.prefix}:revocations`;
   }
 
   /** Lock taken by the node that cleans up after a dead one. */

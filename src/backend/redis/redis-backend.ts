@@ -17,6 +17,8 @@ export interface RedisBackendOptions {
 
 /** Longest wait between reconnect attempts: Redis back means serving again within this. */
 const MAX_RETRY_DELAY_MS = 1000;
+/** How long start() waits for Redis before the node starts anyway (not ready, retrying). */
+const START_WAIT_MS = 3000;
 /** A command that gets no answer in this time counts as Redis being unavailable. */
 const COMMAND_TIMEOUT_MS = 5000;
 
@@ -107,6 +109,17 @@ export class RedisBackend implements Backend {
         );
       });
     await Promise.all([connect(this.redis), connect(this.sub)]);
+    // Serve only once subscribed too, so the node's first heartbeat and joins find it up.
+    if (this.current !== 'up') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, START_WAIT_MS);
+        this.onStatus((status) => {
+          if (status !== 'up') return;
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   async close(): Promise<void> {

@@ -72,6 +72,8 @@ export class RedisMembers implements MemberStore {
         .multi()
         .hset(this.keys.members(room), member.conn, JSON.stringify(member))
         .sadd(this.keys.nodeRooms(member.node), room)
+        // A node with members is always on the reaper's list, even if it never got to beat.
+        .sadd(this.keys.nodeIndex(), member.node)
         .exec(),
     );
   }
@@ -146,19 +148,32 @@ export class RedisNodes implements NodeRegistry {
   }
 
   async live(): Promise<NodeInfo[]> {
-    const ids = await this.known();
+    const registry = await this.snapshot();
+    return registry.flatMap(({ info }) => (info ? [info] : []));
+  }
+
+  async dead(): Promise<string[]> {
+    const registry = await this.snapshot();
+    return registry.flatMap(({ id, info }) => (info ? [] : [id]));
+  }
+
+  /**
+   * Every registered node with its heartbeat, or none when it expired. A node joins the
+   * index in the same MULTI that sets its heartbeat, so a node in the index without a
+   * heartbeat really is gone.
+   */
+  private async snapshot(): Promise<Array<{ id: string; info: NodeInfo | undefined }>> {
+    const ids = await this.calls.run('read', () => this.redis.smembers(this.keys.nodeIndex()));
     if (ids.length === 0) return [];
     // One GET per node in a pipeline rather than MGET: node keys sit on different slots.
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.get(this.keys.node(id));
     const results = (await this.calls.run('read', () => pipeline.exec())) ?? [];
-    return results.flatMap(([err, json]) =>
-      err || typeof json !== 'string' ? [] : [JSON.parse(json) as NodeInfo],
-    );
-  }
-
-  async known(): Promise<string[]> {
-    return this.calls.run('read', () => this.redis.smembers(this.keys.nodeIndex()));
+    return ids.map((id, i) => {
+      const [err, json] = results[i] ?? [null, null];
+      if (err) throw err;
+      return { id, info: typeof json === 'string' ? (JSON.parse(json) as NodeInfo) : undefined };
+    });
   }
 
   async remove(node: string): Promise<void> {

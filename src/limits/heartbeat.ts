@@ -1,0 +1,54 @@
+import type { WebSocket } from 'ws';
+import { CloseCode } from '../errors';
+
+/**
+ * Pings every socket each `intervalMs`; a socket that has not answered the previous
+ * ping by the next round is dead (a peer gone without a FIN: a laptop lid, a NAT that
+ * forgot the flow) and is closed with 4408, then dropped at once, since a dead peer
+ * never answers the close. A client that does not read its socket cannot answer either:
+ * with a full send buffer it is closed as a slow consumer (4508) or as dead, whichever
+ * comes first. One timer per node, not per socket.
+ */
+export class Heartbeat {
+  private readonly alive = new Map<WebSocket, boolean>();
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly intervalMs: number) {
+    if (intervalMs > 0) {
+      this.timer = setInterval(() => this.round(), intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  watch(socket: WebSocket): void {
+    if (!this.timer) return;
+    this.alive.set(socket, true);
+    socket.on('pong', () => this.alive.set(socket, true));
+    socket.once('close', () => this.alive.delete(socket));
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.alive.clear();
+  }
+
+  get size(): number {
+    return this.alive.size;
+  }
+
+  private round(): void {
+    for (const [socket, alive] of this.alive) {
+      // Already closing (a slow consumer, a revoke): ws drops it if the close is not answered,
+      // and terminating here would throw away the close frame that says why.
+      if (socket.readyState !== socket.OPEN) continue;
+      if (!alive) {
+        this.alive.delete(socket);
+        socket.close(CloseCode.HeartbeatTimeout, 'no pong');
+        socket.terminate();
+        continue;
+      }
+      this.alive.set(socket, false);
+      socket.ping();
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { type AnyEventDefinition, defineEvent } from '../events/event';
+import { decodeAwarenessUpdate, isValidUpdate } from './yjs-codec';
+import type { AwarenessEntry, YjsStore } from './yjs-store';
+
+export const YJS_UPDATE = 'yjs.update';
+export const YJS_AWARENESS = 'yjs.awareness';
+
+/** A Yjs update that Yjs itself accepts; anything else never reaches a room's log. */
+const update = z.instanceof(Uint8Array).refine(isValidUpdate, { message: 'not a Yjs update' });
+
+const awarenessUpdate = z.instanceof(Uint8Array).refine(
+  (bytes) => {
+    try {
+      decodeAwarenessUpdate(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not an awareness update' },
+);
+
+/**
+ * The Yjs protocol as typed events, routed like JSON events. `yjs.update` is appended to
+ * the room's `yjs` stream (so it gets an offset and goes through the sequencer's gap
+ * repair) and then fanned out; `yjs.awareness` is ephemeral (no stream) but its latest
+ * state per client is kept in the store for new joiners on any node.
+ */
+export function yjsEvents(store: YjsStore): AnyEventDefinition[] {
+  return [
+    defineEvent({
+      type: YJS_UPDATE,
+      scope: 'room',
+      access: 'write',
+      stream: 'yjs',
+      description: 'A Yjs document update (binary), appended to the room’s update log.',
+      data: update,
+    }),
+    defineEvent({
+      type: YJS_AWARENESS,
+      scope: 'room',
+      access: 'read',
+      stream: null,
+      description: 'A y-protocols awareness update (binary): cursors, names, presence.',
+      data: awarenessUpdate,
+      async handle(ctx) {
+        const room = ctx.room!;
+        const now = Date.now();
+        const put: AwarenessEntry[] = [];
+        const removed: number[] = [];
+        for (const state of decodeAwarenessUpdate(ctx.data)) {
+          if (state.state === 'null') removed.push(state.client);
+          else put.push({ ...state, node: ctx.from.node, conn: ctx.from.conn, updatedAt: now });
+        }
+        if (put.length > 0) await store.putAwareness(room, put);
+        if (removed.length > 0) await store.removeAwareness(room, removed);
+      },
+    }),
+  ];
+}

@@ -1,0 +1,230 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { MemoryBackend } from '../backend/memory/memory-backend';
+import type { RedisBackend } from '../backend/redis/redis-backend';
+import { MAX_ROOM_NAME } from '../events/builtin/room';
+import type { Position } from '../events/event';
+import { refuseUpgrade } from '../http/respond';
+import type { Extension, SwarmNode } from '../node';
+import { Compactor } from './compaction';
+import { Y, type YDoc } from './esm';
+import { MemoryYjsStore } from './memory-yjs-store';
+import { RedisYjsStore } from './redis-yjs-store';
+import { type AwarenessState, encodeAwarenessUpdate } from './yjs-codec';
+import { YjsConnection, type YjsRoomServices } from './yjs-connection';
+import { YJS_AWARENESS, YJS_UPDATE, yjsEvents } from './yjs-events';
+import { YjsLog } from './yjs-log';
+import type { AwarenessEntry, YjsStore } from './yjs-store';
+
+/** The path prefix of the y-websocket endpoint: `WS /yjs/<room>`. */
+export const YJS_PATH = '/yjs/';
+
+/**
+ * y-protocols clients renew their awareness state every 15 s and drop a peer's state
+ * after 30 s without renewal (awareness `outdatedTimeout`); the server forgets a state
+ * just as old, so a new joiner is not shown a client that is gone.
+ */
+export const AWARENESS_MAX_AGE_MS = 30_000;
+
+/** A room's Yjs figures: the log tail past the snapshot, and the merged document's size. */
+export interface YjsRoomFigures {
+  readonly offset: number;
+  readonly epoch: string;
+  readonly snapshotOffset: number;
+  readonly logEntries: number;
+  readonly logBytes: number;
+  readonly documentBytes: number;
+}
+
+export interface YjsOptions {
+  /** Where snapshots, locks and awareness live; by default chosen from the node's backend. */
+  readonly store?: (node: SwarmNode) => YjsStore;
+}
+
+/**
+ * Yjs collaboration: the y-websocket protocol on `WS /yjs/<room>`, documents stored as
+ * a snapshot plus the room's `yjs` update log, awareness shared through the backend.
+ * Also the server-side API to read and change documents.
+ */
+export class YjsExtension implements Extension {
+  readonly name = 'yjs';
+  private installed: { node: SwarmNode; store: YjsStore; log: YjsLog; compactor: Compactor } | undefined;
+  private sockets: WebSocketServer | undefined;
+  /** Open Yjs sockets per room on this node, to stop compaction bookkeeping when the last leaves. */
+  private readonly local = new Map<string, number>();
+
+  constructor(private readonly options: YjsOptions = {}) {}
+
+  install(node: SwarmNode): void {
+    const store = this.options.store?.(node) ?? defaultStore(node);
+    for (const definition of yjsEvents(store)) node.registry.register(definition);
+    const log = new YjsLog(store, node.backend.history);
+    const compactor = new Compactor(
+      store,
+      log,
+      { maxEntries: node.config.yjsCompactEntries, maxBytes: node.config.yjsCompactBytes },
+      node.log.child({ module: 'yjs' }),
+      node.metrics.yjs,
+    );
+    this.installed = { node, store, log, compactor };
+    this.sockets = new WebSocketServer({ noServer: true, maxPayload: node.config.yjsMaxFrameBytes });
+    node.addUpgrade(YJS_PATH, (req, socket, head, url) => void this.upgrade(req, socket, head, url));
+    node.onPeerDown((dead) => this.clearNode(dead));
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets?.clients ?? []) socket.terminate();
+    await this.installed?.compactor.idle();
+  }
+
+  /** The size of the room's update log and document, for the admin API. */
+  async inspect(room: string): Promise<YjsRoomFigures> {
+    const { log, compactor } = this.require();
+    const state = await log.read(room);
+    compactor.measured(room, state.offset, state.tailEntries, state.tailBytes);
+    return {
+      offset: state.offset,
+      epoch: state.epoch,
+      snapshotOffset: state.snapshotOffset,
+      logEntries: state.tailEntries,
+      logBytes: state.tailBytes,
+      documentBytes: state.update.length,
+    };
+  }
+
+  /** The room's current document as one Yjs update (snapshot merged with the log tail). */
+  async getUpdate(room: string): Promise<Uint8Array> {
+    const { log, compactor } = this.require();
+    const state = await log.read(room);
+    compactor.measured(room, state.offset, state.tailEntries, state.tailBytes);
+    return state.update;
+  }
+
+  /** The room's current document as a fresh Y.Doc (the caller owns and destroys it). */
+  async getDoc(room: string): Promise<YDoc> {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, await this.getUpdate(room));
+    return doc;
+  }
+
+  /**
+   * Applies an update from server code, through the same path as a client's: validated,
+   * appended to the room's log, delivered to every client on every node.
+   */
+  async applyUpdate(room: string, update: Uint8Array): Promise<Position | undefined> {
+    const result = await this.require().node.emit(YJS_UPDATE, { room, data: update });
+    return result.position;
+  }
+
+  /** Compacts the room's log now (unless another node is); resolves with whether this call did. */
+  compact(room: string): Promise<boolean> {
+    return this.require().compactor.compact(room);
+  }
+
+  private require(): NonNullable<YjsExtension['installed']> {
+    if (!this.installed) throw new Error('the yjs extension is not installed on a started node');
+    return this.installed;
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
+    const { node } = this.require();
+    const room = roomOf(url);
+    if (room === undefined) {
+      return refuseUpgrade(socket, 400, `the room name must be 1-${MAX_ROOM_NAME} characters`);
+    }
+    const decision = await node.authenticate(req, url, room);
+    if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
+    this.sockets!.handleUpgrade(req, socket, head, (ws) => {
+      const conn = new YjsConnection(ws, decision.identity, room, this.roomServices());
+      node.register(conn);
+      this.local.set(room, (this.local.get(room) ?? 0) + 1);
+      ws.on('close', () => node.track(this.closed(conn)));
+      ws.on('error', (err) => node.log.debug({ err, conn: conn.id }, 'yjs socket error'));
+      conn.open();
+    });
+  }
+
+  private async closed(conn: YjsConnection): Promise<void> {
+    const { node, compactor } = this.require();
+    await conn.settled().catch(() => {});
+    await conn.clearAwareness().catch((err: unknown) => {
+      node.log.warn({ err, conn: conn.id, room: conn.room }, 'could not clear awareness on close');
+    });
+    await node.disconnect(conn);
+    const left = (this.local.get(conn.room) ?? 1) - 1;
+    if (left > 0) this.local.set(conn.room, left);
+    else {
+      this.local.delete(conn.room);
+      compactor.forget(conn.room);
+    }
+  }
+
+  /** A node died: its clients' awareness states are removed from the store and from every peer. */
+  private async clearNode(dead: string): Promise<void> {
+    const { node, store } = this.require();
+    for (const { room, entries } of await store.removeNode(dead)) {
+      const update = encodeAwarenessUpdate(
+        entries.map((e) => ({ client: e.client, clock: e.clock + 1, state: 'null' })),
+      );
+      await node.emit(YJS_AWARENESS, { room, data: update }).catch((err: unknown) => {
+        node.log.warn({ err, room, dead }, 'could not announce a dead node’s awareness removal');
+      });
+    }
+  }
+
+  private roomServices(): YjsRoomServices {
+    const { node, store, compactor } = this.require();
+    return {
+      log: node.log,
+      enter: (room, conn) => node.hub.enter(room, conn),
+      document: (room) => this.getUpdate(room),
+      awareness: async (room) => {
+        const entries = await store.listAwareness(room, AWARENESS_MAX_AGE_MS);
+        return entries.length > 0 ? encodeAwarenessUpdate(entries) : undefined;
+      },
+      newer: async (room, states) => {
+        const stored = await store.awarenessOf(
+          room,
+          states.map((s) => s.client),
+        );
+        return states.filter((state) => isNewer(state, stored.get(state.client)));
+      },
+      route: (conn, frame) => node.router.fromSocket(conn, frame),
+      emitAwareness: async (room, update) => {
+        await node.emit(YJS_AWARENESS, { room, data: update });
+      },
+      appended: (room, offset, bytes) => compactor.appended(room, offset, bytes),
+    };
+  }
+}
+
+/**
+ * The rule of y-protocols' applyAwarenessUpdate: a state replaces the known one when its
+ * clock is higher, or when it is a removal (null) at the same clock. A removal of a client
+ * nobody knows changes nothing.
+ */
+function isNewer(state: AwarenessState, stored: AwarenessEntry | undefined): boolean {
+  if (!stored) return state.state !== 'null';
+  return stored.clock < state.clock || (stored.clock === state.clock && state.state === 'null');
+}
+
+/** The URL-decoded rest of the path, or undefined when it is empty, too long or badly encoded. */
+function roomOf(url: URL): string | undefined {
+  let room: string;
+  try {
+    room = decodeURIComponent(url.pathname.slice(YJS_PATH.length));
+  } catch {
+    return undefined;
+  }
+  return room.length >= 1 && room.length <= MAX_ROOM_NAME ? room : undefined;
+}
+
+function defaultStore(node: SwarmNode): YjsStore {
+  switch (node.backend.kind) {
+    case 'memory':
+      return new MemoryYjsStore((node.backend as MemoryBackend).cluster);
+    case 'redis':
+      return new RedisYjsStore(node.backend as RedisBackend);
+  }
+}

@@ -1,0 +1,84 @@
+import type { HistoryStore } from '../backend/backend';
+import { UnavailableError } from '../errors';
+import { Y } from './esm';
+import { EMPTY_UPDATE } from './yjs-codec';
+import type { YjsStore } from './yjs-store';
+
+/** How many log entries one history read asks for. */
+const READ_BATCH = 1000;
+/**
+ * How often a read starts again because a compaction moved the snapshot under it. Each
+ * retry means another node compacted in the meantime; more than a few in a row means the
+ * log is damaged, not busy.
+ */
+const MAX_ATTEMPTS = 5;
+
+/** A room's whole document as of `offset`, and the size of the log tail it was merged from. */
+export interface DocumentState {
+  readonly update: Uint8Array;
+  /** The last `yjs` stream offset included, and the stream's epoch. */
+  readonly offset: number;
+  readonly epoch: string;
+  /** The snapshot's offset: entries after it are the log tail. */
+  readonly snapshotOffset: number;
+  readonly tailEntries: number;
+  readonly tailBytes: number;
+}
+
+/**
+ * Reads a room's document without keeping a Y.Doc: the snapshot merged with the log
+ * entries after it. The two are read one after the other; when a compaction trimmed the
+ * log in between (the history read says it no longer reaches back), the read starts
+ * over with the new snapshot, so a reader never sees a hole.
+ */
+export class YjsLog {
+  constructor(
+    private readonly store: YjsStore,
+    private readonly history: HistoryStore,
+  ) {}
+
+  async read(room: string): Promise<DocumentState> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const state = await this.tryRead(room);
+      if (state) return state;
+    }
+    throw new UnavailableError(`the Yjs log of room "${room}" kept moving; retry`);
+  }
+
+  private async tryRead(room: string): Promise<DocumentState | undefined> {
+    const snapshot = await this.store.snapshot(room);
+    const updates: Uint8Array[] = snapshot.update ? [snapshot.update] : [];
+    let offset = snapshot.offset;
+    let epoch = snapshot.epoch;
+    let tailBytes = 0;
+    for (;;) {
+      const read = await this.history.read(room, 'yjs', offset, epoch || undefined, READ_BATCH);
+      if (!read.complete) {
+        const restarted = epoch !== '' && read.head.epoch !== epoch && offset === snapshot.offset;
+        if (!restarted) return undefined;
+        // The stream restarted under a new epoch: all of it is newer than the snapshot.
+        offset = 0;
+        epoch = read.head.epoch;
+        continue;
+      }
+      epoch = read.head.epoch;
+      for (const event of read.events) {
+        if (!(event.data instanceof Uint8Array) || (event.offset ?? 0) <= offset) continue;
+        updates.push(event.data);
+        tailBytes += event.data.length;
+        offset = event.offset!;
+      }
+      if (read.events.length < READ_BATCH) break;
+    }
+    const update =
+      updates.length === 0 ? EMPTY_UPDATE : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
+    return {
+      update,
+      offset,
+      epoch,
+      snapshotOffset: snapshot.offset,
+      tailEntries: updates.length - (snapshot.update ? 1 : 0),
+      tailBytes,
+    };
+  }
+}

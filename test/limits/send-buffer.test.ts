@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CloseCode } from '../../src/errors';
+import type { SwarmNode } from '../../src/node';
+import { JsonClient } from '../helpers/client';
+import { eventsUrl, startNode } from '../helpers/nodes';
+import { within } from '../helpers/wait';
+
+describe('slow consumers', () => {
+  let node: SwarmNode;
+  const clients: JsonClient[] = [];
+
+  before(async () => {
+    node = await startNode({
+      env: {
+        MAX_SEND_BUFFER_BYTES: String(256 * 1024),
+        MAX_FRAME_BYTES: String(1024 * 1024),
+        RATE_LIMIT_PER_SEC: '0',
+      },
+    });
+  });
+  after(async () => {
+    for (const client of clients) client.socket.terminate();
+    await node.close();
+  });
+
+  it('closes a member that stops reading with 4508 instead of buffering for it, and keeps serving the others', async () => {
+    const writer = await JsonClient.connect(eventsUrl(node));
+    const slow = await JsonClient.connect(eventsUrl(node));
+    const reader = await JsonClient.connect(eventsUrl(node));
+    clients.push(writer, slow, reader);
+    for (const client of [writer, slow, reader]) await client.join('big-1');
+    slow.socket.pause();
+    const value = 'x'.repeat(512 * 1024);
+    // 40 x 512 KiB = 20 MiB: more than the kernel's socket buffers on loopback hold.
+    const rounds = 40;
+    for (let i = 0; i < rounds; i++) {
+      await writer.request('room.state.set', { room: 'big-1', data: { key: 'blob', value: `${i}${value}` } });
+    }
+    // Had the node kept buffering, the resumed client would get all 40 and no close at all.
+    slow.socket.resume();
+    assert.equal((await within(slow.closed, 'slow consumer closed')).code, CloseCode.SlowConsumer);
+    const received = slow.frames.filter((f) => f.type === 'room.state.changed').length;
+    assert.ok(received < rounds, `the slow member got ${received} of ${rounds} before the close`);
+    assert.equal(reader.events('big-1', 'room.state.changed').length, rounds, 'the reader got everything');
+  });
+});
