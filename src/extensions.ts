@@ -1,6 +1,7 @@
 import { adminExtension } from './admin/admin-api';
 import { authExtension } from './auth/auth-extension';
 import type { Config } from './config';
+import { demoExtension } from './demo/demo-extension';
 import type { Logger } from './log';
 import { metricsExtension } from './metrics/metrics-extension';
 import type { Extension } from './node';
@@ -13,9 +14,10 @@ import { YjsExtension } from './yjs/yjs-extension';
 export function defaultExtensions(config: Config, _log: Logger): Extension[] {
   const yjs = new YjsExtension();
   return [
+    metricsExtension({ processMetrics: true }),
     authExtension(),
     yjs,
-    metricsExtension({ processMetrics: true }),
     adminExtension(config.adminToken, { inspectors: { yjs: (room) => yjs.inspect(room) } }),
+    demoExtension(),
   ];
 }
