@@ -12,11 +12,12 @@ import { YjsExtension } from './yjs/yjs-extension';
  * API, demo page) adds one line here and nothing to main.ts.
  */
 export function defaultExtensions(config: Config, _log: Logger): Extension[] {
+  const yjs = new YjsExtension();
   return [
     metricsExtension({ processMetrics: true }),
     authExtension(),
-    new YjsExtension(),
-    adminExtension(config.adminToken),
+    yjs,
+    adminExtension(config.adminToken, { inspectors: { yjs: (room) => yjs.inspect(room) } }),
     demoExtension(),
   ];
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { REVOKE_EVENT, revokeUser } from '../auth/revoke';
 import type { NodeInfo } from '../backend/backend';
 import { ErrorCode, SwarmError } from '../errors';
 import { roomName } from '../events/builtin/room';
@@ -9,9 +10,6 @@ import type { Extension, SwarmNode } from '../node';
 import { bearerMatches } from './bearer';
 import { BadRequest, readJsonBody } from './body';
 
-/** The cluster event type the auth module declares to revoke a user everywhere. */
-export const REVOKE_TYPE = 'user.revoke';
-
 /** Extra figures about a room from other modules (the Yjs log size); keyed by section name. */
 export type RoomInspector = (room: string) => Promise<unknown>;
 
@@ -19,7 +17,12 @@ const publishBody = z.object({
   type: z.string().min(1).max(200),
   data: z.unknown().optional(),
 });
-const revokeBody = z.object({ reason: z.string().max(500).optional() });
+const revokeBody = z.object({
+  /** Only the user's access to this room; the whole user when absent. */
+  room: roomName.optional(),
+  /** For the log, so that the audit trail says why. */
+  reason: z.string().max(500).optional(),
+});
 
 /** Which HTTP status an error code of the router means to an operator's HTTP client. */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -143,15 +146,15 @@ export class AdminApi {
   }
 
   private async revoke(res: ServerResponse, user: string, body: z.output<typeof revokeBody>): Promise<void> {
-    if (user === '' || user.length > 200) throw new BadRequest('the user id must be 1-200 characters');
-    if (!this.node.registry.get(REVOKE_TYPE)) {
+    if (user === '' || user.length > 256) throw new BadRequest('the user id must be 1-256 characters');
+    if (!this.node.registry.get(REVOKE_EVENT)) {
       return sendJson(res, 501, {
-        error: `revoking needs the "${REVOKE_TYPE}" event, which the auth module declares; it is not installed`,
+        error: `revoking needs the "${REVOKE_EVENT}" event, which the auth module declares; it is not installed`,
       });
     }
-    await this.node.emit(REVOKE_TYPE, { data: { user, ...(body.reason ? { reason: body.reason } : {}) } });
-    this.node.log.info({ user, reason: body.reason }, 'user revoked by admin API');
-    sendJson(res, 200, { user, revoked: true });
+    await revokeUser(this.node, user, body.room);
+    this.node.log.info({ user, room: body.room, reason: body.reason }, 'user revoked by admin API');
+    sendJson(res, 200, { user, room: body.room, revoked: true });
   }
 }
 

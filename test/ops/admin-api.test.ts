@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { z } from 'zod';
 import { adminExtension } from '../../src/admin/admin-api';
-import { defineEvent } from '../../src/events/event';
-import { handlers } from '../../src/handlers';
+import { CloseCode } from '../../src/errors';
 import type { SwarmNode } from '../../src/node';
+import { startAuthNodes, token, upgrade } from '../auth/auth-helpers';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl, startNode, startNodes } from '../helpers/nodes';
-import { waitFor } from '../helpers/wait';
+import { within } from '../helpers/wait';
 
 const TOKEN = 'test-admin-token-0123456789';
 
@@ -49,19 +48,7 @@ describe('admin API without ADMIN_TOKEN', () => {
 });
 
 describe('admin API', () => {
-  const revoked: string[] = [];
-  // Stands in for the auth module's cluster event: it runs on every node.
-  const userRevoke = defineEvent({
-    type: 'user.revoke',
-    scope: 'cluster',
-    access: 'server',
-    data: z.object({ user: z.string(), reason: z.string().optional() }),
-    handle(ctx) {
-      revoked.push(`${ctx.node.id}:${ctx.data.user}:${ctx.data.reason ?? ''}`);
-    },
-  });
   let nodes: SwarmNode[];
-  let withoutAuth: SwarmNode;
   const clients: JsonClient[] = [];
   const connect = async (node: SwarmNode) => {
     const client = await JsonClient.connect(eventsUrl(node));
@@ -72,15 +59,11 @@ describe('admin API', () => {
   before(async () => {
     // A module's section of the room inspection, as the Yjs module adds its log size.
     const inspectors = { extra: async (room: string) => ({ inspected: room }) };
-    nodes = await startNodes(2, {
-      handlers: [...handlers, userRevoke],
-      extensions: [adminExtension(TOKEN, { inspectors })],
-    });
-    withoutAuth = await startNode({ extensions: [adminExtension(TOKEN)] });
+    nodes = await startNodes(2, { extensions: [adminExtension(TOKEN, { inspectors })] });
   });
   after(async () => {
     for (const client of clients) client.socket.terminate();
-    for (const node of [...nodes, withoutAuth]) await node.close();
+    for (const node of nodes) await node.close();
   });
 
   for (const [what, token] of [
@@ -183,22 +166,59 @@ describe('admin API', () => {
     });
   }
 
-  it('revokes a user through the user.revoke cluster event, which runs on every node', async () => {
-    const res = await api(nodes[1]!, 'POST', '/api/users/alice/revoke', {
-      body: { reason: 'left the team' },
-    });
-    assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { user: 'alice', revoked: true });
-    await waitFor(() => revoked.length === 2, 'the revoke handler on both nodes');
-    assert.deepEqual(
-      revoked.sort(),
-      [nodes[0]!.id, nodes[1]!.id].map((id) => `${id}:alice:left the team`).sort(),
-    );
-  });
-
-  it('answers 501 to a revoke when no module declares user.revoke', async () => {
-    const res = await api(withoutAuth, 'POST', '/api/users/alice/revoke');
+  it('answers 501 to a revoke when the auth module is not installed', async () => {
+    const res = await api(nodes[0]!, 'POST', '/api/users/alice/revoke');
     assert.equal(res.status, 501);
     assert.match(String(res.body.error), /user\.revoke/);
+  });
+});
+
+describe('admin API with the auth module', () => {
+  let nodes: SwarmNode[];
+  const clients: JsonClient[] = [];
+  const connectAs = async (node: SwarmNode, user: string) => {
+    const jwt = await token({ sub: user, rooms: { '*': 'write' } });
+    const client = await JsonClient.connect(eventsUrl(node, `?token=${jwt}`));
+    clients.push(client);
+    return client;
+  };
+  before(async () => {
+    nodes = await startAuthNodes(2, { extensions: () => [adminExtension(TOKEN)] });
+  });
+  after(async () => {
+    for (const client of clients) client.socket.terminate();
+    for (const node of nodes) await node.close();
+  });
+
+  it('revokes a user on every node: their sockets close with 4403 and their tokens are refused', async () => {
+    const [a, b] = nodes as [SwarmNode, SwarmNode];
+    const onA = await connectAs(a, 'alice');
+    const onB = await connectAs(b, 'alice');
+    const bob = await connectAs(a, 'bob');
+    const res = await api(b, 'POST', '/api/users/alice/revoke', { body: { reason: 'left the team' } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { user: 'alice', revoked: true });
+    for (const client of [onA, onB])
+      assert.equal((await within(client.closed, 'close')).code, CloseCode.Revoked);
+    assert.equal(bob.socket.readyState, bob.socket.OPEN);
+    const jwt = await token({
+      sub: 'alice',
+      rooms: { '*': 'write' },
+      iat: Math.floor(Date.now() / 1000) - 5,
+    });
+    assert.equal((await upgrade(eventsUrl(a, `?token=${jwt}`))).status, 403);
+  });
+
+  it('revokes a user in one room only, and refuses a bad room name with 400', async () => {
+    const [a] = nodes as [SwarmNode];
+    const carol = await connectAs(a, 'carol');
+    await carol.join('secret');
+    const res = await api(a, 'POST', '/api/users/carol/revoke', { body: { room: 'secret' } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { user: 'carol', room: 'secret', revoked: true });
+    assert.equal((await within(carol.closed, 'close')).code, CloseCode.Revoked);
+    const bad = await api(a, 'POST', '/api/users/carol/revoke', { body: { room: '' } });
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.body.error), /room/);
   });
 });

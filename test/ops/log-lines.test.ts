@@ -15,16 +15,34 @@ function sources(dir: string): string[] {
   });
 }
 
-/** The arguments of the call that starts at `open` (just after its parenthesis). */
-function callArguments(text: string, open: number): string {
+/**
+ * The last argument of the call that starts at `open` (just after its parenthesis): pino
+ * takes the message last, after the fields. Commas inside brackets and strings do not split.
+ */
+function lastArgument(text: string, open: number): string {
+  const args: string[] = [];
   let depth = 1;
+  let start = open;
   let i = open;
-  while (depth > 0 && i < text.length) {
-    const c = text[i++];
-    if (c === '(') depth++;
-    else if (c === ')') depth--;
+  for (; depth > 0 && i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "'" || c === '`' || c === '"') {
+      for (i++; i < text.length && text[i] !== c; i++) if (text[i] === '\\') i++;
+    } else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) depth--;
+    else if (c === ',' && depth === 1) {
+      args.push(text.slice(start, i));
+      start = i + 1;
+    }
   }
-  return text.slice(open, i - 1);
+  args.push(text.slice(start, i - 1));
+  // A trailing comma leaves an empty last argument.
+  return (
+    args
+      .map((arg) => arg.trim())
+      .filter((arg) => arg !== '')
+      .at(-1) ?? ''
+  );
 }
 
 /**
@@ -36,7 +54,7 @@ function logMessages(): Array<{ where: string; parts: string[] }> {
   for (const file of sources(path.join(root, 'src'))) {
     const text = readFileSync(file, 'utf8');
     for (const call of text.matchAll(/\b(?:log|logger)\??\.(?:fatal|error|warn|info|debug|trace)\(/g)) {
-      const args = callArguments(text, call.index + call[0].length);
+      const args = lastArgument(text, call.index + call[0].length);
       const where = `${path.relative(root, file)}:${text.slice(0, call.index).split('\n').length}`;
       for (const literal of args.matchAll(/'((?:[^'\\]|\\.)*)'|`((?:[^`\\]|\\.)*)`/g)) {
         const parts = (literal[1] ?? literal[2]!)

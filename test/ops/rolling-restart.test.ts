@@ -6,9 +6,13 @@ import { type NodeProcess, spawnNode } from '../helpers/process';
 import { TestRedis } from '../helpers/redis';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { waitFor, within } from '../helpers/wait';
+import { destroyAll } from '../yjs/yjs-helpers';
 import { ReconnectingClient } from './reconnecting-client';
+import { scrape } from './scrape';
+import { assertDocumentsConverge, Editor } from './yjs-editors';
 
 const CLIENTS = 9;
+const EDITORS = 3;
 
 /** A cluster of node processes on one private Redis, behind a round-robin TCP proxy. */
 class ProxiedCluster {
@@ -30,6 +34,8 @@ class ProxiedCluster {
       // Quick death detection, so the kill -9 test sees the reaper within a second or two.
       HEARTBEAT_MS: '250',
       NODE_TTL_MS: '1000',
+      // Small, so that the Yjs log is compacted several times while the nodes restart.
+      YJS_COMPACT_ENTRIES: '50',
     };
     const cluster = new ProxiedCluster(redis, await TcpProxy.start(), env);
     for (let i = 0; i < count; i++) await cluster.spawn();
@@ -69,6 +75,19 @@ async function startClients(cluster: ProxiedCluster, room: string): Promise<Reco
   const clients: ReconnectingClient[] = [];
   for (let i = 0; i < CLIENTS; i++) clients.push(await ReconnectingClient.start(cluster.url, room, `c${i}`));
   return clients;
+}
+
+async function startEditors(cluster: ProxiedCluster, room: string): Promise<Editor[]> {
+  const editors: Editor[] = [];
+  for (let i = 0; i < EDITORS; i++) editors.push(await Editor.start(cluster.proxy.port, room, `e${i}`));
+  return editors;
+}
+
+/** The sum of a metric over every running node. */
+async function clusterMetric(cluster: ProxiedCluster, name: string, labels: Record<string, string> = {}) {
+  let sum = 0;
+  for (const node of cluster.nodes) sum += (await scrape(node.port)).value(name, labels);
+  return sum;
 }
 
 /** Waits until every client is connected and has had a message acknowledged since `marks`. */
@@ -117,15 +136,19 @@ describe('a rolling restart behind a round-robin TCP proxy', () => {
   });
   after(async () => {
     for (const client of clients) client.close();
+    destroyAll();
     await cluster.close();
   });
 
-  it('moves every client to a new node on SIGTERM, one node at a time, and loses no acknowledged event', async () => {
+  it('moves every client to a new node on SIGTERM, one node at a time: no acknowledged event or Yjs update lost', async () => {
     clients = await startClients(cluster, 'rolling');
     const original = [...cluster.nodes];
     const counts = original.map((node) => clients.filter((c) => c.nodes[0] === node.id).length);
     assert.deepEqual(counts, [3, 3, 3], 'round-robin spreads the clients evenly');
+    const editors = await startEditors(cluster, 'rolling-doc');
+    assert.equal(await clusterMetric(cluster, 'swarmcast_connections', { protocol: 'yjs' }), EDITORS);
     for (const client of clients) client.startSending();
+    for (const editor of editors) editor.startEditing();
     await allSending(clients, 'to send');
 
     const reconnectMs: number[] = [];
@@ -159,8 +182,11 @@ describe('a rolling restart behind a round-robin TCP proxy', () => {
         `${client.closeCodes}`,
       );
     }
+    for (const editor of editors) assert.ok(editor.connects >= 2, `${editor.name} reconnected`);
+    const edits = await assertDocumentsConverge(editors, cluster.proxy.port, 'rolling-doc');
     console.log(
       `# rolling restart: ${total} acknowledged events, all delivered to all ${CLIENTS} clients; ` +
+        `${edits} Yjs edits in all ${EDITORS} documents and in the stored one; ` +
         `SIGTERM to every moved client rejoined: ${reconnectMs.join(', ')} ms`,
     );
   });
@@ -174,12 +200,15 @@ describe('kill -9 of one node behind a round-robin TCP proxy', () => {
   });
   after(async () => {
     for (const client of clients) client.close();
+    destroyAll();
     await cluster.close();
   });
 
-  it('reconnects its clients to the survivors, removes its members and loses no acknowledged event', async () => {
+  it('reconnects its clients to the survivors, removes its members, loses no acknowledged event or Yjs update', async () => {
     clients = await startClients(cluster, 'killed');
+    const editors = await startEditors(cluster, 'killed-doc');
     for (const client of clients) client.startSending();
+    for (const editor of editors) editor.startEditing();
     await allSending(clients, 'to send');
 
     const victim = cluster.nodes[1]!;
@@ -217,8 +246,12 @@ describe('kill -9 of one node behind a round-robin TCP proxy', () => {
     cluster.retire(victim);
     await cluster.spawn();
     const total = await assertNothingLost(clients);
+    const compactions = await clusterMetric(cluster, 'swarmcast_yjs_compactions_total', { result: 'ok' });
+    assert.ok(compactions > 0, 'the Yjs log was compacted while editing');
+    const edits = await assertDocumentsConverge(editors, cluster.proxy.port, 'killed-doc');
     console.log(
-      `# kill -9: ${total} acknowledged events, none lost; orphans rejoined after ${reconnectMs} ms; ` +
+      `# kill -9: ${total} acknowledged events, none lost; ${edits} Yjs edits converged and stored ` +
+        `(${compactions} compactions on the survivors); orphans rejoined after ${reconnectMs} ms; ` +
         `dead members announced after ${reapedMs} ms`,
     );
   });

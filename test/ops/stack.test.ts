@@ -45,7 +45,8 @@ interface Stack {
 function stackConfig(env: Record<string, string> = {}): Stack {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([k]) => !['ADMIN_TOKEN', 'SWARMCAST_IMAGE', 'KEY_PREFIX'].includes(k),
+      ([k]) =>
+        !['ADMIN_TOKEN', 'SWARMCAST_IMAGE', 'KEY_PREFIX', 'AUTH_DISABLED', 'AUTH_JWT_SECRET'].includes(k),
     ),
   );
   const result = spawnSync('docker', ['stack', 'config', '-c', 'dev-stack.yml'], {
@@ -143,6 +144,13 @@ describe('dev-stack.yml', { skip: noDocker }, () => {
     const token = 'a-deploy-token-0123456789abcdef';
     const app = stackConfig({ ADMIN_TOKEN: token }).services.swarmcast!;
     assert.equal(taskConfig(app.environment).adminToken, token);
+  });
+
+  it('starts open out of the box, and checks tokens when the deploying shell gives a secret', () => {
+    assert.equal(taskConfig(stackConfig().services.swarmcast!.environment).auth.mode, 'off');
+    const secret = 'a-deploy-secret-of-at-least-thirty-two-bytes';
+    const app = stackConfig({ AUTH_DISABLED: 'false', AUTH_JWT_SECRET: secret }).services.swarmcast!;
+    assert.equal(taskConfig(app.environment).auth.mode, 'hs256');
   });
 
   it('has a healthcheck command that passes against a live node and fails against a dead port', async () => {
