@@ -63,7 +63,7 @@ export function yjsClusterSuite(name: string, fixture: () => YjsFixture): void {
         'every editor to see every character',
       );
       // Text and map changes are separate transactions: wait for the map's last ones too.
-      const mapJson = (p: Provider) => JSON.stringify(p.doc.getMap('map').toJSON());
+      const mapJson = (p: Provider) => JSON.stringify(Object.entries(p.doc.getMap('map').toJSON()).sort());
       await waitFor(
         () =>
           editors.every(

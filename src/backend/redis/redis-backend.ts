@@ -1,6 +1,6 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import type { Logger } from '../../log';
-import type { Backend, BackendStatus } from '../backend';
+import type { Backend, BackendMetrics, BackendStatus } from '../backend';
 import { RedisKeys } from './keys';
 import { RedisBus } from './redis-bus';
 import { RedisCalls } from './redis-calls';
@@ -89,6 +89,10 @@ export class RedisBackend implements Backend {
 
   status(): BackendStatus {
     return this.current;
+  }
+
+  useMetrics(metrics: BackendMetrics): void {
+    this.calls.observer = { observe: (kind, seconds, ok) => metrics.call(kind, seconds, ok) };
   }
 
   onStatus(listener: (status: BackendStatus) => void): void {

@@ -1,0 +1,21 @@
+/**
+ * Preloaded (`node --expose-gc --require`) into every server process the bench starts, ours
+ * and the peers alike, so that memory is measured the same way everywhere without touching
+ * any server's code: on `{type: 'memory'}` over the IPC channel it runs a full GC and answers
+ * with `process.memoryUsage()`. It also ends the process when the bench goes away, so that a
+ * killed bench leaves no server behind.
+ */
+if (process.send) {
+  process.on('message', (message: { type?: string; id?: number }) => {
+    if (message?.type !== 'memory') return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    // Two passes: the first can leave objects that only become garbage after finalizers ran.
+    gc?.();
+    gc?.();
+    const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+    process.send?.({ type: 'memory', id: message.id, memory: { rss, heapUsed, external, arrayBuffers } });
+  });
+  process.on('disconnect', () => process.exit(0));
+  // The IPC channel must not keep a server alive on its own once it has shut down.
+  process.channel?.unref();
+}

@@ -1,0 +1,57 @@
+import type { ScenarioResult } from '../report-model';
+import { eventSystems } from '../systems';
+import { type BenchContext, measureTable } from './context';
+import { measureLatency, measureThroughput } from './measure';
+import { rampMethod, throughputCases } from './throughput';
+
+/** Scenario 5: our JSON event protocol against socket.io with its Redis adapter. */
+export async function events(context: BenchContext): Promise<ScenarioResult[]> {
+  const { latency } = context.scale;
+  const latencyRows = await measureTable(
+    context,
+    eventSystems,
+    2,
+    latency.readers.map((readers) => ({
+      label: `${readers} reader${readers === 1 ? '' : 's'}`,
+      value: readers,
+    })),
+    (running, readers) => measureLatency(context, running, readers),
+  );
+  const throughputRows = await measureTable(
+    context,
+    eventSystems,
+    2,
+    throughputCases(context),
+    (running, shape) => measureThroughput(context, running, shape),
+  );
+  const systems = eventSystems.map((s) => s.name);
+  return [
+    {
+      id: 's5a',
+      title: 'Room event latency across nodes (JSON protocol vs socket.io)',
+      metric: 'latency from send to a member’s receipt (ms)',
+      better: 'lower',
+      spread: 'p99',
+      systems,
+      method:
+        `One sender on node A sends a room event carrying a timestamp ${latency.rate} times a second for ` +
+        `${latency.durationMs / 1000} s; members on node B record the time since it was sent. ` +
+        `${latency.rounds} rounds; median and p99 over every delivery. swarmcast: a \`chat.message\` ` +
+        '(room scope: offset, history append and PUBLISH in one Lua step); socket.io: ' +
+        '`io.to(room).emit` through `@socket.io/redis-adapter`.',
+      rows: latencyRows,
+      notes: ['socket.io keeps no history: a member that misses an event while disconnected never gets it.'],
+    },
+    {
+      id: 's5b',
+      title: 'Maximum delivered room events per second (JSON protocol vs socket.io)',
+      metric: 'room events delivered to clients per second',
+      better: 'higher',
+      spread: 'worst round',
+      systems,
+      method: rampMethod(context, 'events'),
+      rows: throughputRows,
+      notes: [],
+    },
+  ];
+}

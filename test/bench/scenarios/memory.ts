@@ -1,0 +1,166 @@
+import { formatBytes } from '../options';
+import type { MemorySample } from '../processes';
+import type { Cell, Row, ScenarioResult } from '../report-model';
+import { type RunningSystem, type SystemSpec, yjsSystems } from '../systems';
+import { type BenchContext, failed, freshRoom, selected, withSystem } from './context';
+
+const SEED_CHUNK = 32 * 1024;
+
+/** Time for a server to drop what closed clients held before its memory is read again. */
+const SETTLE_MS = 1500;
+
+interface Footprint {
+  readonly rss: number;
+  readonly heap: number;
+  readonly redis: number;
+}
+
+/** The server's memory after a full GC (RSS, and JS heap with buffers) and Redis's used_memory. */
+async function footprint(context: BenchContext, running: RunningSystem): Promise<Footprint> {
+  const samples: MemorySample[] = await Promise.all(running.nodes.map((node) => node.memory()));
+  const sum = (pick: (m: MemorySample) => number) => samples.reduce((total, m) => total + pick(m), 0);
+  return {
+    rss: sum((m) => m.rss),
+    // arrayBuffers is part of external: heapUsed + external counts every byte JS holds.
+    heap: sum((m) => m.heapUsed + m.external),
+    redis: await context.redis.usedMemory(),
+  };
+}
+
+function perUnit(before: Footprint, after: Footprint, units: number) {
+  const kb = (bytes: number): Cell => ({ median: bytes / units / 1024, n: 1 });
+  return {
+    rss: kb(after.rss - before.rss),
+    heap: kb(after.heap - before.heap),
+    redis: kb(after.redis - before.redis),
+  };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
+/** Idle connections, all in one empty room, so that the room's own cost is spread thin. */
+async function idleConnections(context: BenchContext, system: SystemSpec) {
+  const count = context.scale.memory.idleConnections;
+  return withSystem(context, system, 1, async (running) => {
+    await settle();
+    const before = await footprint(context, running);
+    const room = freshRoom('idle');
+    const group = `${room}-idle`;
+    const clients = Array.from({ length: count }, () => ({
+      protocol: system.protocol,
+      url: running.url(0),
+      room,
+    }));
+    await context.pool.openSpread(group, clients, 120_000);
+    await settle();
+    const after = await footprint(context, running);
+    await context.pool.closeAll(group);
+    return perUnit(before, after, count);
+  });
+}
+
+/** Rooms with a seeded document, each with its seeding client and one more client synced. */
+async function openRooms(context: BenchContext, system: SystemSpec) {
+  const { rooms, roomBytes } = context.scale.memory;
+  const { pool } = context;
+  return withSystem(context, system, 1, async (running) => {
+    await settle();
+    const before = await footprint(context, running);
+    const groups: Array<{ worker: number; group: string }> = [];
+    try {
+      for (let i = 0; i < rooms; i++) {
+        const room = freshRoom('memory');
+        const spec = { protocol: system.protocol, url: running.url(0), room };
+        const seeder = pool.worker(i);
+        const reader = pool.worker(i + 1);
+        await seeder.call({ method: 'open', group: `${room}-seed`, clients: [spec], timeoutMs: 30_000 });
+        groups.push({ worker: i, group: `${room}-seed` });
+        await seeder.call({
+          method: 'seed',
+          group: `${room}-seed`,
+          index: 0,
+          bytes: roomBytes,
+          chunk: SEED_CHUNK,
+        });
+        await reader.call(
+          {
+            method: 'open',
+            group: `${room}-read`,
+            clients: [spec],
+            expectLength: roomBytes,
+            timeoutMs: 60_000,
+          },
+          70_000,
+        );
+        groups.push({ worker: i + 1, group: `${room}-read` });
+      }
+      await settle();
+      const after = await footprint(context, running);
+      return perUnit(before, after, rooms);
+    } finally {
+      for (const { worker, group } of groups) await pool.worker(worker).call({ method: 'close', group });
+    }
+  });
+}
+
+/** Scenario 4: what an idle connection and an open room with a synced document cost a server. */
+export async function memory(context: BenchContext): Promise<ScenarioResult> {
+  const { memory: scale } = context.scale;
+  const size = formatBytes(scale.roomBytes);
+  const labels = {
+    idleRss: 'per idle connection, RSS',
+    idleHeap: 'per idle connection, JS heap + external',
+    roomRss: `per open room (${size} doc), RSS`,
+    roomHeap: `per open room (${size} doc), JS heap + external`,
+    roomRedis: `per open room (${size} doc), Redis used_memory`,
+  };
+  const cells: Record<keyof typeof labels, Record<string, Cell>> = {
+    idleRss: {},
+    idleHeap: {},
+    roomRss: {},
+    roomHeap: {},
+    roomRedis: {},
+  };
+  for (const system of yjsSystems) {
+    if (!selected(context, system)) continue;
+    try {
+      context.log(`${system.name}: idle connections`);
+      const idle = await idleConnections(context, system);
+      cells.idleRss[system.name] = idle.rss;
+      cells.idleHeap[system.name] = idle.heap;
+      context.log(`${system.name}: open rooms`);
+      const room = await openRooms(context, system);
+      cells.roomRss[system.name] = room.rss;
+      cells.roomHeap[system.name] = room.heap;
+      cells.roomRedis[system.name] = room.redis;
+    } catch (err) {
+      failed(context, system, err);
+    }
+  }
+  const rows: Row[] = (Object.keys(labels) as Array<keyof typeof labels>).map((key) => ({
+    label: labels[key],
+    cells: cells[key],
+    ratio: key !== 'roomRedis',
+  }));
+  return {
+    id: 's4',
+    title: 'Server memory',
+    metric: 'memory per connection or per room (KB)',
+    better: 'lower',
+    spread: 'p99',
+    systems: yjsSystems.map((s) => s.name),
+    method:
+      'One node per system, started fresh for each half. Memory is read in the server process after two ' +
+      'full GCs (a preloaded hook, `--expose-gc`): RSS, and JS heap used plus external (Buffers, ' +
+      `ArrayBuffers). Idle connections: ${scale.idleConnections} providers join one empty room; the ` +
+      `difference to before, divided by ${scale.idleConnections}. Open rooms: ${scale.rooms} rooms, each ` +
+      `with a ${size} document written by a client that stays connected and one more client that ` +
+      `synced it; the difference divided by ${scale.rooms}. One measurement each (no p99).`,
+    rows,
+    notes: [
+      'The Redis row is where swarmcast keeps documents (its nodes keep none between messages); the ' +
+        'peers here keep theirs in the node’s memory, so their Redis row is about zero.',
+      'RSS rarely shrinks after a GC and moves in allocator-sized steps; the heap row is the steadier figure.',
+    ],
+  };
+}
