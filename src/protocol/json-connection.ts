@@ -62,6 +62,9 @@ export class JsonConnection implements Connection {
   }
 
   deliver(event: Event): void {
+    // Binary events (Yjs updates and awareness) are for binary protocols; a room shared by
+    // Yjs editors and JSON clients gives its JSON members only the JSON events.
+    if (event.data instanceof Uint8Array) return;
     this.send(encodeEvent(event));
   }
 
