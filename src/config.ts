@@ -19,6 +19,8 @@ export interface Config {
   readonly historyLimit: number;
   /** How long a drain may take before the process exits anyway. */
   readonly drainTimeoutMs: number;
+  /** Bearer token of the admin HTTP API under /api/; unset turns the API off. */
+  readonly adminToken: string | undefined;
   /** How often a node renews its heartbeat and looks for dead nodes. */
   readonly heartbeatMs: number;
   /** A node whose heartbeat is this old is dead; its members are removed and announced. */
@@ -129,6 +131,21 @@ function redisUrl(env: Env): string | undefined {
   return value;
 }
 
+/** Shorter tokens can be guessed; 16 characters of a random token are ~96 bits. */
+const MIN_ADMIN_TOKEN = 16;
+
+function adminToken(env: Env): string | undefined {
+  const value = env.ADMIN_TOKEN;
+  if (value === undefined || value === '') return undefined;
+  if (value.length < MIN_ADMIN_TOKEN || /\s/.test(value)) {
+    throw new ConfigError(
+      'ADMIN_TOKEN',
+      `must be at least ${MIN_ADMIN_TOKEN} characters without spaces (try: openssl rand -hex 24)`,
+    );
+  }
+  return value;
+}
+
 function pattern(env: Env, name: string, re: RegExp, fallback: string, what: string): string {
   const value = env[name];
   if (value === undefined || value === '') return fallback;
@@ -143,10 +160,9 @@ function authConfig(env: Env, production: boolean): AuthConfig {
   const secret = env.AUTH_JWT_SECRET || undefined;
   // Docker env files and CI secrets often carry a PEM on one line with literal \n.
   const pem = env.AUTH_JWT_PUBLIC_KEY ? env.AUTH_JWT_PUBLIC_KEY.replace(/\\n/g, '\n') : undefined;
+  // AUTH_DISABLED acknowledges running open when there is no key; it never turns a
+  // configured key off, so a stray AUTH_DISABLED=true fails safe.
   const disabled = oneOf(env, 'AUTH_DISABLED', ['true', 'false'], 'false') === 'true';
-  if (disabled && (secret || pem)) {
-    throw new ConfigError('AUTH_DISABLED', 'is true but a token key is set too; keep one of them');
-  }
   if (secret && pem) {
     throw new ConfigError('AUTH_JWT_PUBLIC_KEY', 'AUTH_JWT_SECRET is set too; set only one of them');
   }
@@ -225,6 +241,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxFrameBytes: integer(env, 'MAX_FRAME_BYTES', 64 * 1024, 256, 64 * 1024 * 1024),
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000, 1, 1_000_000),
     drainTimeoutMs: integer(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 10 * 60_000),
+    adminToken: adminToken(env),
     ...liveness(env),
     yjsMaxFrameBytes: integer(env, 'YJS_MAX_FRAME_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     yjsCompactEntries: integer(env, 'YJS_COMPACT_ENTRIES', 500, 1, 1_000_000),

@@ -1,6 +1,9 @@
+import { adminExtension } from './admin/admin-api';
 import { authExtension } from './auth/auth-extension';
 import type { Config } from './config';
+import { demoExtension } from './demo/demo-extension';
 import type { Logger } from './log';
+import { metricsExtension } from './metrics/metrics-extension';
 import type { Extension } from './node';
 import { YjsExtension } from './yjs/yjs-extension';
 
@@ -8,6 +11,13 @@ import { YjsExtension } from './yjs/yjs-extension';
  * The extensions `npm start` installs, in order: each module (Yjs, auth, metrics, admin
  * API, demo page) adds one line here and nothing to main.ts.
  */
-export function defaultExtensions(_config: Config, _log: Logger): Extension[] {
-  return [authExtension(), new YjsExtension()];
+export function defaultExtensions(config: Config, _log: Logger): Extension[] {
+  const yjs = new YjsExtension();
+  return [
+    metricsExtension({ processMetrics: true }),
+    authExtension(),
+    yjs,
+    adminExtension(config.adminToken, { inspectors: { yjs: (room) => yjs.inspect(room) } }),
+    demoExtension(),
+  ];
 }

@@ -20,6 +20,7 @@ import { Heartbeat } from './limits/heartbeat';
 import { closeOnFlood, RateLimiter } from './limits/rate-limit';
 import { SendBufferWatch } from './limits/send-buffer';
 import { createLogger, type Logger } from './log';
+import { NodeMetrics } from './metrics/node-metrics';
 import { JsonConnection } from './protocol/json-connection';
 import { RoomHub } from './rooms/room-hub';
 import { ConnectionTable, type NodeServices } from './services';
@@ -78,6 +79,8 @@ export class SwarmNode {
   readonly hub: RoomHub;
   readonly connections = new ConnectionTable();
   readonly services: NodeServices;
+  /** This node's Prometheus figures; modules report through it (`metrics.yjs`, `metrics.backend`). */
+  readonly metrics: NodeMetrics;
   authenticate: Authenticator = openAccess;
 
   private readonly server: Server;
@@ -103,7 +106,16 @@ export class SwarmNode {
     this.backend =
       options.backend ?? new MemoryBackend(this.id, new MemoryCluster(options.config.historyLimit));
     this.registry = new EventRegistry([...builtinEvents, ...(options.handlers ?? [])]);
-    this.hub = new RoomHub(this.backend, this.log);
+    this.metrics = new NodeMetrics({
+      node: this.id,
+      connections: () => this.connections.all(),
+      rooms: () => this.hub.size,
+      draining: () => this.isDraining,
+      backendStatus: () => this.backend.status(),
+      isDeclared: (type) => this.registry.get(type) !== undefined,
+    });
+    this.backend.useMetrics?.(this.metrics.backend);
+    this.hub = new RoomHub(this.backend, this.log, this.metrics);
     const services: NodeServices = {
       id: this.id,
       backend: this.backend,
@@ -120,10 +132,17 @@ export class SwarmNode {
       hub: this.hub,
       services: () => services,
       log: this.log,
+      observer: this.metrics,
     });
     this.backend.bus.listen({
-      room: (event) => this.hub.receive(event),
-      cluster: (event) => void this.router.fromBus(event, event.from.node),
+      room: (event) => {
+        this.metrics.fromBus(event.type, 'room');
+        this.hub.receive(event);
+      },
+      cluster: (event) => {
+        this.metrics.fromBus(event.type, 'cluster');
+        void this.router.fromBus(event, event.from.node);
+      },
       resync: () => this.hub.resync(),
     });
     this.jsonSockets = new WebSocketServer({
@@ -252,6 +271,8 @@ export class SwarmNode {
 
   private async runDrain(timeoutMs: number): Promise<void> {
     this.log.info({ connections: this.connections.size, timeoutMs }, 'draining');
+    this.metrics.drainStarted();
+    const started = performance.now();
     const deadline = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), timeoutMs).unref(),
     );
@@ -263,9 +284,11 @@ export class SwarmNode {
         await Promise.all(this.closing);
       }
     })();
-    if ((await Promise.race([work, deadline])) === 'timeout') {
+    const timedOut = (await Promise.race([work, deadline])) === 'timeout';
+    if (timedOut) {
       this.log.warn({ connections: this.connections.size }, 'drain timed out; closing what is left');
     }
+    this.metrics.drainFinished((performance.now() - started) / 1000, timedOut);
     for (const socket of this.jsonSockets.clients) socket.terminate();
     await this.shutdown();
     this.log.info('drained');
@@ -372,6 +395,7 @@ export class SwarmNode {
    */
   register(conn: Connection, socket?: WebSocket): void {
     this.connections.add(conn);
+    this.metrics.connectionOpened(conn.protocol);
     if (!socket) return;
     this.pings.watch(socket);
     this.sendBuffers.watch(socket);

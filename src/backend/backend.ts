@@ -98,6 +98,16 @@ export interface NodeRegistry {
 
 export type BackendStatus = 'up' | 'down';
 
+/** Timings a backend reports for /metrics (src/metrics/node-metrics.ts). */
+export interface BackendMetrics {
+  /**
+   * One call to the backend took `seconds`; `ok` is false when it failed. `kind` is
+   * `publish` (a publish, or the atomic append-and-publish of a room event), `read`,
+   * `write` or `subscribe`.
+   */
+  call(kind: 'publish' | 'read' | 'write' | 'subscribe', seconds: number, ok: boolean): void;
+}
+
 /**
  * Everything a node keeps outside its own heap: the bus and the stores, as one matched
  * set (the atomic append-and-publish needs both). Memory and Redis implement it.
@@ -113,6 +123,8 @@ export interface Backend {
   status(): BackendStatus;
   /** Called on every status change. */
   onStatus(listener: (status: BackendStatus) => void): void;
+  /** Where to report timings; the node calls it once. The memory backend has nothing worth timing. */
+  useMetrics?(metrics: BackendMetrics): void;
   start(): Promise<void>;
   close(): Promise<void>;
 }

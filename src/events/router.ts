@@ -14,6 +14,7 @@ import type {
   Origin,
   RoomEvent,
   RoomStateApi,
+  Scope,
   Sender,
 } from './event';
 import type { EventRegistry } from './registry';
@@ -37,6 +38,8 @@ export const allowAll: Authorizer = () => true;
 export interface RouterObserver {
   received?(type: string, scope: string): void;
   failed?(type: string, code: ErrorCode): void;
+  /** This node published an event to the cluster (room or cluster scope), as `type`. */
+  published?(type: string, scope: Scope): void;
 }
 
 export interface RouterDeps {
@@ -185,6 +188,7 @@ export class Router {
           },
           definition.stream === undefined ? 'events' : definition.stream,
         );
+        this.deps.observer?.published?.(published.type, 'room');
         this.deps.hub.receive(published);
         return published.offset === undefined
           ? {}
@@ -193,6 +197,7 @@ export class Router {
       case 'cluster': {
         const { id: _id, ...published } = event;
         await this.deps.backend.bus.publishCluster(published);
+        this.deps.observer?.published?.(published.type, 'cluster');
         await this.invoke(definition, event, origin, conn, reply);
         return {};
       }

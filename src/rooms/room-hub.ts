@@ -32,6 +32,8 @@ export interface Entry {
 
 export interface HubMetrics {
   gapRepaired(stream: StreamName, count: number): void;
+  /** A room event went out to this many local members. */
+  delivered?(type: string, members: number): void;
 }
 
 /**
@@ -169,6 +171,7 @@ export class RoomHub {
   }
 
   private fanout(local: LocalRoom, event: RoomEvent): void {
+    this.metrics?.delivered?.(event.type, local.members.size);
     for (const slot of local.members.values()) {
       if (slot.buffer) {
         slot.buffer.push(event);

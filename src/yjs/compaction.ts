@@ -1,4 +1,5 @@
 import type { Logger } from '../log';
+import type { YjsMetrics } from '../metrics/node-metrics';
 import { Y } from './esm';
 import type { YjsLog } from './yjs-log';
 import type { YjsStore } from './yjs-store';
@@ -40,6 +41,7 @@ export class Compactor {
     private readonly log: YjsLog,
     private readonly limits: CompactionLimits,
     private readonly logger: Logger,
+    private readonly metrics?: YjsMetrics,
   ) {}
 
   /** The node read the room's whole document: the tail's size is known exactly. */
@@ -49,6 +51,7 @@ export class Compactor {
     tail.offset = offset;
     tail.entries = entries;
     tail.bytes = bytes;
+    this.metrics?.logSize(entries, bytes);
     this.check(room, tail);
   }
 
@@ -59,6 +62,7 @@ export class Compactor {
     tail.offset = offset;
     tail.entries += 1;
     tail.bytes += bytes;
+    this.metrics?.logSize(tail.entries, tail.bytes);
     this.check(room, tail);
   }
 
@@ -79,6 +83,7 @@ export class Compactor {
   async compact(room: string): Promise<boolean> {
     const token = await this.store.lock(room, LOCK_TTL_MS);
     if (!token) return false;
+    const started = performance.now();
     try {
       const state = await this.log.read(room);
       if (state.tailEntries === 0) return false;
@@ -89,6 +94,7 @@ export class Compactor {
         const snapshot = Y.encodeStateAsUpdate(doc);
         const done = await this.store.compact(room, snapshot, state.offset, state.epoch, token);
         if (done) {
+          this.metrics?.compacted((performance.now() - started) / 1000, state.tailEntries);
           this.logger.debug(
             {
               room,
@@ -126,7 +132,10 @@ export class Compactor {
     tail.entries = 0;
     tail.bytes = 0;
     const work = this.compact(room)
-      .catch((err: unknown) => this.logger.warn({ err, room }, 'yjs compaction failed; retried later'))
+      .catch((err: unknown) => {
+        this.metrics?.compactionFailed();
+        this.logger.warn({ err, room }, 'yjs compaction failed; retried later');
+      })
       .then(() => {
         tail.running = false;
         this.running.delete(work);

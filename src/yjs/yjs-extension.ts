@@ -27,6 +27,16 @@ export const YJS_PATH = '/yjs/';
  */
 export const AWARENESS_MAX_AGE_MS = 30_000;
 
+/** A room's Yjs figures: the log tail past the snapshot, and the merged document's size. */
+export interface YjsRoomFigures {
+  readonly offset: number;
+  readonly epoch: string;
+  readonly snapshotOffset: number;
+  readonly logEntries: number;
+  readonly logBytes: number;
+  readonly documentBytes: number;
+}
+
 export interface YjsOptions {
   /** Where snapshots, locks and awareness live; by default chosen from the node's backend. */
   readonly store?: (node: SwarmNode) => YjsStore;
@@ -55,6 +65,7 @@ export class YjsExtension implements Extension {
       log,
       { maxEntries: node.config.yjsCompactEntries, maxBytes: node.config.yjsCompactBytes },
       node.log.child({ module: 'yjs' }),
+      node.metrics.yjs,
     );
     this.installed = { node, store, log, compactor };
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: node.config.yjsMaxFrameBytes });
@@ -65,6 +76,21 @@ export class YjsExtension implements Extension {
   async close(): Promise<void> {
     for (const socket of this.sockets?.clients ?? []) socket.terminate();
     await this.installed?.compactor.idle();
+  }
+
+  /** The size of the room's update log and document, for the admin API. */
+  async inspect(room: string): Promise<YjsRoomFigures> {
+    const { log, compactor } = this.require();
+    const state = await log.read(room);
+    compactor.measured(room, state.offset, state.tailEntries, state.tailBytes);
+    return {
+      offset: state.offset,
+      epoch: state.epoch,
+      snapshotOffset: state.snapshotOffset,
+      logEntries: state.tailEntries,
+      logBytes: state.tailBytes,
+      documentBytes: state.update.length,
+    };
   }
 
   /** The room's current document as one Yjs update (snapshot merged with the log tail). */
@@ -111,7 +137,7 @@ export class YjsExtension implements Extension {
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.sockets!.handleUpgrade(req, socket, head, (ws) => {
       const conn = new YjsConnection(ws, decision.identity, room, this.roomServices());
-      node.register(conn);
+      node.register(conn, ws);
       this.local.set(room, (this.local.get(room) ?? 0) + 1);
       ws.on('close', () => node.track(this.closed(conn)));
       ws.on('error', (err) => node.log.debug({ err, conn: conn.id }, 'yjs socket error'));
