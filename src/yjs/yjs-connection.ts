@@ -12,7 +12,6 @@ import {
   type AwarenessState,
   decodeAwarenessUpdate,
   decodeYjsFrame,
-  EMPTY_UPDATE,
   encodeAwareness,
   encodeAwarenessUpdate,
   encodePermissionDenied,
@@ -72,7 +71,13 @@ export class YjsConnection implements Connection {
   open(): void {
     this.socket.on('message', (raw, isBinary) => {
       const frame = toBytes(raw);
-      this.queue = this.queue.then(() => this.receive(frame, isBinary));
+      this.queue = this.queue
+        .then(() => this.receive(frame, isBinary))
+        .catch((err: unknown) => {
+          // The room could not be read (Redis unavailable): the client resyncs on reconnect.
+          this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs frame failed');
+          this.close(CloseCode.InternalError, 'room unavailable');
+        });
     });
     this.queue = this.queue.then(() => this.start());
   }
@@ -186,8 +191,11 @@ export class YjsConnection implements Connection {
 
   private resendDocument(): void {
     this.queue = this.queue.then(async () => {
-      const document = await this.services.document(this.room).catch(() => EMPTY_UPDATE);
-      this.send(encodeUpdate(document));
+      try {
+        this.send(encodeUpdate(await this.services.document(this.room)));
+      } catch {
+        this.close(CloseCode.InternalError, 'room unavailable');
+      }
     });
   }
 

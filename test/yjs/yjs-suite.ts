@@ -58,9 +58,18 @@ export function yjsClusterSuite(name: string, fixture: () => YjsFixture): void {
           }
         }),
       );
+      const mapJson = (p: Provider) => JSON.stringify(Object.entries(p.doc.getMap('map').toJSON()).sort());
+      // Text and map changes are separate transactions: wait for both to arrive everywhere.
       await waitFor(
-        () => editors.every((p) => text(p).length === rounds * 3 && text(p) === text(editors[0]!)),
-        'every editor to see every character',
+        () =>
+          editors.every(
+            (p) =>
+              text(p).length === rounds * 3 &&
+              text(p) === text(editors[0]!) &&
+              [0, 1, 2].every((i) => p.doc.getMap('map').get(`from-${i}`) === rounds - 1) &&
+              mapJson(p) === mapJson(editors[0]!),
+          ),
+        'every editor to see every change',
       );
       // Text and map changes are separate transactions: wait for the map's last ones too.
       const mapJson = (p: Provider) => JSON.stringify(Object.entries(p.doc.getMap('map').toJSON()).sort());
