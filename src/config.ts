@@ -160,10 +160,9 @@ function authConfig(env: Env, production: boolean): AuthConfig {
   const secret = env.AUTH_JWT_SECRET || undefined;
   // Docker env files and CI secrets often carry a PEM on one line with literal \n.
   const pem = env.AUTH_JWT_PUBLIC_KEY ? env.AUTH_JWT_PUBLIC_KEY.replace(/\\n/g, '\n') : undefined;
+  // AUTH_DISABLED acknowledges running open when there is no key; it never turns a
+  // configured key off, so a stray AUTH_DISABLED=true fails safe.
   const disabled = oneOf(env, 'AUTH_DISABLED', ['true', 'false'], 'false') === 'true';
-  if (disabled && (secret || pem)) {
-    throw new ConfigError('AUTH_DISABLED', 'is true but a token key is set too; keep one of them');
-  }
   if (secret && pem) {
     throw new ConfigError('AUTH_JWT_PUBLIC_KEY', 'AUTH_JWT_SECRET is set too; set only one of them');
   }

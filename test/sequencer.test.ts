@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HistoryRead, HistoryStore } from '../src/backend/backend';
 import type { Position, RoomEvent } from '../src/events/event';
-import { Sequencer } from '../src/rooms/sequencer';
+import { GAP_GRACE_MS, Sequencer } from '../src/rooms/sequencer';
 import { waitFor } from './helpers/wait';
 
 const event = (offset: number, epoch = 'e1'): RoomEvent => ({
@@ -74,6 +74,18 @@ describe('Sequencer', () => {
     await waitFor(() => delivered.length >= 8, 'repair');
     assert.deepEqual(delivered, [3, 4, 5, 6, 7, 8, 9, 10]);
     assert.ok(store.reads >= 1);
+  });
+
+  it('reads no history when the missing event arrives within the gap grace', async () => {
+    const store = history(3);
+    const { sequencer, delivered } = collect({ offset: 1, epoch: 'e1' }, store);
+    sequencer.offer(event(3)); // a node's own append, back before the bus brought offset 2
+    assert.deepEqual(delivered, [], 'held back');
+    sequencer.offer(event(2));
+    assert.deepEqual(delivered, [2, 3]);
+    // Past the grace, nothing is read: the gap closed by itself.
+    await new Promise((resolve) => setTimeout(resolve, GAP_GRACE_MS * 3));
+    assert.equal(store.reads, 0);
   });
 
   it('reads what it missed on resync', async () => {

@@ -58,10 +58,8 @@ export class AuthExtension implements Extension {
     node.router.setAuthorizer((conn, access, room) => this.authorize(conn, access, room));
     this.sweep = setInterval(() => this.closeExpired(), EXPIRY_SWEEP_MS);
     this.sweep.unref();
-    node.log.info(
-      { algorithm: auth.mode === 'hs256' ? 'HS256' : auth.algorithm },
-      'auth on: tokens required',
-    );
+    const algorithm = auth.mode === 'hs256' ? 'HS256' : auth.algorithm;
+    node.log.info({ algorithm }, 'auth on: tokens required');
   }
 
   close(): void {

@@ -11,8 +11,17 @@ export const REVOKE_EVENT = 'user.revoke';
 const revokeData = z.object({
   user: z.string().min(1).max(256),
   room: roomName.optional(),
-  /** Unix seconds on the node that issued it, so every node refuses the same tokens. */
-  at: z.number().int().min(0),
+  /**
+   * Unix seconds. Filled in by the issuing node when absent: the router validates before
+   * it publishes, so every node gets the same value and refuses the same tokens.
+   */
+  at: z
+    .number()
+    .int()
+    .min(0)
+    .default(() => Math.floor(Date.now() / 1000)),
+  /** Why, for the logs (the admin API passes the operator's reason). */
+  reason: z.string().max(500).optional(),
 });
 
 /**
@@ -32,11 +41,11 @@ export function revokeEvent(
     description: "Disconnect a user's connections (or those in one room) on every node; 4403.",
     data: revokeData,
     async handle(ctx) {
-      const { user, room, at } = ctx.data;
+      const { user, room, at, reason } = ctx.data;
       revocations.record(user, room, at);
       if (ctx.origin.kind === 'server') await store?.add({ user, room, at });
       const closed = closeConnectionsOf(ctx.node.connections, user, room);
-      ctx.log.info({ user, room, closed }, 'access revoked');
+      ctx.log.info({ user, room, reason, closed }, 'access revoked');
     },
   });
 }
@@ -62,6 +71,6 @@ export interface Emitter {
  * on every node of the cluster with close code 4403, and refuses the tokens issued
  * until now. Resolves once the revocation is published and applied on this node.
  */
-export async function revokeUser(node: Emitter, user: string, room?: string): Promise<void> {
-  await node.emit(REVOKE_EVENT, { data: { user, room, at: Math.floor(Date.now() / 1000) } });
+export async function revokeUser(node: Emitter, user: string, room?: string, reason?: string): Promise<void> {
+  await node.emit(REVOKE_EVENT, { data: { user, room, reason } });
 }

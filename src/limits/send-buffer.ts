@@ -2,23 +2,32 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '../errors';
 
 /**
- * Whether a socket's unsent bytes passed `limit`. A client that stops reading would
- * otherwise make the server hold every event for it in memory: past the limit it is
- * closed with 4508 (SlowConsumer) and can reconnect and resume with `since`.
+ * A client that stops reading would otherwise make the server hold every message for it
+ * in memory. One message may be larger than the limit (a big Yjs sync step 2, a join
+ * answer with a large room state) and is allowed to drain; a buffer that stays over the
+ * limit without shrinking, or passes this many times the limit, is a slow consumer:
+ * closed with 4508 (SlowConsumer), it can reconnect and resume with `since`.
  */
-export function overSendBuffer(socket: WebSocket, limit: number): boolean {
-  return socket.bufferedAmount > limit;
+export const HARD_LIMIT_FACTOR = 2;
+
+/** Whether the socket's unsent bytes passed the hard bound: checked after every send on /events. */
+export function overHardLimit(socket: WebSocket, limit: number): boolean {
+  return socket.bufferedAmount > HARD_LIMIT_FACTOR * limit;
 }
 
 /**
- * How often registered sockets are checked. The JSON protocol checks after every send;
- * this sweep covers protocols that do not, so a socket can overshoot the limit by at
- * most what the node sends it in this time.
+ * How often registered sockets are checked. Protocols that do not check after each send
+ * (Yjs) can overshoot by what the node sends them in this time.
  */
 export const SEND_BUFFER_SWEEP_MS = 100;
 
-/** Closes registered sockets whose send buffer passed the limit, with 4508. One timer per node. */
+/**
+ * Closes registered sockets with 4508 when their send buffer is over the limit at two
+ * sweeps in a row without having shrunk in between, or over the hard bound. One timer per node.
+ */
 export class SendBufferWatch {
+  /** Buffered bytes at the previous sweep, for sockets that were over the limit then. */
+  private readonly over = new Map<WebSocket, number>();
   private readonly sockets = new Set<WebSocket>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -26,7 +35,10 @@ export class SendBufferWatch {
 
   watch(socket: WebSocket): void {
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.over.delete(socket);
+    });
     if (!this.timer) {
       this.timer = setInterval(() => this.sweep(), SEND_BUFFER_SWEEP_MS);
       this.timer.unref();
@@ -37,12 +49,24 @@ export class SendBufferWatch {
     clearInterval(this.timer);
     this.timer = undefined;
     this.sockets.clear();
+    this.over.clear();
   }
 
   private sweep(): void {
     for (const socket of this.sockets) {
-      if (socket.readyState !== socket.OPEN || !overSendBuffer(socket, this.limit)) continue;
-      socket.close(CloseCode.SlowConsumer, 'send buffer full: read faster, then reconnect');
+      if (socket.readyState !== socket.OPEN) continue;
+      const buffered = socket.bufferedAmount;
+      if (buffered <= this.limit) {
+        this.over.delete(socket);
+        continue;
+      }
+      const before = this.over.get(socket);
+      if (overHardLimit(socket, this.limit) || (before !== undefined && buffered >= before)) {
+        this.over.delete(socket);
+        socket.close(CloseCode.SlowConsumer, 'send buffer full: read faster, then reconnect');
+        continue;
+      }
+      this.over.set(socket, buffered);
     }
   }
 }

@@ -5,7 +5,7 @@ import { CloseCode, ErrorCode } from '../errors';
 import type { Event } from '../events/event';
 import type { Router } from '../events/router';
 import type { RateLimiter } from '../limits/rate-limit';
-import { overSendBuffer } from '../limits/send-buffer';
+import { overHardLimit } from '../limits/send-buffer';
 import type { Logger } from '../log';
 import { decodeJsonFrame, encodeEvent, encodeFrame } from './json-codec';
 
@@ -62,6 +62,9 @@ export class JsonConnection implements Connection {
   }
 
   deliver(event: Event): void {
+    // Binary events (Yjs updates and awareness) are for binary protocols; a room shared by
+    // Yjs editors and JSON clients gives its JSON members only the JSON events.
+    if (event.data instanceof Uint8Array) return;
     this.send(encodeEvent(event));
   }
 
@@ -83,7 +86,7 @@ export class JsonConnection implements Connection {
       if (err) this.log.debug({ err, conn: this.id }, 'send failed');
     });
     const limit = this.limits.maxSendBufferBytes;
-    if (limit !== undefined && overSendBuffer(this.socket, limit)) {
+    if (limit !== undefined && overHardLimit(this.socket, limit)) {
       this.log.info({ conn: this.id, buffered: this.socket.bufferedAmount }, 'slow consumer closed');
       this.close(CloseCode.SlowConsumer, 'send buffer full: read faster, then reconnect with since');
     }

@@ -4,6 +4,15 @@ import type { Position, RoomEvent, StreamName } from '../events/event';
 /** How many history entries one repair read asks for at a time. */
 const READ_BATCH = 500;
 
+/**
+ * How long a gap may stay open before history is read. A node's own appends come back on
+ * the command connection and other nodes' on the subscriber, so an offset often arrives
+ * a moment before its predecessor: that predecessor is already in flight, not lost.
+ * Waiting this long first saves a history read per interleaving (the bench saw one for
+ * up to 40% of appends); only a real loss pays the delay.
+ */
+export const GAP_GRACE_MS = 20;
+
 export interface SequencerHooks {
   deliver(event: RoomEvent): void;
   /** The stream's history was reset or no longer reaches back to what was missed. */
@@ -25,6 +34,7 @@ export class Sequencer {
   private readonly pending = new Map<number, RoomEvent>();
   private repairing = false;
   private repairAgain = false;
+  private gapTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly room: string,
@@ -59,7 +69,10 @@ export class Sequencer {
       return;
     }
     this.pending.set(offset, event);
-    this.scheduleRepair();
+    this.gapTimer ??= setTimeout(() => {
+      this.gapTimer = undefined;
+      if (this.pending.size > 0) this.scheduleRepair();
+    }, GAP_GRACE_MS);
   }
 
   /** Reads whatever the stream has past our position (after a transport reconnect). */
@@ -80,6 +93,10 @@ export class Sequencer {
       this.advance(next);
     }
     for (const offset of this.pending.keys()) if (offset <= this.offset) this.pending.delete(offset);
+    if (this.pending.size === 0 && this.gapTimer) {
+      clearTimeout(this.gapTimer);
+      this.gapTimer = undefined;
+    }
   }
 
   private scheduleRepair(): void {

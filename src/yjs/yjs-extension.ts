@@ -137,7 +137,7 @@ export class YjsExtension implements Extension {
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.sockets!.handleUpgrade(req, socket, head, (ws) => {
       const conn = new YjsConnection(ws, decision.identity, room, this.roomServices());
-      node.register(conn);
+      node.register(conn, ws);
       this.local.set(room, (this.local.get(room) ?? 0) + 1);
       ws.on('close', () => node.track(this.closed(conn)));
       ws.on('error', (err) => node.log.debug({ err, conn: conn.id }, 'yjs socket error'));

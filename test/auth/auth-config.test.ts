@@ -22,7 +22,7 @@ describe('auth configuration', () => {
     assert.equal(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET }).auth.mode, 'hs256');
   });
 
-  it('refuses a short secret, a bad PEM, two keys, and a key with AUTH_DISABLED', () => {
+  it('refuses a short secret, a bad PEM, two keys, and a bad AUTH_DISABLED', () => {
     assert.throws(() => loadConfig({ AUTH_JWT_SECRET: 'short' }), refusal('AUTH_JWT_SECRET'));
     assert.throws(() => loadConfig({ AUTH_JWT_PUBLIC_KEY: 'nope' }), refusal('AUTH_JWT_PUBLIC_KEY'));
     const { publicPem } = keyPair('ec');
@@ -30,11 +30,14 @@ describe('auth configuration', () => {
       () => loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_JWT_PUBLIC_KEY: publicPem }),
       refusal('AUTH_JWT_PUBLIC_KEY'),
     );
-    assert.throws(
-      () => loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_DISABLED: 'true' }),
-      refusal('AUTH_DISABLED'),
-    );
     assert.throws(() => loadConfig({ AUTH_DISABLED: 'yes' }), refusal('AUTH_DISABLED'));
+  });
+
+  it('keeps a configured key on even with AUTH_DISABLED=true: it only acknowledges running without one', () => {
+    assert.equal(
+      loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_DISABLED: 'true', NODE_ENV: 'production' }).auth.mode,
+      'hs256',
+    );
   });
 
   it('picks RS256 for an RSA key and ES256 for a P-256 key, also from a one-line PEM with \\n', () => {

@@ -27,12 +27,15 @@ export function launchChromium(): Promise<Browser> {
  */
 export class DemoPage {
   readonly errors: string[] = [];
+  /** Every WebSocket URL the page opened, in order. */
+  readonly sockets: string[] = [];
 
   private constructor(
     readonly context: BrowserContext,
     readonly page: Page,
   ) {
     page.on('pageerror', (err) => this.errors.push(err.message));
+    page.on('websocket', (socket) => this.sockets.push(socket.url()));
   }
 
   static async open(browser: Browser, url: string): Promise<DemoPage> {
@@ -64,6 +67,14 @@ export class DemoPage {
     return this.until(
       `the badge to show node ${node} connected`,
       this.page.locator(`#badge[data-status="connected"][data-node="${node}"]`),
+    );
+  }
+
+  /** Told by the server that it may not join the room; the badge says so. */
+  refused(): Promise<void> {
+    return this.until(
+      'the badge to say the room was refused',
+      this.page.locator('#badge[data-status="refused"]'),
     );
   }
 

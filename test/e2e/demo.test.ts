@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
 import type { Browser } from 'playwright-core';
 import { bundleDemo } from '../../src/demo/bundle';
 import { packageRoot } from '../../src/demo/paths';
@@ -172,5 +173,49 @@ describe('the demo page when the node of one page crashes', () => {
     await grace.chatHas('Ada', 'Back, through node two');
     await cluster.membersSettled();
     t.diagnostic(`dead connection gone from both member lists ${Date.now() - killedAt} ms after SIGKILL`);
+  });
+});
+
+describe('the demo page on a node that requires a token', () => {
+  const secret = 'demo-e2e-secret-that-is-at-least-32-bytes';
+  let node: NodeProcess | undefined;
+  let browser: Browser | undefined;
+
+  const token = (rooms: Record<string, 'read' | 'write'>) =>
+    new SignJWT({ rooms })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('ada')
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(secret));
+
+  before(async () => {
+    await bundleDemo();
+    node = await spawnNode({ AUTH_JWT_SECRET: secret, NODE_ID: uniquePrefix('auth') });
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    node?.kill('SIGKILL');
+  });
+
+  it('passes ?token= on to both sockets', async () => {
+    const url = `http://127.0.0.1:${node!.port}/?room=team-1&name=Ada&token=${await token({ 'team-*': 'write' })}`;
+    const page = await DemoPage.open(browser!, url);
+    await page.connectedTo(node!.id);
+    await page.docSynced();
+    await page.sendChat('signed in');
+    await page.chatHas('Ada', 'signed in');
+  });
+
+  it('says the room is not allowed, and stops retrying, when the token does not grant it', async () => {
+    const url = `http://127.0.0.1:${node!.port}/?room=elsewhere&name=Ada&token=${await token({ 'team-*': 'write' })}`;
+    const page = await DemoPage.open(browser!, url);
+    await page.refused();
+    assert.match((await page.page.locator('#badge').textContent()) ?? '', /not allowed in this room/);
+    // A retry would open a new /events socket within 200 ms (the first backoff); watch for five times that.
+    const opened = page.sockets.filter((url) => url.includes('/events')).length;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(page.sockets.filter((url) => url.includes('/events')).length, opened);
   });
 });

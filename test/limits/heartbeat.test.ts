@@ -12,7 +12,7 @@ describe('heartbeat', () => {
   const sockets: WebSocket[] = [];
 
   before(async () => {
-    node = await startNode({ env: { PING_INTERVAL_MS: '100' } });
+    node = await startNode({ env: { PING_INTERVAL_MS: '250' } });
   });
   after(async () => {
     for (const socket of sockets) socket.terminate();
@@ -26,7 +26,7 @@ describe('heartbeat', () => {
     // A peer that is gone without a FIN looks like this: the socket is open, nothing answers.
     const dead = await JsonClient.connect(eventsUrl(node), { autoPong: false });
     sockets.push(live.socket, dead.socket);
-    assert.equal((await within(dead.closed, 'dead socket closed', 2000)).code, CloseCode.HeartbeatTimeout);
+    assert.equal((await within(dead.closed, 'dead socket closed', 3000)).code, CloseCode.HeartbeatTimeout);
     await waitFor(() => pings >= 4, 'four pings answered by the live socket');
     assert.equal(live.socket.readyState, WebSocket.OPEN);
     await live.request('node.info');

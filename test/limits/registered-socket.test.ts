@@ -117,12 +117,12 @@ describe('limits of a socket registered with the node (any protocol)', () => {
   });
 
   it('closes a socket that stops answering pings with 4408', async () => {
-    const pinging = await startNode({ extensions: [rawEndpoint()], env: { PING_INTERVAL_MS: '100' } });
+    const pinging = await startNode({ extensions: [rawEndpoint()], env: { PING_INTERVAL_MS: '250' } });
     try {
       const socket = new WebSocket(`ws://127.0.0.1:${pinging.port}/raw`, { autoPong: false });
       sockets.push(socket);
       const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-      assert.equal(await within(closed, 'dead socket closed', 2000), Codes.HeartbeatTimeout);
+      assert.equal(await within(closed, 'dead socket closed', 3000), Codes.HeartbeatTimeout);
     } finally {
       await pinging.close();
     }

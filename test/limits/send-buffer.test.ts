@@ -4,7 +4,7 @@ import { CloseCode } from '../../src/errors';
 import type { SwarmNode } from '../../src/node';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
-import { within } from '../helpers/wait';
+import { waitFor, within } from '../helpers/wait';
 
 describe('slow consumers', () => {
   let node: SwarmNode;
@@ -43,5 +43,24 @@ describe('slow consumers', () => {
     const received = slow.frames.filter((f) => f.type === 'room.state.changed').length;
     assert.ok(received < rounds, `the slow member got ${received} of ${rounds} before the close`);
     assert.equal(reader.events('big-1', 'room.state.changed').length, rounds, 'the reader got everything');
+  });
+
+  it('lets a reading member receive messages larger than the limit', async () => {
+    const writer = await JsonClient.connect(eventsUrl(node));
+    const reader = await JsonClient.connect(eventsUrl(node));
+    clients.push(writer, reader);
+    await writer.join('big-2');
+    await reader.join('big-2');
+    const value = 'y'.repeat(400 * 1024);
+    for (let i = 0; i < 5; i++) {
+      await writer.request('room.state.set', { room: 'big-2', data: { key: `k${i}`, value } });
+    }
+    await waitFor(() => reader.events('big-2', 'room.state.changed').length === 5, 'five big changes');
+    const again = await JsonClient.connect(eventsUrl(node));
+    clients.push(again);
+    const join = await again.join('big-2');
+    assert.equal(Object.keys(join.state).length, 5, 'a 2 MB join answer arrives whole');
+    assert.equal(reader.socket.readyState, reader.socket.OPEN);
+    assert.equal(again.socket.readyState, again.socket.OPEN);
   });
 });

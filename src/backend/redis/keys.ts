@@ -79,9 +79,17 @@ export class RedisKeys {
     return `${this.prefix}:nodes`;
   }
 
-  /** Set of rooms in which a node has members, so a dead node's members can be found. */
+  /**
+   * Hash room -> number of the node's members there: the rooms in which a node has
+   * members, so a dead node's members can be found without a scan.
+   */
   nodeRooms(node: string): string {
-    return `${this.prefix}:node:${node}:rooms`;
+    return `${this.nodePrefix()}${node}:rooms`;
+  }
+
+  /** What every node key starts with (the member-removal script builds nodeRooms from it). */
+  nodePrefix(): string {
+    return `${this.prefix}:node:`;
   }
 
   /** Hash `JSON [user, room|null]` -> Unix seconds: recent revocations, read by nodes at start. */

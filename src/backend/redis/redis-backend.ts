@@ -44,7 +44,7 @@ export class RedisBackend implements Backend {
   private readonly listeners: Array<(status: BackendStatus) => void> = [];
   private current: BackendStatus = 'down';
   private closed = false;
-  private subReadyOnce = false;
+  private wasUp = false;
   /** The subscriber is connected and has subscribed every channel again. */
   private subscribed = false;
 
@@ -134,13 +134,10 @@ export class RedisBackend implements Backend {
   }
 
   private async onSubscriberReady(): Promise<void> {
-    const again = this.subReadyOnce;
-    this.subReadyOnce = true;
     try {
       await this.bus.resubscribe();
       this.subscribed = true;
       this.update();
-      if (again) this.options.log.info('Redis subscriber reconnected; missed events read from history');
     } catch (err) {
       // The connection dropped again; the next 'ready' tries again.
       this.options.log.warn({ err }, 'resubscribe failed');
@@ -152,9 +149,15 @@ export class RedisBackend implements Backend {
     const next: BackendStatus = this.redis.status === 'ready' && this.subscribed ? 'up' : 'down';
     if (next === this.current) return;
     this.current = next;
-    if (next === 'down')
+    if (next === 'down') {
       this.options.log.warn('Redis connection lost; events that need it fail with "unavailable"');
-    else this.options.log.info('Redis connection up');
+    } else {
+      this.options.log.info('Redis connection up');
+      // Both connections are back and every channel is subscribed again: now, and not
+      // before, every room stream reads what was published while this node was away.
+      if (this.wasUp) this.bus.resync();
+      this.wasUp = true;
+    }
     for (const listener of this.listeners) listener(next);
   }
 }

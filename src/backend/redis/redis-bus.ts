@@ -81,12 +81,16 @@ export class RedisBus implements Bus {
   }
 
   /**
-   * After the subscriber connection (re)connects: subscribes to every channel again and
-   * only then asks every room stream to read what it missed, so that nothing published
-   * between the history read and the subscription can fall through the crack.
+   * After the subscriber connection (re)connects: subscribes to every channel again. The
+   * backend then has every room stream read what it missed; in that order, nothing
+   * published between the history read and the subscription can fall through the crack.
    */
   async resubscribe(): Promise<void> {
     await this.sub.subscribe(...this.channels);
+  }
+
+  /** Every room stream reads what it missed (the backend calls it once Redis is fully back). */
+  resync(): void {
     this.listener?.resync();
   }
 

@@ -68,18 +68,23 @@ export class RedisMembers implements MemberStore {
 
   async add(room: string, member: Member): Promise<void> {
     await this.calls.run('write', () =>
-      this.redis
-        .multi()
-        .hset(this.keys.members(room), member.conn, JSON.stringify(member))
-        .sadd(this.keys.nodeRooms(member.node), room)
+      this.redis.swarmAddMember(
+        this.keys.members(room),
+        this.keys.nodeRooms(member.node),
         // A node with members is always on the reaper's list, even if it never got to beat.
-        .sadd(this.keys.nodeIndex(), member.node)
-        .exec(),
+        this.keys.nodeIndex(),
+        member.conn,
+        JSON.stringify(member),
+        room,
+        member.node,
+      ),
     );
   }
 
   async remove(room: string, conn: string): Promise<boolean> {
-    const removed = await this.calls.run('write', () => this.redis.hdel(this.keys.members(room), conn));
+    const removed = await this.calls.run('write', () =>
+      this.redis.swarmRemoveMember(this.keys.members(room), conn, room, this.keys.nodePrefix()),
+    );
     return removed > 0;
   }
 
@@ -89,7 +94,7 @@ export class RedisMembers implements MemberStore {
   }
 
   async removeNode(node: string): Promise<Array<{ room: string; member: Member }>> {
-    const rooms = await this.calls.run('read', () => this.redis.smembers(this.keys.nodeRooms(node)));
+    const rooms = await this.calls.run('read', () => this.redis.hkeys(this.keys.nodeRooms(node)));
     const removed: Array<{ room: string; member: Member }> = [];
     for (const room of rooms) {
       const members = (await this.calls.run('write', () =>

@@ -55,6 +55,33 @@ return out
 `;
 
 /**
+ * Add a member, counting the node's members per room so the node's room index stays
+ * exact. KEYS: 1 members hash, 2 the node's room index (hash room -> count), 3 node set.
+ * ARGV: 1 conn, 2 member JSON, 3 room, 4 node id. Adding the same member again is a no-op.
+ */
+export const ADD_MEMBER = `
+if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+end
+redis.call('SADD', KEYS[3], ARGV[4])
+return 1
+`;
+
+/**
+ * Remove a member; the room leaves the node's index with its last member there.
+ * KEYS: 1 members hash. ARGV: 1 conn, 2 room, 3 the key prefix of node room indexes
+ * (the node is read from the member record). Returns 1 if the member was there.
+ */
+export const REMOVE_MEMBER = `
+local json = redis.call('HGET', KEYS[1], ARGV[1])
+if not json then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local index = ARGV[3] .. cjson.decode(json).node .. ':rooms'
+if redis.call('HINCRBY', index, ARGV[2], -1) <= 0 then redis.call('HDEL', index, ARGV[2]) end
+return 1
+`;
+
+/**
  * Remove every member a dead node had in one room, returning them.
  * KEYS: 1 members hash. ARGV: 1 node id.
  */
@@ -91,6 +118,16 @@ export interface SwarmScripts {
     count: number,
   ): Promise<Array<Buffer | null>>;
   swarmRemoveNodeMembers(members: string, node: string): Promise<string[]>;
+  swarmAddMember(
+    members: string,
+    index: string,
+    nodes: string,
+    conn: string,
+    json: string,
+    room: string,
+    node: string,
+  ): Promise<number>;
+  swarmRemoveMember(members: string, conn: string, room: string, indexPrefix: string): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & SwarmScripts;
@@ -99,5 +136,7 @@ export function defineScripts(redis: Redis): ScriptedRedis {
   redis.defineCommand('swarmAppendPublish', { numberOfKeys: 3, lua: APPEND_PUBLISH });
   redis.defineCommand('swarmReadRange', { numberOfKeys: 3, lua: READ_RANGE });
   redis.defineCommand('swarmRemoveNodeMembers', { numberOfKeys: 1, lua: REMOVE_NODE_MEMBERS });
+  redis.defineCommand('swarmAddMember', { numberOfKeys: 3, lua: ADD_MEMBER });
+  redis.defineCommand('swarmRemoveMember', { numberOfKeys: 1, lua: REMOVE_MEMBER });
   return redis as ScriptedRedis;
 }

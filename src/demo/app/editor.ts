@@ -66,6 +66,11 @@ export class SharedEditor {
     }
   }
 
+  /** Stops syncing (the page was refused the room); the text stays as it is. */
+  stop(): void {
+    this.provider.disconnect();
+  }
+
   private serverUrl(address: string): string {
     return `${this.settings.scheme}//${address}/yjs`;
   }

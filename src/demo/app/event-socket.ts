@@ -1,10 +1,11 @@
 import type { JoinAnswer, ServerFrame, Welcome } from './protocol';
 import type { Settings } from './settings';
 
-export type SocketStatus = 'connecting' | 'connected' | 'disconnected';
+/** `refused`: the server will not let this page into the room; retrying would not change that. */
+export type SocketStatus = 'connecting' | 'connected' | 'disconnected' | 'refused';
 
 export interface EventSocketListener {
-  status(status: SocketStatus, address: string): void;
+  status(status: SocketStatus, address: string, reason?: string): void;
   /** A new connection is in the room: `answer` is the room as of `answer.offset`. */
   joined(welcome: Welcome, answer: JoinAnswer, address: string): void;
   /** A room event; `replayed` when it is history from before the join (offset <= the ack's). */
@@ -17,6 +18,9 @@ const MAX_RETRY_MS = 5000;
 /** A node that stops answering without closing the socket (a cut cable) is noticed by this ping. */
 const PING_EVERY_MS = 15_000;
 const PING_TIMEOUT_MS = 10_000;
+
+/** The error code of a refused room.join (docs/codes.md). */
+const FORBIDDEN = 'forbidden';
 
 /** Event types of the Yjs module (yjs.update, yjs.awareness); the editor has them over /yjs/ already. */
 const YJS_EVENT_PREFIX = 'yjs.';
@@ -155,7 +159,12 @@ export class EventSocket {
     try {
       answer = (await this.request({ type: 'room.join', data })) as JoinAnswer;
     } catch (err) {
-      console.warn('room.join failed', err);
+      const message = err instanceof Error ? err.message : String(err);
+      if (message.startsWith(`${FORBIDDEN}:`)) {
+        // The token does not grant this room: stop instead of retrying every few seconds.
+        this.stopped = true;
+        this.listener.status('refused', address, message.slice(FORBIDDEN.length + 1).trim());
+      }
       this.socket?.close(4000, 'join failed');
       return;
     }
@@ -188,8 +197,8 @@ export class EventSocket {
     for (const pending of this.pending.values()) pending.reject(new Error('disconnected'));
     this.pending.clear();
     this.joined = false;
-    this.listener.status('disconnected', this.address);
     if (this.stopped) return;
+    this.listener.status('disconnected', this.address);
     // Any node can serve any client: try the next one rather than waiting for this one.
     this.index = (this.index + 1) % this.settings.nodes.length;
     const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.attempts) * (0.5 + Math.random() / 2);

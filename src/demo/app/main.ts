@@ -22,8 +22,9 @@ const editor = new SharedEditor(settings, view.editorParent, settings.nodes[0], 
 );
 
 const socket = new EventSocket(settings, {
-  status(status) {
-    view.setStatus(status);
+  status(status, _address, reason) {
+    view.setStatus(status, undefined, reason);
+    if (status === 'refused') editor.stop();
   },
   joined(welcome, answer, address) {
     me = welcome;

@@ -3,6 +3,13 @@ import type { SocketStatus } from './event-socket';
 import type { RoomModel } from './room-model';
 import { colorFor } from './settings';
 
+const STATUS_TEXT: Record<SocketStatus, string> = {
+  connecting: 'connecting…',
+  connected: 'connected',
+  disconnected: 'reconnecting…',
+  refused: 'refused',
+};
+
 /** The page's DOM (index.html): everything is set with textContent, never parsed as HTML. */
 export class View {
   readonly editorParent: HTMLElement;
@@ -17,6 +24,7 @@ export class View {
   private node = '';
   private status: SocketStatus = 'connecting';
   private docStatus: DocStatus = 'connecting';
+  private reason = '';
 
   constructor(
     private readonly document: Document,
@@ -66,9 +74,10 @@ export class View {
     });
   }
 
-  setStatus(status: SocketStatus, node?: string): void {
+  setStatus(status: SocketStatus, node?: string, reason?: string): void {
     this.status = status;
     if (node) this.node = node;
+    this.reason = reason ?? '';
     this.renderBadge();
   }
 
@@ -115,16 +124,15 @@ export class View {
     badge.dataset.status = this.status;
     badge.dataset.node = this.node;
     badge.dataset.doc = this.docStatus;
+    this.chatForm.classList.toggle('offline', this.status !== 'connected');
+    if (this.status === 'refused') {
+      this.badgeText.textContent = `not allowed in this room: ${this.reason}`;
+      return;
+    }
     const where = this.node ? `node ${this.node}` : 'no node yet';
     const doc = this.docStatus === 'synced' ? 'document synced' : `document ${this.docStatus}`;
-    const state =
-      this.status === 'connected'
-        ? 'connected'
-        : this.status === 'connecting'
-          ? 'connecting…'
-          : 'reconnecting…';
+    const state = STATUS_TEXT[this.status];
     this.badgeText.textContent = `${where} · ${state} · ${doc}`;
-    this.chatForm.classList.toggle('offline', this.status !== 'connected');
   }
 
   private swatch(name: string): HTMLElement {

@@ -20,10 +20,11 @@ export interface BenchContext {
 }
 
 /** Logs and records a system's failure in a scenario. */
-export function failed(context: BenchContext, system: SystemSpec, err: unknown): void {
-  const message = `${system.name} (${system.protocol}) failed: ${err instanceof Error ? err.message : String(err)}`;
-  context.failures.push(message);
-  context.log(message);
+export function failed(context: BenchContext, system: SystemSpec, err: unknown, label?: string): void {
+  const what = `${system.name} (${system.protocol})${label ? `, ${label}` : ''}`;
+  const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  context.failures.push(`${what}: ${reason}`);
+  context.incident(`${what} failed: ${reason}`);
 }
 
 let roomCounter = 0;
@@ -51,6 +52,9 @@ export async function withSystem<T>(
   if (profiling) await context.redis.resetStats();
   try {
     return await body(running);
+  } catch (err) {
+    logServerOutput(context, running);
+    throw err;
   } finally {
     if (profiling) {
       // Redis's side of the profile: which commands the system sent, how many, and their cost.
@@ -60,6 +64,14 @@ export async function withSystem<T>(
     // Clients left open by a failed case would otherwise keep reconnecting to the stopped servers.
     await context.pool.closeAll('*');
     await running.stop();
+  }
+}
+
+/** What the servers said last: usually why a case failed. */
+function logServerOutput(context: BenchContext, running: RunningSystem): void {
+  for (const node of running.nodes) {
+    const tail = node.output.join('').trim().split('\n').slice(-10).join('\n    ');
+    if (tail) context.log(`  ${node.name} said:\n    ${tail}`);
   }
 }
 
@@ -90,7 +102,13 @@ export async function measureTable<C>(
         try {
           for (const { label, value } of cases) {
             context.log(`${system.name}: ${label}`);
-            cells.get(label)![system.name] = await measure(running, value);
+            try {
+              cells.get(label)![system.name] = await measure(running, value);
+            } catch (err) {
+              // One failed case leaves its cell empty; the system's other cases still run.
+              logServerOutput(context, running);
+              failed(context, system, err, label);
+            }
           }
         } finally {
           await teardown?.(running);

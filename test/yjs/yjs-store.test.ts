@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Backend } from '../../src/backend/backend';
+import { MemoryBackend } from '../../src/backend/memory/memory-backend';
+import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { RedisBackend } from '../../src/backend/redis/redis-backend';
+import { createLogger } from '../../src/log';
+import { Compactor } from '../../src/yjs/compaction';
+import { Y } from '../../src/yjs/esm';
+import { MemoryYjsStore } from '../../src/yjs/memory-yjs-store';
+import { RedisYjsStore } from '../../src/yjs/redis-yjs-store';
+import { YjsLog } from '../../src/yjs/yjs-log';
+import type { AwarenessEntry, YjsStore } from '../../src/yjs/yjs-store';
+import { uniquePrefix } from '../helpers/nodes';
+import { TestRedis } from '../helpers/redis';
+
+const silent = createLogger('silent', 'store-test');
+
+interface Fixture {
+  readonly backend: Backend;
+  readonly store: YjsStore;
+}
+
+/** Appends one Yjs update to the room's log, as the router does. */
+async function append(backend: Backend, room: string, update: Uint8Array): Promise<number> {
+  const published = await backend.bus.publishRoom(
+    { type: 'yjs.update', room, data: update, from: { node: 'test' } },
+    'yjs',
+  );
+  return published.offset!;
+}
+
+function entry(client: number, clock: number, node: string): AwarenessEntry {
+  return { client, clock, state: `{"n":${clock}}`, node, conn: `c-${client}`, updatedAt: Date.now() };
+}
+
+function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): void {
+  describe(`yjs store over ${name}`, () => {
+    it('writes a snapshot and trims the log up to it in one step, and only under the lock', async () => {
+      const { backend, store } = await fixture();
+      const room = uniquePrefix('snap');
+      const doc = new Y.Doc();
+      for (let i = 0; i < 5; i++) {
+        const before = Y.encodeStateVector(doc);
+        doc.getArray('a').push([i]);
+        await append(backend, room, Y.encodeStateAsUpdate(doc, before));
+      }
+      const { epoch } = await backend.history.head(room, 'yjs');
+      assert.deepEqual(await store.snapshot(room), { update: undefined, offset: 0, epoch: '' });
+      const token = (await store.lock(room, 5000))!;
+      assert.ok(token);
+      assert.equal(await store.lock(room, 5000), undefined, 'the lock is exclusive');
+      const snapshot = Y.encodeStateAsUpdate(doc);
+      assert.equal(await store.compact(room, snapshot, 3, epoch, 'not-the-token'), false);
+      assert.equal(await store.compact(room, snapshot, 3, 'another-epoch', token), false);
+      assert.equal(await store.compact(room, snapshot, 3, epoch, token), true);
+      assert.equal(await store.compact(room, snapshot, 3, epoch, token), false, 'not twice for one offset');
+      const stored = await store.snapshot(room);
+      assert.deepEqual([stored.offset, stored.epoch], [3, epoch]);
+      assert.deepEqual(stored.update, snapshot);
+      const tail = await backend.history.read(room, 'yjs', 3);
+      assert.deepEqual(
+        tail.events.map((e) => e.offset),
+        [4, 5],
+      );
+      assert.equal((await backend.history.read(room, 'yjs', 2)).complete, false, 'entries 1-3 are gone');
+      await store.unlock(room, 'not-the-token');
+      assert.equal(await store.lock(room, 5000), undefined, 'a wrong token does not unlock');
+      await store.unlock(room, token);
+      const again = await store.lock(room, 5000);
+      assert.ok(again);
+      await store.unlock(room, again);
+      doc.destroy();
+    });
+
+    it('never shows a reader a hole while compactions run under appends', async () => {
+      const { backend, store } = await fixture();
+      const room = uniquePrefix('hole');
+      const log = new YjsLog(store, backend.history);
+      const compactor = new Compactor(store, log, { maxEntries: 1e9, maxBytes: 1e12 }, silent);
+      const doc = new Y.Doc();
+      const total = 300;
+      let writing = true;
+      let compactions = 0;
+      let reads = 0;
+      const writer = (async () => {
+        for (let i = 0; i < total; i++) {
+          const before = Y.encodeStateVector(doc);
+          doc.getArray('a').push([i]);
+          await append(backend, room, Y.encodeStateAsUpdate(doc, before));
+          if (i % 10 === 9) void compactor.compact(room).then((done) => done && compactions++);
+        }
+        writing = false;
+      })();
+      const reader = async () => {
+        while (writing) {
+          const state = await log.read(room);
+          const seen = new Y.Doc();
+          Y.applyUpdate(seen, state.update);
+          // Update n pushed element n-1: a document at offset n holds exactly n elements, in order.
+          const items = seen.getArray<number>('a').toArray();
+          assert.equal(items.length, state.offset, `a hole at offset ${state.offset}`);
+          assert.deepEqual(
+            items,
+            Array.from({ length: state.offset }, (_, i) => i),
+          );
+          seen.destroy();
+          reads++;
+        }
+      };
+      await Promise.all([writer, reader(), reader()]);
+      await compactor.idle();
+      assert.ok(compactions >= 5, `${compactions} compactions`);
+      assert.ok(reads >= 10, `${reads} reads`);
+      const final = await log.read(room);
+      const seen = new Y.Doc();
+      Y.applyUpdate(seen, final.update);
+      assert.equal(seen.getArray('a').length, total);
+      seen.destroy();
+      doc.destroy();
+    });
+
+    it('keeps the latest awareness state per client and removes a dead node’s', async () => {
+      const { store } = await fixture();
+      const room = uniquePrefix('aw');
+      const other = uniquePrefix('aw');
+      await store.putAwareness(room, [entry(1, 1, 'a'), entry(2, 1, 'b')]);
+      await store.putAwareness(room, [entry(1, 2, 'a')]);
+      await store.putAwareness(other, [entry(3, 1, 'a')]);
+      const listed = await store.listAwareness(room, 30_000);
+      assert.deepEqual(listed.map((e) => [e.client, e.clock]).sort(), [
+        [1, 2],
+        [2, 1],
+      ]);
+      assert.deepEqual([...(await store.awarenessOf(room, [1, 9])).keys()], [1]);
+      await store.putAwareness(room, [{ ...entry(4, 1, 'b'), updatedAt: Date.now() - 60_000 }]);
+      assert.equal((await store.listAwareness(room, 30_000)).length, 2, 'outdated states are not listed');
+      const removed = await store.removeNode('a');
+      assert.deepEqual(
+        removed.map((r) => [r.room, r.entries.map((e) => e.client)]).sort(),
+        [
+          [other, [3]],
+          [room, [1]],
+        ].sort(),
+      );
+      assert.deepEqual(
+        (await store.listAwareness(room, 30_000)).map((e) => e.client),
+        [2],
+      );
+      await store.removeAwareness(room, [2, 4]);
+      assert.deepEqual(await store.listAwareness(room, 30_000), []);
+    });
+  });
+}
+
+storeSuite('memory', () => {
+  const cluster = new MemoryCluster(1000);
+  return { backend: new MemoryBackend('n1', cluster), store: new MemoryYjsStore(cluster) };
+});
+
+let redis: TestRedis;
+const backends: RedisBackend[] = [];
+before(async () => {
+  redis = await TestRedis.start();
+});
+after(async () => {
+  await Promise.all(backends.map((b) => b.close()));
+  await redis.close();
+});
+
+storeSuite('Redis', async () => {
+  const backend = new RedisBackend({
+    url: redis.url,
+    node: 'store-test',
+    keyPrefix: uniquePrefix('ys'),
+    historyLimit: 1000,
+    log: silent,
+  });
+  backends.push(backend);
+  await backend.start();
+  return { backend, store: new RedisYjsStore(backend) };
+});
