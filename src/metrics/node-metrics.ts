@@ -118,7 +118,7 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
     });
     this.deliveries = new Counter({
       name: 'swarmcast_events_delivered_total',
-      help: 'Room events written to local members (one per member and event)',
+      help: 'Room events handed to local members (one per member and event)',
       labelNames: ['type'],
       registers,
     });
