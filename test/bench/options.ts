@@ -63,6 +63,8 @@ export interface Options {
   readonly systems: readonly string[];
   /** Write V8 CPU profiles of every server process into this directory. */
   readonly cpuProfDir?: string;
+  /** Scenario 4 writes heap snapshots of each server before and after into this directory. */
+  readonly heapSnapshotDir?: string;
   /** Run swarmcast without Redis (one node): only for working on the bench. */
   readonly embedded: boolean;
   /** The swarmcast build to measure: `<dir>/dist/src/main.js` of `--swarmcast DIR`, else this checkout's. */
@@ -73,6 +75,7 @@ export function parseOptions(argv: readonly string[], defaultOut: string): Optio
   let quick = false;
   let outDir = defaultOut;
   let cpuProfDir: string | undefined;
+  let heapSnapshotDir: string | undefined;
   let embedded = false;
   let swarmcastMain: string | undefined;
   const only: string[] = [];
@@ -89,11 +92,12 @@ export function parseOptions(argv: readonly string[], defaultOut: string): Optio
     else if (arg === '--only') only.push(...value().split(','));
     else if (arg === '--systems') systems.push(...value().split(','));
     else if (arg === '--cpu-prof') cpuProfDir = value();
+    else if (arg === '--heap-snapshots') heapSnapshotDir = value();
     else if (arg === '--embedded') embedded = true;
     else if (arg === '--swarmcast') swarmcastMain = path.resolve(value(), 'dist', 'src', 'main.js');
     else
       throw new Error(
-        `unknown option ${arg} (known: --quick, --out DIR, --only s1,s2, --systems a,b, --cpu-prof DIR, --embedded, --swarmcast DIR)`,
+        `unknown option ${arg} (known: --quick, --out DIR, --only s1,s2, --systems a,b, --cpu-prof DIR, --heap-snapshots DIR, --embedded, --swarmcast DIR)`,
       );
   }
   return {
@@ -102,6 +106,7 @@ export function parseOptions(argv: readonly string[], defaultOut: string): Optio
     only,
     systems,
     cpuProfDir,
+    heapSnapshotDir,
     embedded,
     swarmcastMain,
   };

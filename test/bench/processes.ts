@@ -63,6 +63,8 @@ export class ServerProcess {
     readonly name: string,
     readonly proc: ChildProcess,
     readonly port: number,
+    /** The server's own readiness check, when it has one (swarmcast's GET /readyz). */
+    readonly ready: () => Promise<boolean> = async () => true,
   ) {
     for (const stream of [proc.stdout, proc.stderr]) {
       stream?.on('data', (chunk: Buffer) => {
@@ -94,6 +96,23 @@ export class ServerProcess {
     return within(answer, `memory of ${this.name}`, 15_000);
   }
 
+  /** Writes a V8 heap snapshot of the server to `file` (for `--heap-snapshots`). */
+  heapSnapshot(file: string): Promise<void> {
+    const id = ++this.nextRequest;
+    const done = new Promise<void>((resolve) => {
+      const onMessage = (message: unknown) => {
+        const m = message as { type?: string; id?: number };
+        if (m.type === 'heap-snapshot' && m.id === id) {
+          this.proc.off('message', onMessage);
+          resolve();
+        }
+      };
+      this.proc.on('message', onMessage);
+    });
+    this.proc.send({ type: 'heap-snapshot', id, file });
+    return within(done, `heap snapshot of ${this.name}`, 60_000);
+  }
+
   stop(): Promise<void> {
     return stopProcess(this.proc);
   }
@@ -121,7 +140,7 @@ export async function launchServer(options: LaunchOptions): Promise<ServerProces
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   processes.add(proc);
-  const server = new ServerProcess(options.name, proc, options.port);
+  const server = new ServerProcess(options.name, proc, options.port, options.ready);
   const exited = new Promise<never>((_, reject) =>
     proc.once('exit', (code) =>
       reject(

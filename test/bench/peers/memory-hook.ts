@@ -5,8 +5,16 @@
  * with `process.memoryUsage()`. It also ends the process when the bench goes away, so that a
  * killed bench leaves no server behind.
  */
+import { writeHeapSnapshot } from 'node:v8';
+
 if (process.send) {
-  process.on('message', (message: { type?: string; id?: number }) => {
+  process.on('message', (message: { type?: string; id?: number; file?: string }) => {
+    if (message?.type === 'heap-snapshot' && message.file) {
+      // For finding what a server holds: `--heap-snapshots DIR` asks for one after each memory reading.
+      writeHeapSnapshot(message.file);
+      process.send?.({ type: 'heap-snapshot', id: message.id });
+      return;
+    }
     if (message?.type !== 'memory') return;
     const gc = (globalThis as { gc?: () => void }).gc;
     // Two passes: the first can leave objects that only become garbage after finalizers ran.

@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { waitFor } from '../../helpers/wait';
 import { formatBytes } from '../options';
 import type { MemorySample } from '../processes';
 import type { Cell, Row, ScenarioResult } from '../report-model';
@@ -15,9 +18,21 @@ interface Footprint {
   readonly redis: number;
 }
 
-/** The server's memory after a full GC (RSS, and JS heap with buffers) and Redis's used_memory. */
-async function footprint(context: BenchContext, running: RunningSystem): Promise<Footprint> {
+/**
+ * The server's memory after a full GC (RSS, and JS heap with buffers) and Redis's used_memory;
+ * with `--heap-snapshots`, a heap snapshot of each node named after `label`.
+ */
+async function footprint(context: BenchContext, running: RunningSystem, label: string): Promise<Footprint> {
   const samples: MemorySample[] = await Promise.all(running.nodes.map((node) => node.memory()));
+  const dir = context.options.heapSnapshotDir;
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    for (const node of running.nodes) {
+      await node.heapSnapshot(path.join(dir, `${node.name}-${label}.heapsnapshot`));
+      // Writing a snapshot stalls the server for seconds: its Redis client may have given up meanwhile.
+      await waitFor(() => node.ready(), `${node.name} to be ready after a heap snapshot`, 30_000);
+    }
+  }
   const sum = (pick: (m: MemorySample) => number) => samples.reduce((total, m) => total + pick(m), 0);
   return {
     rss: sum((m) => m.rss),
@@ -38,67 +53,100 @@ function perUnit(before: Footprint, after: Footprint, units: number) {
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
-/** Idle connections, all in one empty room, so that the room's own cost is spread thin. */
+/**
+ * Clients per room for the idle connections: enough to spread a room's own cost thin, few
+ * enough that awareness (every client's state goes to every other client of its room) stays
+ * small, as in a document with a handful of people in it.
+ */
+const IDLE_PER_ROOM = 10;
+
+/** Idle connections, in empty rooms of IDLE_PER_ROOM. */
 async function idleConnections(context: BenchContext, system: SystemSpec) {
   const count = context.scale.memory.idleConnections;
   return withSystem(context, system, 1, async (running) => {
     await settle();
-    const before = await footprint(context, running);
     const room = freshRoom('idle');
     const group = `${room}-idle`;
-    const clients = Array.from({ length: count }, () => ({
+    // Unmeasured: the first connections compile the code every later one runs.
+    const warmUp = Array.from({ length: IDLE_PER_ROOM }, () => ({
       protocol: system.protocol,
       url: running.url(0),
-      room,
+      room: `${room}-warm-up`,
+    }));
+    await context.pool.openSpread(`${group}-warm-up`, warmUp, 60_000);
+    await context.pool.closeAll(`${group}-warm-up`);
+    await settle();
+    const before = await footprint(context, running, 'idle-before');
+    const clients = Array.from({ length: count }, (_, i) => ({
+      protocol: system.protocol,
+      url: running.url(0),
+      room: `${room}-${Math.floor(i / IDLE_PER_ROOM)}`,
     }));
     await context.pool.openSpread(group, clients, 120_000);
     await settle();
-    const after = await footprint(context, running);
+    const after = await footprint(context, running, 'idle-after');
     await context.pool.closeAll(group);
     return perUnit(before, after, count);
   });
 }
 
-/** Rooms with a seeded document, each with its seeding client and one more client synced. */
-async function openRooms(context: BenchContext, system: SystemSpec) {
-  const { rooms, roomBytes } = context.scale.memory;
+/** Opens `count` rooms, each seeded by a client that stays and synced by one more; answers their groups. */
+async function fillRooms(
+  context: BenchContext,
+  running: RunningSystem,
+  count: number,
+  groups: Array<{ worker: number; group: string }>,
+): Promise<void> {
   const { pool } = context;
+  const { roomBytes } = context.scale.memory;
+  for (let i = 0; i < count; i++) {
+    const room = freshRoom('memory');
+    const spec = { protocol: running.system.protocol, url: running.url(0), room };
+    const seeder = pool.worker(i);
+    const reader = pool.worker(i + 1);
+    groups.push({ worker: i, group: `${room}-seed` });
+    await seeder.call({ method: 'open', group: `${room}-seed`, clients: [spec], timeoutMs: 30_000 });
+    await seeder.call({
+      method: 'seed',
+      group: `${room}-seed`,
+      index: 0,
+      bytes: roomBytes,
+      chunk: SEED_CHUNK,
+    });
+    groups.push({ worker: i + 1, group: `${room}-read` });
+    await reader.call(
+      { method: 'open', group: `${room}-read`, clients: [spec], expectLength: roomBytes, timeoutMs: 60_000 },
+      70_000,
+    );
+  }
+}
+
+async function closeGroups(context: BenchContext, groups: Array<{ worker: number; group: string }>) {
+  for (const { worker, group } of groups.splice(0)) {
+    await context.pool.worker(worker).call({ method: 'close', group });
+  }
+}
+
+/**
+ * Rooms with a seeded document, each with its seeding client and one more client synced.
+ * One room is opened and closed first, unmeasured: what the first room costs once per process
+ * (compiled code, buffer pools sized for a large reply) is not a cost of each room.
+ */
+async function openRooms(context: BenchContext, system: SystemSpec) {
+  const { rooms } = context.scale.memory;
   return withSystem(context, system, 1, async (running) => {
-    await settle();
-    const before = await footprint(context, running);
     const groups: Array<{ worker: number; group: string }> = [];
     try {
-      for (let i = 0; i < rooms; i++) {
-        const room = freshRoom('memory');
-        const spec = { protocol: system.protocol, url: running.url(0), room };
-        const seeder = pool.worker(i);
-        const reader = pool.worker(i + 1);
-        await seeder.call({ method: 'open', group: `${room}-seed`, clients: [spec], timeoutMs: 30_000 });
-        groups.push({ worker: i, group: `${room}-seed` });
-        await seeder.call({
-          method: 'seed',
-          group: `${room}-seed`,
-          index: 0,
-          bytes: roomBytes,
-          chunk: SEED_CHUNK,
-        });
-        await reader.call(
-          {
-            method: 'open',
-            group: `${room}-read`,
-            clients: [spec],
-            expectLength: roomBytes,
-            timeoutMs: 60_000,
-          },
-          70_000,
-        );
-        groups.push({ worker: i + 1, group: `${room}-read` });
-      }
+      await fillRooms(context, running, 1, groups);
+      await closeGroups(context, groups);
       await settle();
-      const after = await footprint(context, running);
+      const before = await footprint(context, running, 'rooms-before');
+      await fillRooms(context, running, rooms, groups);
+      await settle();
+      const after = await footprint(context, running, 'rooms-after');
       return perUnit(before, after, rooms);
     } finally {
-      for (const { worker, group } of groups) await pool.worker(worker).call({ method: 'close', group });
+      await closeGroups(context, groups);
     }
   });
 }
@@ -108,8 +156,8 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
   const { memory: scale } = context.scale;
   const size = formatBytes(scale.roomBytes);
   const labels = {
-    idleRss: 'per idle connection, RSS',
-    idleHeap: 'per idle connection, JS heap + external',
+    idleRss: `per idle connection (rooms of ${IDLE_PER_ROOM}), RSS`,
+    idleHeap: `per idle connection (rooms of ${IDLE_PER_ROOM}), JS heap + external`,
     roomRss: `per open room (${size} doc), RSS`,
     roomHeap: `per open room (${size} doc), JS heap + external`,
     roomRedis: `per open room (${size} doc), Redis used_memory`,
@@ -152,7 +200,9 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
     method:
       'One node per system, started fresh for each half. Memory is read in the server process after two ' +
       'full GCs (a preloaded hook, `--expose-gc`): RSS, and JS heap used plus external (Buffers, ' +
-      `ArrayBuffers). Idle connections: ${scale.idleConnections} providers join one empty room; the ` +
+      'ArrayBuffers). Each half first opens and closes one room (or one room of connections) unmeasured, ' +
+      'so that what the first one costs a process once (compiled code, buffer pools) is not counted per ' +
+      `unit. Idle connections: ${scale.idleConnections} providers join empty rooms, ${IDLE_PER_ROOM} a room; the ` +
       `difference to before, divided by ${scale.idleConnections}. Open rooms: ${scale.rooms} rooms, each ` +
       `with a ${size} document written by a client that stays connected and one more client that ` +
       `synced it; the difference divided by ${scale.rooms}. One measurement each (no p99).`,
