@@ -138,7 +138,9 @@ export class YjsExtension implements Extension {
     this.sockets!.handleUpgrade(req, socket, head, (ws) => {
       const conn = new YjsConnection(ws, decision.identity, room, this.roomServices());
       node.register(conn, ws);
-      this.local.set(room, (this.local.get(room) ?? 0) + 1);
+      const count = (this.local.get(room) ?? 0) + 1;
+      this.local.set(room, count);
+      if (count === 1) this.require().compactor.serve(room);
       ws.on('close', () => node.track(this.closed(conn)));
       ws.on('error', (err) => node.log.debug({ err, conn: conn.id }, 'yjs socket error'));
       conn.open();
