@@ -148,7 +148,7 @@ export class YjsExtension implements Extension {
   }
 
   private async closed(conn: YjsConnection): Promise<void> {
-    const { node, compactor } = this.require();
+    const { node, compactor, store } = this.require();
     await conn.settled().catch(() => {});
     await conn.clearAwareness().catch((err: unknown) => {
       node.log.warn({ err, conn: conn.id, room: conn.room }, 'could not clear awareness on close');
@@ -159,6 +159,9 @@ export class YjsExtension implements Extension {
     else {
       this.local.delete(conn.room);
       compactor.forget(conn.room);
+      await store.forgetRoom(node.id, conn.room).catch(() => {
+        // Only a longer list for the reaper to visit; the next leave tries again.
+      });
     }
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { RedisKeys } from '../../src/backend/redis/keys';
 import type { SwarmNode } from '../../src/node';
 import { Y } from '../../src/yjs/esm';
 import {
@@ -39,11 +40,12 @@ describe('yjs node memory', () => {
   let redis: TestRedis;
   let node: SwarmNode;
   let yjs: YjsExtension;
+  const prefix = uniquePrefix('heap');
 
   before(async () => {
     redis = await TestRedis.start();
     yjs = new YjsExtension();
-    node = await startRedisNode(redis.url, uniquePrefix('heap'), { extensions: [yjs] });
+    node = await startRedisNode(redis.url, prefix, { extensions: [yjs] });
   });
   after(async () => {
     await node.close();
@@ -92,5 +94,12 @@ describe('yjs node memory', () => {
         `${(ROOMS / seconds).toFixed(0)} rooms/s\n`,
     );
     assert.ok(grown < BOUND_BYTES, `heap grew by ${grown} bytes`);
+    // Nor does Redis keep a list of the rooms for the reaper to visit.
+    const client = redis.client();
+    try {
+      assert.equal(await client.scard(new RedisKeys(prefix).yjsNodeRooms(node.id)), 0);
+    } finally {
+      client.disconnect();
+    }
   });
 });
