@@ -11,7 +11,7 @@ import { Compactor } from './compaction';
 import { Y, type YDoc } from './esm';
 import { MemoryYjsStore } from './memory-yjs-store';
 import { RedisYjsStore } from './redis-yjs-store';
-import { type AwarenessState, encodeAwarenessUpdate } from './yjs-codec';
+import { type AwarenessState, encodeAwarenessUpdate, isEmptyUpdate } from './yjs-codec';
 import { YjsConnection, type YjsRoomServices } from './yjs-connection';
 import { YJS_AWARENESS, YJS_UPDATE, yjsEvents } from './yjs-events';
 import { YjsLog } from './yjs-log';
@@ -110,9 +110,11 @@ export class YjsExtension implements Extension {
 
   /**
    * Applies an update from server code, through the same path as a client's: validated,
-   * appended to the room's log, delivered to every client on every node.
+   * appended to the room's log, delivered to every client on every node. Resolves with
+   * the update's position, or undefined for an update that changes nothing.
    */
   async applyUpdate(room: string, update: Uint8Array): Promise<Position | undefined> {
+    if (changesNothing(update)) return undefined;
     const result = await this.require().node.emit(YJS_UPDATE, { room, data: update });
     return result.position;
   }
@@ -212,6 +214,15 @@ export class YjsExtension implements Extension {
 function isNewer(state: AwarenessState, stored: AwarenessEntry | undefined): boolean {
   if (!stored) return state.state !== 'null';
   return stored.clock < state.clock || (stored.clock === state.clock && state.state === 'null');
+}
+
+/** An update that decodes and carries nothing is not worth a log entry; bad bytes go on to be refused. */
+function changesNothing(update: Uint8Array): boolean {
+  try {
+    return isEmptyUpdate(update);
+  } catch {
+    return false;
+  }
 }
 
 /** The URL-decoded rest of the path, or undefined when it is empty, too long or badly encoded. */
