@@ -8,6 +8,7 @@ import type { Position } from '../events/event';
 import { refuseUpgrade } from '../http/respond';
 import type { Extension, SwarmNode } from '../node';
 import { Compactor } from './compaction';
+import { DocumentCache } from './document-cache';
 import { Y, type YDoc } from './esm';
 import { MemoryYjsStore } from './memory-yjs-store';
 import { RedisYjsStore } from './redis-yjs-store';
@@ -49,7 +50,9 @@ export interface YjsOptions {
  */
 export class YjsExtension implements Extension {
   readonly name = 'yjs';
-  private installed: { node: SwarmNode; store: YjsStore; log: YjsLog; compactor: Compactor } | undefined;
+  private installed:
+    | { node: SwarmNode; store: YjsStore; log: YjsLog; compactor: Compactor; cache?: DocumentCache }
+    | undefined;
   private sockets: WebSocketServer | undefined;
   /** Open Yjs sockets per room on this node, to stop compaction bookkeeping when the last leaves. */
   private readonly local = new Map<string, number>();
@@ -59,7 +62,8 @@ export class YjsExtension implements Extension {
   install(node: SwarmNode): void {
     const store = this.options.store?.(node) ?? defaultStore(node);
     for (const definition of yjsEvents(store)) node.registry.register(definition);
-    const log = new YjsLog(store, node.backend.history);
+    const cache = node.config.yjsCacheBytes > 0 ? new DocumentCache(node.config.yjsCacheBytes) : undefined;
+    const log = new YjsLog(store, node.backend.history, cache, node.config.yjsCompactEntries);
     const compactor = new Compactor(
       store,
       log,
@@ -67,7 +71,7 @@ export class YjsExtension implements Extension {
       node.log.child({ module: 'yjs' }),
       node.metrics.yjs,
     );
-    this.installed = { node, store, log, compactor };
+    this.installed = { node, store, log, compactor, cache };
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: node.config.yjsMaxFrameBytes });
     node.addUpgrade(YJS_PATH, (req, socket, head, url) => void this.upgrade(req, socket, head, url));
     node.onPeerDown((dead) => this.clearNode(dead));
@@ -99,6 +103,16 @@ export class YjsExtension implements Extension {
     const state = await log.read(room);
     compactor.measured(room, state.offset, state.tailEntries, state.tailBytes);
     return state.update;
+  }
+
+  /** The document for a sync answer: from the cache when it can be, measured when read in full. */
+  private async document(room: string): Promise<Uint8Array> {
+    const { log, compactor } = this.require();
+    const document = await log.current(room);
+    if ('tailEntries' in document) {
+      compactor.measured(room, document.offset, document.tailEntries, document.tailBytes);
+    }
+    return document.update;
   }
 
   /** The room's current document as a fresh Y.Doc (the caller owns and destroys it). */
@@ -142,7 +156,10 @@ export class YjsExtension implements Extension {
       node.register(conn, ws);
       const count = (this.local.get(room) ?? 0) + 1;
       this.local.set(room, count);
-      if (count === 1) this.require().compactor.serve(room);
+      if (count === 1) {
+        this.require().compactor.serve(room);
+        this.require().cache?.retain(room);
+      }
       ws.on('close', () => node.track(this.closed(conn)));
       ws.on('error', (err) => node.log.debug({ err, conn: conn.id }, 'yjs socket error'));
       conn.open();
@@ -161,6 +178,7 @@ export class YjsExtension implements Extension {
     else {
       this.local.delete(conn.room);
       compactor.forget(conn.room);
+      this.installed?.cache?.release(conn.room);
       await store.forgetRoom(node.id, conn.room).catch(() => {
         // Only a longer list for the reaper to visit; the next leave tries again.
       });
@@ -185,7 +203,7 @@ export class YjsExtension implements Extension {
     return {
       log: node.log,
       enter: (room, conn) => node.hub.enter(room, conn),
-      document: (room) => this.getUpdate(room),
+      document: (room) => this.document(room),
       awareness: async (room) => {
         const entries = await store.listAwareness(room, AWARENESS_MAX_AGE_MS);
         return entries.length > 0 ? encodeAwarenessUpdate(entries) : undefined;
