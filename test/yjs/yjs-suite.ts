@@ -194,6 +194,9 @@ export function yjsClusterSuite(name: string, fixture: () => YjsFixture): void {
       await assert.rejects(cluster.yjs[0]!.applyUpdate(room, new Uint8Array([1, 2, 3])), {
         code: 'invalid_data',
       });
+      const head = await cluster.nodes[0]!.backend.history.head(room, 'yjs');
+      assert.equal(await cluster.yjs[0]!.applyUpdate(room, new Uint8Array([0, 0])), undefined);
+      assert.equal((await cluster.nodes[0]!.backend.history.head(room, 'yjs')).offset, head.offset);
     });
 
     it('closes a socket that sends an undecodable frame with 4400, appends nothing, and others go on', async () => {
