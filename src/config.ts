@@ -31,6 +31,8 @@ export interface Config {
   readonly yjsCompactEntries: number;
   /** ...or past this many bytes of updates. */
   readonly yjsCompactBytes: number;
+  /** Merged documents of the rooms this node serves, kept for joins; 0 turns the cache off. */
+  readonly yjsCacheBytes: number;
   /** How tokens are checked; `off` when no key is configured (see docs/security.md). */
   readonly auth: AuthConfig;
   /** Abuse limits of every socket (see docs/security.md). */
@@ -244,8 +246,9 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: adminToken(env),
     ...liveness(env),
     yjsMaxFrameBytes: integer(env, 'YJS_MAX_FRAME_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
-    yjsCompactEntries: integer(env, 'YJS_COMPACT_ENTRIES', 500, 1, 1_000_000),
+    yjsCompactEntries: integer(env, 'YJS_COMPACT_ENTRIES', 200, 1, 1_000_000),
     yjsCompactBytes: integer(env, 'YJS_COMPACT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    yjsCacheBytes: integer(env, 'YJS_CACHE_BYTES', 32 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
     auth: authConfig(env, production),
     limits: limitsConfig(env),
   };

@@ -39,7 +39,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const CloseCode = {
   Normal: 1000,
   GoingAway: 1001,
-  /** A frame of the wrong kind (binary on /events, text on /yjs). */
+  /** A text frame on /yjs (a binary frame on /events is a `bad_frame` error instead). */
   UnsupportedData: 1003,
   PolicyViolation: 1008,
   /** A frame over the size limit. */

@@ -126,12 +126,19 @@ describe('JSON event protocol on one node', () => {
       assert.equal(badJson.id, undefined);
       client.send('[1]');
       await client.next((f) => f.type === 'error' && f.code === ErrorCode.BadFrame, 'bad_frame');
+      client.send({ type: 42, id: 'bf-1' });
+      const badType = await client.next(
+        (f) => f.type === 'error' && f.id === 'bf-1',
+        'bad_frame with its id',
+      );
+      assert.equal(badType.code, ErrorCode.BadFrame, 'an object frame with a bad type keeps its id');
       const unknown = await client.expectError({ type: 'no.such.type', data: {} });
       assert.equal(unknown.code, ErrorCode.UnknownType);
       assert.match(unknown.id as string, /^e/);
       await client.join('bad-1');
       const invalid = await client.expectError({ type: 'chat.message', room: 'bad-1', data: { text: 42 } });
       assert.equal(invalid.code, ErrorCode.InvalidData);
+      assert.match(invalid.id as string, /^e/, 'invalid_data echoes the id');
       assert.match(invalid.message!, /text/);
       const answer = (await client.request('node.info')) as { node: string };
       assert.equal(answer.node, node.id, 'the connection still works');

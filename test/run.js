@@ -23,12 +23,24 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const result = spawnSync(
-  process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  {
-    stdio: 'inherit',
-    env: { LOG_LEVEL: 'silent', ...process.env },
-  },
-);
-process.exit(result.status ?? 1);
+// Files that load the whole machine (the quick benchmark starts every peer) run alone,
+// after the rest, so that neither they nor the others fail for want of CPU.
+const alone = files.filter((file) => file.endsWith('bench-quick.test.js'));
+const together = files.filter((file) => !alone.includes(file));
+let status = 0;
+for (const [batch, batchConcurrency] of [
+  [together, concurrency],
+  [alone, '1'],
+]) {
+  if (batch.length === 0) continue;
+  const result = spawnSync(
+    process.execPath,
+    ['--test', `--test-concurrency=${batchConcurrency}`, '--test-reporter=spec', ...batch],
+    {
+      stdio: 'inherit',
+      env: { LOG_LEVEL: 'silent', ...process.env },
+    },
+  );
+  if (result.status !== 0) status = result.status ?? 1;
+}
+process.exit(status);

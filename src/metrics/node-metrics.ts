@@ -118,7 +118,7 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
     });
     this.deliveries = new Counter({
       name: 'swarmcast_events_delivered_total',
-      help: 'Room events written to local members (one per member and event)',
+      help: 'Room events handed to local members (one per member and event)',
       labelNames: ['type'],
       registers,
     });
@@ -172,13 +172,13 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
 
     const logUpdates = new Histogram({
       name: 'swarmcast_yjs_log_updates',
-      help: 'Length in updates of a room Yjs log, observed after each append',
+      help: 'Length in updates of the log tail (past the snapshot) of a room Yjs log, observed at each append and each full read',
       buckets: LOG_UPDATE_BUCKETS,
       registers,
     });
     const logBytes = new Histogram({
       name: 'swarmcast_yjs_log_bytes',
-      help: 'Size in bytes of a room Yjs log, observed after each append',
+      help: 'Size in bytes of the log tail (past the snapshot) of a room Yjs log, observed at each append and each full read',
       buckets: LOG_BYTE_BUCKETS,
       registers,
     });

@@ -35,6 +35,8 @@ interface Tail {
 export class Compactor {
   private readonly tails = new Map<string, Tail>();
   private readonly running = new Set<Promise<void>>();
+  /** Rooms this node does not serve, being compacted after a server-side read. */
+  private readonly oneOff = new Set<string>();
 
   constructor(
     private readonly store: YjsStore,
@@ -44,31 +46,40 @@ export class Compactor {
     private readonly metrics?: YjsMetrics,
   ) {}
 
-  /** The node read the room's whole document: the tail's size is known exactly. */
-  measured(room: string, offset: number, entries: number, bytes: number): void {
-    const tail = this.tail(room);
-    if (offset < tail.offset) return;
-    tail.offset = offset;
-    tail.entries = entries;
-    tail.bytes = bytes;
-    this.metrics?.logSize(entries, bytes);
-    this.check(room, tail);
-  }
-
-  /** An update with this offset was appended to the room's log. */
-  appended(room: string, offset: number, bytes: number): void {
-    const tail = this.tail(room);
-    if (offset <= tail.offset) return;
-    tail.offset = offset;
-    tail.entries += 1;
-    tail.bytes += bytes;
-    this.metrics?.logSize(tail.entries, tail.bytes);
-    this.check(room, tail);
+  /** This node starts serving the room (its first local Yjs client): count its updates. */
+  serve(room: string): void {
+    if (!this.tails.has(room)) this.tails.set(room, { offset: 0, entries: 0, bytes: 0, running: false });
   }
 
   /** The node no longer serves the room: stop counting. */
   forget(room: string): void {
     this.tails.delete(room);
+  }
+
+  /**
+   * The node read the room's whole document: the tail's size is known exactly. A room this
+   * node does not serve (a server-side read) is checked once and not remembered, so reads
+   * of many rooms leave nothing behind.
+   */
+  measured(room: string, offset: number, entries: number, bytes: number): void {
+    this.metrics?.logSize(entries, bytes);
+    const tail = this.tails.get(room) ?? { offset: 0, entries: 0, bytes: 0, running: this.oneOff.has(room) };
+    if (offset < tail.offset) return;
+    tail.offset = offset;
+    tail.entries = entries;
+    tail.bytes = bytes;
+    this.check(room, tail);
+  }
+
+  /** An update with this offset reached the room's clients on this node. */
+  appended(room: string, offset: number, bytes: number): void {
+    const tail = this.tails.get(room);
+    if (!tail || offset <= tail.offset) return;
+    tail.offset = offset;
+    tail.entries += 1;
+    tail.bytes += bytes;
+    this.metrics?.logSize(tail.entries, tail.bytes);
+    this.check(room, tail);
   }
 
   /** Waits for compactions in progress (before the node closes). */
@@ -115,19 +126,11 @@ export class Compactor {
     }
   }
 
-  private tail(room: string): Tail {
-    let tail = this.tails.get(room);
-    if (!tail) {
-      tail = { offset: 0, entries: 0, bytes: 0, running: false };
-      this.tails.set(room, tail);
-    }
-    return tail;
-  }
-
   private check(room: string, tail: Tail): void {
     if (tail.running) return;
     if (tail.entries < this.limits.maxEntries && tail.bytes < this.limits.maxBytes) return;
     tail.running = true;
+    if (!this.tails.has(room)) this.oneOff.add(room);
     // Counted as compacted whoever does it: if another node holds the lock, it is compacting now.
     tail.entries = 0;
     tail.bytes = 0;
@@ -138,6 +141,7 @@ export class Compactor {
       })
       .then(() => {
         tail.running = false;
+        this.oneOff.delete(room);
         this.running.delete(work);
       });
     this.running.add(work);

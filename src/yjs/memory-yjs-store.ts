@@ -89,6 +89,10 @@ export class MemoryYjsStore implements YjsStore {
     return [...(this.rooms.get(room)?.awareness.values() ?? [])].filter((e) => e.updatedAt >= oldest);
   }
 
+  async forgetRoom(): Promise<void> {
+    // removeNode looks at every room: there is no per-node list to shorten.
+  }
+
   async removeNode(node: string): Promise<Array<{ room: string; entries: AwarenessEntry[] }>> {
     const removed: Array<{ room: string; entries: AwarenessEntry[] }> = [];
     for (const [room, data] of this.rooms) {

@@ -153,6 +153,10 @@ export class RedisYjsStore implements YjsStore {
     return values.map((json) => JSON.parse(json) as AwarenessEntry).filter((e) => e.updatedAt >= oldest);
   }
 
+  async forgetRoom(node: string, room: string): Promise<void> {
+    await this.run('write', () => this.redis.srem(this.keys.yjsNodeRooms(node), room));
+  }
+
   async removeNode(node: string): Promise<Array<{ room: string; entries: AwarenessEntry[] }>> {
     const rooms = await this.run('read', () => this.redis.smembers(this.keys.yjsNodeRooms(node)));
     const removed: Array<{ room: string; entries: AwarenessEntry[] }> = [];

@@ -8,10 +8,11 @@ import type { Position } from '../events/event';
 import { refuseUpgrade } from '../http/respond';
 import type { Extension, SwarmNode } from '../node';
 import { Compactor } from './compaction';
+import { DocumentCache } from './document-cache';
 import { Y, type YDoc } from './esm';
 import { MemoryYjsStore } from './memory-yjs-store';
 import { RedisYjsStore } from './redis-yjs-store';
-import { type AwarenessState, encodeAwarenessUpdate } from './yjs-codec';
+import { type AwarenessState, encodeAwarenessUpdate, isEmptyUpdate } from './yjs-codec';
 import { YjsConnection, type YjsRoomServices } from './yjs-connection';
 import { YJS_AWARENESS, YJS_UPDATE, yjsEvents } from './yjs-events';
 import { YjsLog } from './yjs-log';
@@ -49,7 +50,9 @@ export interface YjsOptions {
  */
 export class YjsExtension implements Extension {
   readonly name = 'yjs';
-  private installed: { node: SwarmNode; store: YjsStore; log: YjsLog; compactor: Compactor } | undefined;
+  private installed:
+    | { node: SwarmNode; store: YjsStore; log: YjsLog; compactor: Compactor; cache?: DocumentCache }
+    | undefined;
   private sockets: WebSocketServer | undefined;
   /** Open Yjs sockets per room on this node, to stop compaction bookkeeping when the last leaves. */
   private readonly local = new Map<string, number>();
@@ -59,7 +62,8 @@ export class YjsExtension implements Extension {
   install(node: SwarmNode): void {
     const store = this.options.store?.(node) ?? defaultStore(node);
     for (const definition of yjsEvents(store)) node.registry.register(definition);
-    const log = new YjsLog(store, node.backend.history);
+    const cache = node.config.yjsCacheBytes > 0 ? new DocumentCache(node.config.yjsCacheBytes) : undefined;
+    const log = new YjsLog(store, node.backend.history, cache, node.config.yjsCompactEntries);
     const compactor = new Compactor(
       store,
       log,
@@ -67,7 +71,7 @@ export class YjsExtension implements Extension {
       node.log.child({ module: 'yjs' }),
       node.metrics.yjs,
     );
-    this.installed = { node, store, log, compactor };
+    this.installed = { node, store, log, compactor, cache };
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: node.config.yjsMaxFrameBytes });
     node.addUpgrade(YJS_PATH, (req, socket, head, url) => void this.upgrade(req, socket, head, url));
     node.onPeerDown((dead) => this.clearNode(dead));
@@ -101,6 +105,16 @@ export class YjsExtension implements Extension {
     return state.update;
   }
 
+  /** The document for a sync answer: from the cache when it can be, measured when read in full. */
+  private async document(room: string): Promise<Uint8Array> {
+    const { log, compactor } = this.require();
+    const document = await log.current(room);
+    if ('tailEntries' in document) {
+      compactor.measured(room, document.offset, document.tailEntries, document.tailBytes);
+    }
+    return document.update;
+  }
+
   /** The room's current document as a fresh Y.Doc (the caller owns and destroys it). */
   async getDoc(room: string): Promise<YDoc> {
     const doc = new Y.Doc();
@@ -110,9 +124,11 @@ export class YjsExtension implements Extension {
 
   /**
    * Applies an update from server code, through the same path as a client's: validated,
-   * appended to the room's log, delivered to every client on every node.
+   * appended to the room's log, delivered to every client on every node. Resolves with
+   * the update's position, or undefined for an update that changes nothing.
    */
   async applyUpdate(room: string, update: Uint8Array): Promise<Position | undefined> {
+    if (changesNothing(update)) return undefined;
     const result = await this.require().node.emit(YJS_UPDATE, { room, data: update });
     return result.position;
   }
@@ -138,7 +154,12 @@ export class YjsExtension implements Extension {
     this.sockets!.handleUpgrade(req, socket, head, (ws) => {
       const conn = new YjsConnection(ws, decision.identity, room, this.roomServices());
       node.register(conn, ws);
-      this.local.set(room, (this.local.get(room) ?? 0) + 1);
+      const count = (this.local.get(room) ?? 0) + 1;
+      this.local.set(room, count);
+      if (count === 1) {
+        this.require().compactor.serve(room);
+        this.require().cache?.retain(room);
+      }
       ws.on('close', () => node.track(this.closed(conn)));
       ws.on('error', (err) => node.log.debug({ err, conn: conn.id }, 'yjs socket error'));
       conn.open();
@@ -146,7 +167,7 @@ export class YjsExtension implements Extension {
   }
 
   private async closed(conn: YjsConnection): Promise<void> {
-    const { node, compactor } = this.require();
+    const { node, compactor, store } = this.require();
     await conn.settled().catch(() => {});
     await conn.clearAwareness().catch((err: unknown) => {
       node.log.warn({ err, conn: conn.id, room: conn.room }, 'could not clear awareness on close');
@@ -157,6 +178,10 @@ export class YjsExtension implements Extension {
     else {
       this.local.delete(conn.room);
       compactor.forget(conn.room);
+      this.installed?.cache?.release(conn.room);
+      await store.forgetRoom(node.id, conn.room).catch(() => {
+        // Only a longer list for the reaper to visit; the next leave tries again.
+      });
     }
   }
 
@@ -178,7 +203,7 @@ export class YjsExtension implements Extension {
     return {
       log: node.log,
       enter: (room, conn) => node.hub.enter(room, conn),
-      document: (room) => this.getUpdate(room),
+      document: (room) => this.document(room),
       awareness: async (room) => {
         const entries = await store.listAwareness(room, AWARENESS_MAX_AGE_MS);
         return entries.length > 0 ? encodeAwarenessUpdate(entries) : undefined;
@@ -207,6 +232,15 @@ export class YjsExtension implements Extension {
 function isNewer(state: AwarenessState, stored: AwarenessEntry | undefined): boolean {
   if (!stored) return state.state !== 'null';
   return stored.clock < state.clock || (stored.clock === state.clock && state.state === 'null');
+}
+
+/** An update that decodes and carries nothing is not worth a log entry; bad bytes go on to be refused. */
+function changesNothing(update: Uint8Array): boolean {
+  try {
+    return isEmptyUpdate(update);
+  } catch {
+    return false;
+  }
 }
 
 /** The URL-decoded rest of the path, or undefined when it is empty, too long or badly encoded. */

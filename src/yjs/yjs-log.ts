@@ -1,5 +1,6 @@
 import type { HistoryStore } from '../backend/backend';
 import { UnavailableError } from '../errors';
+import type { CachedDocument, DocumentCache } from './document-cache';
 import { Y } from './esm';
 import { EMPTY_UPDATE } from './yjs-codec';
 import type { YjsStore } from './yjs-store';
@@ -35,12 +36,69 @@ export class YjsLog {
   constructor(
     private readonly store: YjsStore,
     private readonly history: HistoryStore,
+    private readonly cache?: DocumentCache,
+    /** How many entries a cached document may absorb before it is read afresh (the compaction threshold). */
+    private readonly maxAbsorbed = Number.POSITIVE_INFINITY,
   ) {}
 
+  /**
+   * The room's document now, for a sync answer: the cached document merged with the log
+   * entries after it when the log still has them (a join then merges a few updates, not
+   * the whole tail), otherwise a full read. Says nothing exact about the tail.
+   */
+  async current(room: string): Promise<CachedDocument | DocumentState> {
+    const cached = this.cache?.get(room);
+    if (cached) {
+      const newer = await this.readTail(room, cached.offset, cached.epoch);
+      if (newer && cached.absorbed + newer.updates.length <= this.maxAbsorbed) {
+        if (newer.updates.length === 0) return cached;
+        const document = {
+          update: Y.mergeUpdates([cached.update, ...newer.updates]),
+          offset: newer.offset,
+          epoch: newer.epoch,
+          absorbed: cached.absorbed + newer.updates.length,
+        };
+        this.cache?.set(room, document);
+        return document;
+      }
+    }
+    return this.read(room);
+  }
+
+  /** The entries after `after`, or undefined when the log no longer has all of them. */
+  private async readTail(
+    room: string,
+    after: number,
+    epoch: string,
+  ): Promise<{ updates: Uint8Array[]; offset: number; epoch: string } | undefined> {
+    const updates: Uint8Array[] = [];
+    let offset = after;
+    // A document cached before the stream existed has the empty epoch and offset 0.
+    for (;;) {
+      const read = await this.history.read(room, 'yjs', offset, epoch || undefined, READ_BATCH);
+      if (!read.complete || (epoch !== '' && read.head.epoch !== epoch)) return undefined;
+      for (const event of read.events) {
+        if (!(event.data instanceof Uint8Array) || (event.offset ?? 0) <= offset) continue;
+        updates.push(event.data);
+        offset = event.offset!;
+      }
+      if (read.events.length < READ_BATCH) return { updates, offset, epoch: read.head.epoch };
+    }
+  }
+
+  /** The room's document from its snapshot and the whole log tail, with the tail's exact size. */
   async read(room: string): Promise<DocumentState> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const state = await this.tryRead(room);
-      if (state) return state;
+      if (state) {
+        this.cache?.set(room, {
+          update: state.update,
+          offset: state.offset,
+          epoch: state.epoch,
+          absorbed: 0,
+        });
+        return state;
+      }
     }
     throw new UnavailableError(`the Yjs log of room "${room}" kept moving; retry`);
   }

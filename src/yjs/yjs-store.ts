@@ -51,6 +51,11 @@ export interface YjsStore {
   awarenessOf(room: string, clients: readonly number[]): Promise<Map<number, AwarenessEntry>>;
   /** The room's awareness states updated within `maxAgeMs`. */
   listAwareness(room: string, maxAgeMs: number): Promise<AwarenessEntry[]>;
+  /**
+   * The node's last local client of the room left (and cleared its states): the room no
+   * longer needs to be visited when the node dies, so the node's room list stays short.
+   */
+  forgetRoom(node: string, room: string): Promise<void>;
   /** Removes every awareness state held by a (dead) node's clients and returns them per room. */
   removeNode(node: string): Promise<Array<{ room: string; entries: AwarenessEntry[] }>>;
 }

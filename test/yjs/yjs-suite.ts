@@ -58,18 +58,18 @@ export function yjsClusterSuite(name: string, fixture: () => YjsFixture): void {
           }
         }),
       );
-      await waitFor(
-        () => editors.every((p) => text(p).length === rounds * 3 && text(p) === text(editors[0]!)),
-        'every editor to see every character',
-      );
-      // Text and map changes are separate transactions: wait for the map's last ones too.
       const mapJson = (p: Provider) => JSON.stringify(Object.entries(p.doc.getMap('map').toJSON()).sort());
+      // Text and map changes are separate transactions: wait for both to arrive everywhere.
       await waitFor(
         () =>
           editors.every(
-            (p) => mapJson(p) === mapJson(editors[0]!) && p.doc.getMap('map').get('from-2') === rounds - 1,
+            (p) =>
+              text(p).length === rounds * 3 &&
+              text(p) === text(editors[0]!) &&
+              [0, 1, 2].every((i) => p.doc.getMap('map').get(`from-${i}`) === rounds - 1) &&
+              mapJson(p) === mapJson(editors[0]!),
           ),
-        'every editor to see the same map',
+        'every editor to see every change',
       );
       const map = editors[0]!.doc.getMap('map').toJSON();
       for (const p of editors) assert.deepEqual(p.doc.getMap('map').toJSON(), map);
@@ -194,6 +194,9 @@ export function yjsClusterSuite(name: string, fixture: () => YjsFixture): void {
       await assert.rejects(cluster.yjs[0]!.applyUpdate(room, new Uint8Array([1, 2, 3])), {
         code: 'invalid_data',
       });
+      const head = await cluster.nodes[0]!.backend.history.head(room, 'yjs');
+      assert.equal(await cluster.yjs[0]!.applyUpdate(room, new Uint8Array([0, 0])), undefined);
+      assert.equal((await cluster.nodes[0]!.backend.history.head(room, 'yjs')).offset, head.offset);
     });
 
     it('closes a socket that sends an undecodable frame with 4400, appends nothing, and others go on', async () => {

@@ -16,6 +16,8 @@ import type { ScriptedRedis } from './scripts';
  */
 export class RedisBus implements Bus {
   private listener: BusListener | undefined;
+  private readonly epochBase = randomUUID();
+  private epochs = 0;
   private readonly clusterChannel: string;
   /** The channels this node wants, kept here so a reconnect can subscribe them all again. */
   private readonly channels = new Set<string>();
@@ -55,7 +57,7 @@ export class RedisBus implements Bus {
         header,
         body,
         maxlen,
-        randomUUID(),
+        this.freshEpoch(),
         channel,
       ),
     )) as [number, string];
@@ -92,6 +94,16 @@ export class RedisBus implements Bus {
   /** Every room stream reads what it missed (the backend calls it once Redis is fully back). */
   resync(): void {
     this.listener?.resync();
+  }
+
+  /**
+   * A new epoch id, used only if the stream has none yet. Unique without drawing random
+   * bytes per append (that showed in the bench's profiles): a random id per process plus
+   * a counter.
+   */
+  private freshEpoch(): string {
+    this.epochs += 1;
+    return `${this.epochBase}-${this.epochs.toString(36)}`;
   }
 
   listen(listener: BusListener): void {
