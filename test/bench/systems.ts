@@ -57,7 +57,12 @@ async function startNodes(
   return { system, nodes, url: (index) => url(nodes[index % nodes.length]!.port), stop };
 }
 
-function swarmcast(name: string, protocol: Protocol, route: string): SystemSpec {
+function swarmcast(
+  name: string,
+  protocol: Protocol,
+  route: string,
+  env: Record<string, string> = {},
+): SystemSpec {
   const spec: SystemSpec = {
     name,
     protocol,
@@ -76,6 +81,7 @@ function swarmcast(name: string, protocol: Protocol, route: string): SystemSpec 
             env: {
               LOG_LEVEL: 'warn',
               NODE_ID: `bench-${index}`,
+              ...env,
               ...(context.embedded ? {} : { REDIS_URL: context.redis.url }),
             },
             ready: async () => {
@@ -121,6 +127,11 @@ function peerSystem(
 
 /** swarmcast's Yjs endpoint: the y-websocket provider's serverUrl is `ws://host:port/yjs`. */
 export const swarmcastYjs = swarmcast('swarmcast', 'y-websocket', '/yjs');
+/**
+ * swarmcast's Yjs endpoint without its cache of merged documents: what a room costs a node
+ * when the node keeps nothing of the document between messages (scenario 4).
+ */
+export const swarmcastYjsNoCache = swarmcast('swarmcast', 'y-websocket', '/yjs', { YJS_CACHE_BYTES: '0' });
 /** swarmcast's JSON event protocol. */
 export const swarmcastJson = swarmcast('swarmcast', 'json', '/events');
 export const yWebsocketServer = peerSystem(

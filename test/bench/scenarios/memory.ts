@@ -4,7 +4,7 @@ import { waitFor } from '../../helpers/wait';
 import { formatBytes } from '../options';
 import type { MemorySample } from '../processes';
 import type { Cell, Row, ScenarioResult } from '../report-model';
-import { type RunningSystem, type SystemSpec, yjsSystems } from '../systems';
+import { type RunningSystem, type SystemSpec, swarmcastYjsNoCache, yjsSystems } from '../systems';
 import { type BenchContext, failed, freshRoom, selected, withSystem } from './context';
 
 const SEED_CHUNK = 32 * 1024;
@@ -161,6 +161,7 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
     roomRss: `per open room (${size} doc), RSS`,
     roomHeap: `per open room (${size} doc), JS heap + external`,
     roomRedis: `per open room (${size} doc), Redis used_memory`,
+    roomHeapNoCache: `per open room (${size} doc), JS heap + external, swarmcast with YJS_CACHE_BYTES=0`,
   };
   const cells: Record<keyof typeof labels, Record<string, Cell>> = {
     idleRss: {},
@@ -168,6 +169,7 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
     roomRss: {},
     roomHeap: {},
     roomRedis: {},
+    roomHeapNoCache: {},
   };
   for (const system of yjsSystems) {
     if (!selected(context, system)) continue;
@@ -183,6 +185,19 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
       cells.roomRedis[system.name] = room.redis;
     } catch (err) {
       failed(context, system, err);
+    }
+  }
+  if (selected(context, swarmcastYjsNoCache)) {
+    try {
+      context.log('swarmcast with YJS_CACHE_BYTES=0: open rooms');
+      cells.roomHeapNoCache.swarmcast = (await openRooms(context, swarmcastYjsNoCache)).heap;
+      // The peers have no such cache: their figure is the one measured above.
+      for (const system of yjsSystems.slice(1)) {
+        const measured = cells.roomHeap[system.name];
+        if (measured) cells.roomHeapNoCache[system.name] = measured;
+      }
+    } catch (err) {
+      failed(context, swarmcastYjsNoCache, err, labels.roomHeapNoCache);
     }
   }
   const rows: Row[] = (Object.keys(labels) as Array<keyof typeof labels>).map((key) => ({
@@ -208,6 +223,10 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
       `synced it; the difference divided by ${scale.rooms}. One measurement each (no p99).`,
     rows,
     notes: [
+      'swarmcast keeps the merged documents of the rooms it serves in a cache bounded by ' +
+        '`YJS_CACHE_BYTES` (32 MiB by default), so that a join need not read and merge the whole ' +
+        'log: until the cache is full, an open room costs it about its document, as a Y.Doc costs ' +
+        'the peers; past it, the last row is the cost of each further room.',
       'The Redis row is where swarmcast keeps documents (its nodes keep none between messages); the ' +
         'peers here keep theirs in the node’s memory, so their Redis row is about zero.',
       'RSS rarely shrinks after a GC and moves in allocator-sized steps; the heap row is the steadier figure.',
