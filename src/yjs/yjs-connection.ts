@@ -140,7 +140,10 @@ export class YjsConnection implements Connection {
       case 'sync-step1': {
         const document = this.opening ?? (await this.services.document(this.room));
         this.opening = undefined;
-        this.send(encodeSyncStep2(Y.diffUpdate(document, message.stateVector)));
+        // An empty state vector (a new client) wants everything: the stored document as it
+        // is, without decoding all of it to diff against nothing.
+        const empty = message.stateVector.length === 1 && message.stateVector[0] === 0;
+        this.send(encodeSyncStep2(empty ? document : Y.diffUpdate(document, message.stateVector)));
         return;
       }
       case 'sync-step2':
