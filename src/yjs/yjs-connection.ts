@@ -117,10 +117,13 @@ export class YjsConnection implements Connection {
     let entry: Entry | undefined;
     try {
       entry = await this.services.enter(this.room, this);
-      const document = await this.services.document(this.room);
+      // Both reads start now, after entering: one round trip of waiting instead of two.
+      const [document, awareness] = await Promise.all([
+        this.services.document(this.room),
+        this.services.awareness(this.room),
+      ]);
       this.opening = document;
       this.send(encodeSyncStep1(Y.encodeStateVectorFromUpdate(document)));
-      const awareness = await this.services.awareness(this.room);
       if (awareness) this.send(encodeAwareness(awareness));
     } catch (err) {
       this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs connection could not open');
