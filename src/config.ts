@@ -248,7 +248,7 @@ export function loadConfig(env: Env = process.env): Config {
     yjsMaxFrameBytes: integer(env, 'YJS_MAX_FRAME_BYTES', 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     yjsCompactEntries: integer(env, 'YJS_COMPACT_ENTRIES', 200, 1, 1_000_000),
     yjsCompactBytes: integer(env, 'YJS_COMPACT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    yjsCacheBytes: integer(env, 'YJS_CACHE_BYTES', 32 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
+    yjsCacheBytes: integer(env, 'YJS_CACHE_BYTES', 0, 0, 64 * 1024 * 1024 * 1024),
     auth: authConfig(env, production),
     limits: limitsConfig(env),
   };

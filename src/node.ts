@@ -16,6 +16,7 @@ import type { AnyEventDefinition, EmitOptions, EmitResult } from './events/event
 import { EventRegistry } from './events/registry';
 import { Router } from './events/router';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
+import { HttpRoutes, type UpgradeHandler } from './http/routes';
 import { Heartbeat } from './limits/heartbeat';
 import { closeOnFlood, RateLimiter } from './limits/rate-limit';
 import { SendBufferWatch } from './limits/send-buffer';
@@ -37,8 +38,7 @@ export type Authenticator = (
   room: string | undefined,
 ) => Promise<UpgradeDecision>;
 
-/** Handles an upgrade on a path prefix (the Yjs protocol registers /yjs/). */
-export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
+export type { UpgradeHandler };
 
 /** A module that plugs into a node: Yjs, auth, metrics, the admin API, the demo page. */
 export interface Extension {
@@ -85,8 +85,7 @@ export class SwarmNode {
 
   private readonly server: Server;
   private readonly jsonSockets: WebSocketServer;
-  private readonly routes = new Map<string, HttpHandler>();
-  private readonly upgrades = new Map<string, UpgradeHandler>();
+  private readonly http: HttpRoutes;
   private readonly extensions: Extension[] = [];
   private readonly closing = new Set<Promise<void>>();
   private readonly readinessChecks: Array<() => string | undefined> = [];
@@ -103,6 +102,7 @@ export class SwarmNode {
     this.config = options.config;
     this.id = options.config.nodeId;
     this.log = options.log ?? createLogger(options.config.logLevel, this.id);
+    this.http = new HttpRoutes(this.log);
     this.backend =
       options.backend ?? new MemoryBackend(this.id, new MemoryCluster(options.config.historyLimit));
     this.registry = new EventRegistry([...builtinEvents, ...(options.handlers ?? [])]);
@@ -152,7 +152,7 @@ export class SwarmNode {
     });
     this.pings = new Heartbeat(options.config.limits.pingIntervalMs);
     this.sendBuffers = new SendBufferWatch(options.config.limits.maxSendBufferBytes);
-    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server = createServer((req, res) => void this.http.request(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
     this.route('GET /readyz', (_req, res) => {
@@ -197,12 +197,12 @@ export class SwarmNode {
 
   /** Registers an HTTP route, `"GET /path"`; a path ending in `/*` matches the prefix. */
   route(key: string, handler: HttpHandler): void {
-    this.routes.set(key, handler);
+    this.http.route(key, handler);
   }
 
   /** Serves WebSocket upgrades whose path is `path` or starts with `path` when it ends in `/`. */
   addUpgrade(path: string, handler: UpgradeHandler): void {
-    this.upgrades.set(path, handler);
+    this.http.upgrade(path, handler);
   }
 
   /** Adds a check to /readyz: return a reason to be not ready, or undefined. */
@@ -321,31 +321,6 @@ export class SwarmNode {
     return undefined;
   }
 
-  private async onRequest(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const handler = this.findRoute(`${req.method ?? 'GET'} ${url.pathname}`);
-    if (!handler) {
-      sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
-      return;
-    }
-    try {
-      await handler(req, res, url);
-    } catch (err) {
-      this.log.error({ err, path: url.pathname }, 'http handler failed');
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-      else res.destroy();
-    }
-  }
-
-  private findRoute(key: string): HttpHandler | undefined {
-    const exact = this.routes.get(key);
-    if (exact) return exact;
-    for (const [pattern, handler] of this.routes) {
-      if (pattern.endsWith('/*') && key.startsWith(pattern.slice(0, -1))) return handler;
-    }
-    return undefined;
-  }
-
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -357,13 +332,7 @@ export class SwarmNode {
       refuseUpgrade(socket, 503, 'node at its connection limit (MAX_CONNECTIONS)');
       return;
     }
-    for (const [path, handler] of this.upgrades) {
-      if (url.pathname === path || (path.endsWith('/') && url.pathname.startsWith(path))) {
-        handler(req, socket, head, url);
-        return;
-      }
-    }
-    refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}`);
+    this.http.dispatchUpgrade(req, socket, head, url);
   }
 
   private async upgradeJson(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {

@@ -26,6 +26,11 @@ export interface DocumentState {
   readonly tailBytes: number;
 }
 
+interface ReadSlot {
+  running?: Promise<CachedDocument | DocumentState>;
+  queued?: Promise<CachedDocument | DocumentState>;
+}
+
 /**
  * Reads a room's document without keeping a Y.Doc: the snapshot merged with the log
  * entries after it. The two are read one after the other; when a compaction trimmed the
@@ -33,6 +38,9 @@ export interface DocumentState {
  * over with the new snapshot, so a reader never sees a hole.
  */
 export class YjsLog {
+  /** Per room, the document read in progress and the one queued behind it (see `current`). */
+  private readonly reads = new Map<string, ReadSlot>();
+
   constructor(
     private readonly store: YjsStore,
     private readonly history: HistoryStore,
@@ -46,7 +54,39 @@ export class YjsLog {
    * entries after it when the log still has them (a join then merges a few updates, not
    * the whole tail), otherwise a full read. Says nothing exact about the tail.
    */
-  async current(room: string): Promise<CachedDocument | DocumentState> {
+  current(room: string): Promise<CachedDocument | DocumentState> {
+    let slot = this.reads.get(room);
+    if (!slot) {
+      slot = {};
+      this.reads.set(room, slot);
+    }
+    if (!slot.running) return this.startRead(room, slot);
+    // The running read may have read the log before this caller entered the room: what
+    // was appended in between would reach it neither in that answer nor live. Callers that
+    // arrive during a read share the next one instead, which starts after they entered.
+    const waiting = slot;
+    waiting.queued ??= waiting.running!.then(
+      () => this.startQueued(room, waiting),
+      () => this.startQueued(room, waiting),
+    );
+    return waiting.queued;
+  }
+
+  private startQueued(room: string, slot: ReadSlot): Promise<CachedDocument | DocumentState> {
+    slot.queued = undefined;
+    return this.startRead(room, slot);
+  }
+
+  private startRead(room: string, slot: ReadSlot): Promise<CachedDocument | DocumentState> {
+    const running: Promise<CachedDocument | DocumentState> = this.currentNow(room).finally(() => {
+      if (slot.running === running) slot.running = undefined;
+      if (!slot.running && !slot.queued) this.reads.delete(room);
+    });
+    slot.running = running;
+    return running;
+  }
+
+  private async currentNow(room: string): Promise<CachedDocument | DocumentState> {
     const cached = this.cache?.get(room);
     if (cached) {
       const newer = await this.readTail(room, cached.offset, cached.epoch);

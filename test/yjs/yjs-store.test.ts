@@ -132,6 +132,33 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
       doc.destroy();
     });
 
+    it('gives callers who arrive during a document read the next read, with what was appended since', async () => {
+      const { backend, store } = await fixture();
+      const room = uniquePrefix('burst');
+      const log = new YjsLog(store, backend.history);
+      const doc = new Y.Doc();
+      const push = async (value: number) => {
+        const before = Y.encodeStateVector(doc);
+        doc.getArray('a').push([value]);
+        return append(backend, room, Y.encodeStateAsUpdate(doc, before));
+      };
+      await push(0);
+      const first = log.current(room);
+      // Appended after the first read began, before the second caller asked: it must see it.
+      const offset = await push(1);
+      const [a, b, c] = await Promise.all([first, log.current(room), log.current(room)]);
+      const items = (update: Uint8Array) => {
+        const seen = new Y.Doc();
+        Y.applyUpdate(seen, update);
+        return seen.getArray<number>('a').toArray();
+      };
+      assert.ok(a.offset <= offset);
+      assert.equal(b.offset, offset);
+      assert.deepEqual(items(b.update), [0, 1]);
+      assert.equal(b, c, 'callers queued behind one read share it');
+      doc.destroy();
+    });
+
     it('keeps the latest awareness state per client and removes a dead node’s', async () => {
       const { store } = await fixture();
       const room = uniquePrefix('aw');
