@@ -156,8 +156,16 @@ export function yjsClusterSuite(name: string, fixture: () => YjsFixture): void {
       for (const p of [c!, late]) {
         await waitFor(() => !p.awareness.getStates().has(id), 'state removed on every node');
       }
+      // A new joiner gets the room's stored states in one message when it opens: once it shows
+      // d (stored before it joined), it has had that message, and a's state must not be in it.
+      const d = await synced(provider(cluster.nodes[0]!, room));
+      d.awareness.setLocalStateField('name', 'd');
+      await waitFor(() => c!.awareness.getStates().has(d.doc.clientID), 'd stored and shown on node C');
       const again = await synced(provider(cluster.nodes[2]!, room));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(
+        () => again.awareness.getStates().has(d.doc.clientID),
+        'the stored states at a new joiner',
+      );
       assert.equal(again.awareness.getStates().has(id), false, 'not shown to a new joiner either');
     });
 
