@@ -223,10 +223,8 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
       `synced it; the difference divided by ${scale.rooms}. One measurement each (no p99).`,
     rows,
     notes: [
-      'swarmcast keeps the merged documents of the rooms it serves in a cache bounded by ' +
-        '`YJS_CACHE_BYTES` (32 MiB by default), so that a join need not read and merge the whole ' +
-        'log: until the cache is full, an open room costs it about its document, as a Y.Doc costs ' +
-        'the peers; past it, the last row is the cost of each further room.',
+      'swarmcast can keep the merged documents of the rooms it serves in a cache (`YJS_CACHE_BYTES`, ' +
+        'off by default); the last row measures it off explicitly, as the default is.',
       'The Redis row is where swarmcast keeps documents (its nodes keep none between messages); the ' +
         'peers here keep theirs in the node’s memory, so their Redis row is about zero.',
       'RSS rarely shrinks after a GC and moves in allocator-sized steps; the heap row is the steadier figure.',
