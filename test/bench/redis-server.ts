@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { freePort } from '../helpers/redis';
-import { waitFor, within } from '../helpers/wait';
+import { freePort, redisServerArgs, untilRedisAnswers } from '../helpers/redis';
 import { spawnRegistered, stopProcess } from './processes';
 
 /**
@@ -22,55 +21,9 @@ export class BenchRedis {
   static async start(): Promise<BenchRedis> {
     const port = await freePort();
     const dir = mkdtempSync(path.join(tmpdir(), 'swarmcast-bench-redis-'));
-    const proc = spawnRegistered('redis-server', [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-      '--save',
-      '',
-      '--logfile',
-      '',
-    ]);
+    const proc = spawnRegistered('redis-server', redisServerArgs(port, dir, 'everysec'));
     const redis = new BenchRedis(port, proc, dir);
-    const failed = new Promise<never>((_, reject) =>
-      proc.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`))),
-    );
-    failed.catch(() => {});
-    await within(
-      Promise.race([
-        failed,
-        waitFor(
-          async () => {
-            const probe = new Redis(redis.url, {
-              lazyConnect: true,
-              maxRetriesPerRequest: 0,
-              retryStrategy: () => null,
-            });
-            // A refused connect is expected while the server starts; the loop retries it.
-            probe.on('error', () => {});
-            try {
-              await probe.connect();
-              return (await probe.ping()) === 'PONG';
-            } catch {
-              return false;
-            } finally {
-              probe.disconnect();
-            }
-          },
-          'redis-server to answer PING',
-          10_000,
-        ),
-      ]),
-      'redis-server to start',
-      12_000,
-    );
+    await untilRedisAnswers(redis.url, proc);
     return redis;
   }
 

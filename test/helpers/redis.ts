@@ -18,6 +18,56 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The command line of a private redis-server: AOF on, with the given fsync policy, no RDB. */
+export function redisServerArgs(port: number, dir: string, appendfsync: 'always' | 'everysec'): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    appendfsync,
+    '--save',
+    '',
+    '--logfile',
+    '',
+  ];
+}
+
+/** Resolves once the server at `url` answers PING; rejects if `proc` exits first or it takes 12 s. */
+export async function untilRedisAnswers(
+  url: string,
+  proc: ChildProcess,
+  output: () => string = () => '',
+): Promise<void> {
+  const failed = new Promise<never>((_, reject) =>
+    proc.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output()}`))),
+  );
+  failed.catch(() => {});
+  const answers = async () => {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // A refused connect is expected while the server starts; the loop retries it.
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      return (await probe.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      probe.disconnect();
+    }
+  };
+  await within(
+    Promise.race([failed, waitFor(answers, 'redis-server to answer PING', 10_000)]),
+    'redis-server to start',
+    12_000,
+  );
+}
+
 /**
  * A private `redis-server` for one test file: on a free port, in its own directory, with
  * AOF on so that a graceful restart keeps everything (as production is configured).
@@ -52,61 +102,14 @@ export class TestRedis {
   }
 
   private async launch(): Promise<void> {
-    const proc = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        this.dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--save',
-        '',
-        '--logfile',
-        '',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const proc = spawn('redis-server', redisServerArgs(this.port, this.dir, 'always'), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = proc;
     const output: string[] = [];
     proc.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     proc.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    const failed = new Promise<never>((_, reject) =>
-      proc.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.join('')}`))),
-    );
-    failed.catch(() => {});
-    await within(
-      Promise.race([
-        failed,
-        waitFor(
-          async () => {
-            const probe = new Redis(this.url, {
-              lazyConnect: true,
-              maxRetriesPerRequest: 0,
-              retryStrategy: () => null,
-            });
-            probe.on('error', () => {});
-            try {
-              await probe.connect();
-              return (await probe.ping()) === 'PONG';
-            } catch {
-              return false;
-            } finally {
-              probe.disconnect();
-            }
-          },
-          'redis-server to answer PING',
-          10_000,
-        ),
-      ]),
-      'redis-server to start',
-      12_000,
-    );
+    await untilRedisAnswers(this.url, proc, () => output.join(''));
   }
 
   /** A graceful SHUTDOWN (AOF flushed), as an operator's restart does; resolves when the process is gone. */
