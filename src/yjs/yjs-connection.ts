@@ -35,6 +35,8 @@ export interface YjsRoomServices {
   awareness(room: string): Promise<Uint8Array | undefined>;
   /** The states that are news to the room: newer than what is stored for their client. */
   newer(room: string, states: readonly AwarenessState[]): Promise<AwarenessState[]>;
+  /** An awareness event reached this room's clients on this node (relays of it are then dropped early). */
+  seen(room: string, event: Event): void;
   /** Routes a decoded frame through the node's router, as this connection. */
   route(conn: Connection, frame: IncomingFrame): Promise<void>;
   /** Publishes an awareness update as the server (the states of a closed socket's clients). */
@@ -210,6 +212,7 @@ export class YjsConnection implements Connection {
       case YJS_AWARENESS:
         // Echoed to the sender too: y-websocket closes a socket that hears nothing for 30 s,
         // and its own awareness renewal (every 15 s) coming back is what keeps a lone client open.
+        this.services.seen(this.room, event);
         if (event.data instanceof Uint8Array) this.send(encodedOnce(event, encodeAwareness));
         return;
       case ROOM_RESET:

@@ -4,7 +4,7 @@ import { WebSocketServer } from 'ws';
 import type { MemoryBackend } from '../backend/memory/memory-backend';
 import type { RedisBackend } from '../backend/redis/redis-backend';
 import { MAX_ROOM_NAME } from '../events/builtin/room';
-import type { Position } from '../events/event';
+import type { Event, Position } from '../events/event';
 import { refuseUpgrade } from '../http/respond';
 import type { Extension, SwarmNode } from '../node';
 import { Compactor } from './compaction';
@@ -12,11 +12,16 @@ import { DocumentCache } from './document-cache';
 import { Y, type YDoc } from './esm';
 import { MemoryYjsStore } from './memory-yjs-store';
 import { RedisYjsStore } from './redis-yjs-store';
-import { type AwarenessState, encodeAwarenessUpdate, isEmptyUpdate } from './yjs-codec';
+import {
+  type AwarenessState,
+  decodeAwarenessUpdate,
+  encodeAwarenessUpdate,
+  isEmptyUpdate,
+} from './yjs-codec';
 import { YjsConnection, type YjsRoomServices } from './yjs-connection';
 import { YJS_AWARENESS, YJS_UPDATE, yjsEvents } from './yjs-events';
 import { YjsLog } from './yjs-log';
-import type { AwarenessEntry, YjsStore } from './yjs-store';
+import type { YjsStore } from './yjs-store';
 
 /** The path prefix of the y-websocket endpoint: `WS /yjs/<room>`. */
 export const YJS_PATH = '/yjs/';
@@ -56,6 +61,10 @@ export class YjsExtension implements Extension {
   private sockets: WebSocketServer | undefined;
   /** Open Yjs sockets per room on this node, to stop compaction bookkeeping when the last leaves. */
   private readonly local = new Map<string, number>();
+  /** Per room with local clients: the newest awareness clock seen per client (see `newer`). */
+  private readonly clocks = new Map<string, Map<number, { clock: number }>>();
+  /** Awareness events already noted: each reaches every local client of its room. */
+  private readonly recorded = new WeakSet<Event>();
 
   constructor(private readonly options: YjsOptions = {}) {}
 
@@ -157,6 +166,7 @@ export class YjsExtension implements Extension {
       const count = (this.local.get(room) ?? 0) + 1;
       this.local.set(room, count);
       if (count === 1) {
+        this.clocks.set(room, new Map());
         this.require().compactor.serve(room);
         this.require().cache?.retain(room);
       }
@@ -177,6 +187,7 @@ export class YjsExtension implements Extension {
     if (left > 0) this.local.set(conn.room, left);
     else {
       this.local.delete(conn.room);
+      this.clocks.delete(conn.room);
       compactor.forget(conn.room);
       this.installed?.cache?.release(conn.room);
       await store.forgetRoom(node.id, conn.room).catch(() => {
@@ -198,6 +209,24 @@ export class YjsExtension implements Extension {
     }
   }
 
+  /**
+   * Notes the clocks of an awareness event that reached this node's clients of `room`
+   * (once per event, however many clients), so relays of it can be dropped without Redis.
+   */
+  private recordAwareness(room: string, event: Event): void {
+    if (this.recorded.has(event) || !(event.data instanceof Uint8Array)) return;
+    this.recorded.add(event);
+    const clocks = this.clocks.get(room);
+    if (!clocks) return;
+    try {
+      for (const { client, clock } of decodeAwarenessUpdate(event.data)) {
+        if ((clocks.get(client)?.clock ?? -1) <= clock) clocks.set(client, { clock });
+      }
+    } catch {
+      // Only accepted updates are delivered; one that does not decode is simply not noted.
+    }
+  }
+
   private roomServices(): YjsRoomServices {
     const { node, store, compactor } = this.require();
     return {
@@ -209,12 +238,20 @@ export class YjsExtension implements Extension {
         return entries.length > 0 ? encodeAwarenessUpdate(entries) : undefined;
       },
       newer: async (room, states) => {
+        // y-websocket clients relay every state they receive: in a room of n clients each
+        // change comes back n times. What this node has already seen is dropped here, in
+        // memory; only the rest is checked against the store (changes from other nodes'
+        // clients this node has not seen yet, and first sightings).
+        const seen = this.clocks.get(room);
+        const unseen = seen ? states.filter((state) => isNewer(state, seen.get(state.client))) : states;
+        if (unseen.length === 0) return [];
         const stored = await store.awarenessOf(
           room,
-          states.map((s) => s.client),
+          unseen.map((s) => s.client),
         );
-        return states.filter((state) => isNewer(state, stored.get(state.client)));
+        return unseen.filter((state) => isNewer(state, stored.get(state.client)));
       },
+      seen: (room, event) => this.recordAwareness(room, event),
       route: (conn, frame) => node.router.fromSocket(conn, frame),
       emitAwareness: async (room, update) => {
         await node.emit(YJS_AWARENESS, { room, data: update });
@@ -229,7 +266,7 @@ export class YjsExtension implements Extension {
  * clock is higher, or when it is a removal (null) at the same clock. A removal of a client
  * nobody knows changes nothing.
  */
-function isNewer(state: AwarenessState, stored: AwarenessEntry | undefined): boolean {
+function isNewer(state: AwarenessState, stored: { readonly clock: number } | undefined): boolean {
   if (!stored) return state.state !== 'null';
   return stored.clock < state.clock || (stored.clock === state.clock && state.state === 'null');
 }

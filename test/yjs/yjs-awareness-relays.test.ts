@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { MemoryBackend } from '../../src/backend/memory/memory-backend';
+import type { SwarmNode } from '../../src/node';
+import { MemoryYjsStore } from '../../src/yjs/memory-yjs-store';
+import { YjsExtension } from '../../src/yjs/yjs-extension';
+import { startNode } from '../helpers/nodes';
+import { waitFor } from '../helpers/wait';
+import { destroyAll, type Provider, provider, synced } from './yjs-helpers';
+
+describe('awareness relays in a busy room', () => {
+  let node: SwarmNode;
+  let lookups = 0;
+
+  before(async () => {
+    const extension = new YjsExtension({
+      store: (n) => {
+        // The memory store, counting how often a frame's states are checked against it.
+        const store = new MemoryYjsStore((n.backend as MemoryBackend).cluster);
+        const awarenessOf = store.awarenessOf.bind(store);
+        store.awarenessOf = (room, clients) => {
+          lookups++;
+          return awarenessOf(room, clients);
+        };
+        return store;
+      },
+    });
+    node = await startNode({ extensions: [extension] });
+  });
+  after(async () => {
+    destroyAll();
+    await node.close();
+  });
+
+  it('drops the states every y-websocket client sends back without reading the store for each', async () => {
+    const count = 20;
+    const clients: Provider[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = await synced(provider(node, 'relays'));
+      p.awareness.setLocalStateField('name', `u${i}`);
+      clients.push(p);
+    }
+    await waitFor(
+      () => clients.every((p) => p.awareness.getStates().size === count),
+      'every client to see every other',
+      15_000,
+    );
+    // Each client's state reaches the other 19, and each of them sends it back: ~20 × 20
+    // relays. Only a client's own news (and a state first seen) may cost a store read.
+    assert.ok(lookups < count * 4, `${lookups} store reads for ${count} clients`);
+  });
+});
