@@ -123,6 +123,7 @@ export class SwarmNode {
       connections: this.connections,
       can: (conn, access, room) => this.router.can(conn, access, room),
       emit: (type, opts) => this.emit(type, opts),
+      membershipStale: () => this.liveness.membershipStale(),
     };
     this.services = services;
     this.router = new Router({

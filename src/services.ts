@@ -52,4 +52,6 @@ export interface NodeServices {
   can(conn: Connection, access: Access, room: string): boolean;
   /** Dispatches an event as the server, through the router. */
   emit(type: string, options: EmitOptions): Promise<EmitResult>;
+  /** A member's leave could not be written to the backend: rewrite this node's members once it answers. */
+  membershipStale(): void;
 }

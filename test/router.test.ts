@@ -57,6 +57,7 @@ function setup() {
     connections,
     can: (conn, access, room) => router.can(conn, access, room),
     emit: (type, options) => router.emit(type, options),
+    membershipStale: () => {},
   };
   const router: Router = new Router({ node: 'n1', registry, backend, hub, services: () => services, log });
   backend.bus.listen({
@@ -164,6 +165,7 @@ describe('Router', () => {
       connections: new ConnectionTable(),
       can: () => true,
       emit: (type, options) => router2.emit(type, options),
+      membershipStale: () => {},
     };
     const router2: Router = new Router({
       node: 'n2',

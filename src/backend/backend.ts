@@ -78,8 +78,12 @@ export interface StateStore {
 }
 
 export interface NodeRegistry {
-  /** Announces this node alive for `ttlMs` more milliseconds. */
-  heartbeat(info: NodeInfo, ttlMs: number): Promise<void>;
+  /**
+   * Announces this node alive for `ttlMs` more milliseconds. Resolves with whether its
+   * previous heartbeat was still alive: false on the first beat, and after a silence
+   * long enough for other nodes to have taken it for dead.
+   */
+  heartbeat(info: NodeInfo, ttlMs: number): Promise<boolean>;
   /** Nodes whose heartbeat has not expired. */
   live(): Promise<NodeInfo[]>;
   /**

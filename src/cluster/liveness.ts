@@ -42,24 +42,26 @@ export interface LivenessTimes {
 export class Liveness {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private wasDown = false;
+  private beats = 0;
+  /** This node's members in the registry may be wrong: put them right on the next beat. */
+  private stale = false;
 
   constructor(
     private readonly deps: LivenessDeps,
     private readonly times: LivenessTimes,
   ) {
     deps.backend.onStatus((status) => {
-      if (status === 'down') {
-        this.wasDown = true;
-        return;
-      }
       // Beat at once rather than up to a heartbeat later: the node is not registered before.
-      if (this.timer) this.beat();
-      if (this.wasDown) {
-        this.wasDown = false;
-        void this.reconcile();
-      }
+      if (status === 'up' && this.timer) this.beat();
     });
+  }
+
+  /**
+   * A member's leave could not be written (Redis away): the registry still lists it. The
+   * next beat that reaches Redis rewrites this node's members from its real sockets.
+   */
+  membershipStale(): void {
+    this.stale = true;
   }
 
   async start(): Promise<void> {
@@ -87,7 +89,15 @@ export class Liveness {
     const { backend, log } = this.deps;
     if (backend.status() !== 'up') return;
     try {
-      await backend.nodes.heartbeat(this.deps.info(), this.times.ttlMs);
+      const wasAlive = await backend.nodes.heartbeat(this.deps.info(), this.times.ttlMs);
+      // A beat that finds its predecessor expired (not the first): other nodes may have
+      // reaped this one meanwhile and removed its members.
+      if (!wasAlive && this.beats > 0) this.stale = true;
+      this.beats += 1;
+      if (this.stale) {
+        this.stale = false;
+        await this.reconcile();
+      }
       await this.reap();
     } catch (err) {
       log.warn({ err }, 'heartbeat or reaping failed; retried on the next beat');
@@ -113,9 +123,8 @@ export class Liveness {
   }
 
   /**
-   * After Redis came back: a leave that failed during the outage left a member behind,
-   * and a long outage may have let another node reap this one. Puts this node's members
-   * back as they really are.
+   * Puts this node's members back as they really are: after a leave that could not be
+   * written, or after other nodes took this one for dead and removed its members.
    */
   private async reconcile(): Promise<void> {
     const { backend, log, id } = this.deps;
@@ -128,9 +137,10 @@ export class Liveness {
       for (const { room, member } of recorded) {
         if (!here.has(`${room}\u0000${member.conn}`)) await this.deps.announceLeft(room, member);
       }
-      log.info({ members: local.length }, 'membership reconciled after Redis came back');
+      log.info({ members: local.length }, 'membership reconciled');
     } catch (err) {
-      log.warn({ err }, 'membership reconcile failed');
+      this.stale = true;
+      log.warn({ err }, 'membership reconcile failed; retried on the next beat');
     }
   }
 }

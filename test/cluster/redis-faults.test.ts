@@ -141,6 +141,31 @@ describe('Redis faults, three in-process nodes', () => {
     assert.ok(stream.refused.length > 0, 'the writer was told "unavailable" during the outage');
     for (const member of [writer, ...readers]) await assertReceivedAll(member, room, stream.acked);
   });
+  it('removes a member whose socket closed while Redis was away, and announces it, once Redis is back', async () => {
+    const room = 'leave-while-down';
+    const stays = await connect(0);
+    const goes = await connect(2);
+    await stays.join(room);
+    await goes.join(room);
+    await redis.stop();
+    for (const node of nodes) await waitFor(async () => (await readyStatus(node)) === 503, '/readyz 503');
+    // Its leave cannot be written now: the node must put the registry right later.
+    await goes.close();
+    await redis.resume();
+    const left = await stays.next(
+      (f) => f.type === 'room.member.left' && (f.data as { conn: string }).conn === goes.welcome.conn,
+      'room.member.left after Redis returned',
+      15_000,
+    );
+    assert.equal((left.data as { node: string }).node, nodes[2]!.id);
+    const late = await connect(1);
+    const join = await late.join(room);
+    assert.deepEqual(
+      join.members.map((m) => m.conn).sort(),
+      [stays.welcome.conn, late.welcome.conn].sort(),
+      'the closed socket is no member any more',
+    );
+  });
 });
 
 describe('a node process killed with SIGKILL', () => {

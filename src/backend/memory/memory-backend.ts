@@ -136,9 +136,12 @@ class MemoryState implements StateStore {
 class MemoryNodes implements NodeRegistry {
   constructor(private readonly cluster: MemoryCluster) {}
 
-  async heartbeat(info: NodeInfo, ttlMs: number): Promise<void> {
-    this.cluster.nodes.set(info.id, { info, expiresAt: Date.now() + ttlMs });
+  async heartbeat(info: NodeInfo, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const alive = (this.cluster.nodes.get(info.id)?.expiresAt ?? 0) > now;
+    this.cluster.nodes.set(info.id, { info, expiresAt: now + ttlMs });
     this.cluster.known.add(info.id);
+    return alive;
   }
 
   async live(): Promise<NodeInfo[]> {

@@ -142,14 +142,15 @@ export class RedisNodes implements NodeRegistry {
     private readonly calls: RedisCalls,
   ) {}
 
-  async heartbeat(info: NodeInfo, ttlMs: number): Promise<void> {
-    await this.calls.run('write', () =>
+  async heartbeat(info: NodeInfo, ttlMs: number): Promise<boolean> {
+    const results = await this.calls.run('write', () =>
       this.redis
         .multi()
-        .set(this.keys.node(info.id), JSON.stringify(info), 'PX', ttlMs)
+        .set(this.keys.node(info.id), JSON.stringify(info), 'PX', ttlMs, 'GET')
         .sadd(this.keys.nodeIndex(), info.id)
         .exec(),
     );
+    return typeof results?.[0]?.[1] === 'string';
   }
 
   async live(): Promise<NodeInfo[]> {

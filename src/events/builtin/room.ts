@@ -116,7 +116,14 @@ export const roomStateSet = defineEvent({
  */
 export async function leaveRoom(node: NodeServices, conn: Connection, room: string): Promise<void> {
   const wasLocal = await node.hub.exit(room, conn);
-  const removed = await node.backend.members.remove(room, conn.id);
+  let removed: boolean;
+  try {
+    removed = await node.backend.members.remove(room, conn.id);
+  } catch (err) {
+    // The connection has left this node's room already; the registry catches up later.
+    node.membershipStale();
+    throw err;
+  }
   if (wasLocal && removed) {
     await node.emit('room.member.left', {
       room,
