@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RedisBackend } from '../../src/backend/redis/redis-backend';
 import type { SwarmNode } from '../../src/node';
-import { JsonClient } from '../helpers/client';
+import { OpenClients } from '../helpers/client';
 import { eventsUrl } from '../helpers/nodes';
 import { TestRedis } from '../helpers/redis';
 import { startRedisNodes } from '../helpers/redis-nodes';
@@ -11,19 +11,15 @@ import { waitFor } from '../helpers/wait';
 describe('the Redis bus and history', () => {
   let redis: TestRedis;
   let nodes: SwarmNode[];
-  const clients: JsonClient[] = [];
-  const connect = async (i: number) => {
-    const client = await JsonClient.connect(eventsUrl(nodes[i]!));
-    clients.push(client);
-    return client;
-  };
+  const clients = new OpenClients();
+  const connect = (i: number) => clients.connect(eventsUrl(nodes[i]!));
 
   before(async () => {
     redis = await TestRedis.start();
     nodes = await startRedisNodes(2, redis.url, { env: { HISTORY_LIMIT: '10' } });
   });
   after(async () => {
-    for (const client of clients) client.socket.terminate();
+    clients.terminateAll();
     await Promise.all(nodes.map((node) => node.close()));
     await redis.close();
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SwarmNode } from '../../src/node';
-import { type Frame, JsonClient, RequestError } from '../helpers/client';
+import { type Frame, type JsonClient, OpenClients, RequestError } from '../helpers/client';
 import { eventsUrl, uniquePrefix } from '../helpers/nodes';
 import { type NodeProcess, spawnNode } from '../helpers/process';
 import { TestRedis } from '../helpers/redis';
@@ -78,19 +78,15 @@ async function readyStatus(node: SwarmNode): Promise<number> {
 describe('Redis faults, three in-process nodes', () => {
   let redis: TestRedis;
   let nodes: SwarmNode[];
-  const clients: JsonClient[] = [];
-  const connect = async (i: number) => {
-    const client = await JsonClient.connect(eventsUrl(nodes[i]!));
-    clients.push(client);
-    return client;
-  };
+  const clients = new OpenClients();
+  const connect = (i: number) => clients.connect(eventsUrl(nodes[i]!));
 
   before(async () => {
     redis = await TestRedis.start();
     nodes = await startRedisNodes(3, redis.url);
   });
   after(async () => {
-    for (const client of clients) client.socket.terminate();
+    clients.terminateAll();
     await Promise.all(nodes.map((node) => node.close()));
     await redis.close();
   });
@@ -173,12 +169,8 @@ describe('a node process killed with SIGKILL', () => {
   const NODE_TTL_MS = 1000;
   let redis: TestRedis;
   let procs: NodeProcess[] = [];
-  const clients: JsonClient[] = [];
-  const connect = async (proc: NodeProcess) => {
-    const client = await JsonClient.connect(eventsUrl(proc.port));
-    clients.push(client);
-    return client;
-  };
+  const clients = new OpenClients();
+  const connect = (proc: NodeProcess) => clients.connect(eventsUrl(proc.port));
 
   before(async () => {
     redis = await TestRedis.start();
@@ -191,7 +183,7 @@ describe('a node process killed with SIGKILL', () => {
     procs = await Promise.all([spawnNode(env), spawnNode(env), spawnNode(env)]);
   });
   after(async () => {
-    for (const client of clients) client.socket.terminate();
+    clients.terminateAll();
     for (const proc of procs) proc.kill('SIGKILL');
     await Promise.all(procs.map((proc) => proc.exited));
     await redis.close();

@@ -108,3 +108,18 @@ export interface JoinAnswer {
   epoch: string;
   recovered?: boolean;
 }
+
+/** The clients one test file opened, so that its `after` can drop them all. */
+export class OpenClients {
+  private readonly clients: JsonClient[] = [];
+
+  async connect(url: string): Promise<JsonClient> {
+    const client = await JsonClient.connect(url);
+    this.clients.push(client);
+    return client;
+  }
+
+  terminateAll(): void {
+    for (const client of this.clients.splice(0)) client.socket.terminate();
+  }
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { handlers } from '../../src/handlers';
 import type { SwarmNode } from '../../src/node';
-import { JsonClient } from './client';
+import { OpenClients } from './client';
 import { eventsUrl, type TestNodeOptions } from './nodes';
 import { ping, pings } from './test-events';
 import { waitFor } from './wait';
@@ -21,19 +21,15 @@ export function clusterSuite(name: string, fixture: () => ClusterFixture): void 
   describe(`three nodes over ${name}`, () => {
     let nodes: SwarmNode[];
     let current: ClusterFixture;
-    const clients: JsonClient[] = [];
-    const connect = async (i: number) => {
-      const client = await JsonClient.connect(eventsUrl(nodes[i]!));
-      clients.push(client);
-      return client;
-    };
+    const clients = new OpenClients();
+    const connect = (i: number) => clients.connect(eventsUrl(nodes[i]!));
 
     before(async () => {
       current = fixture();
       nodes = await current.start(3, { handlers: [...handlers, ping] });
     });
     after(async () => {
-      for (const client of clients) client.socket.terminate();
+      clients.terminateAll();
       await current.stop();
     });
 
