@@ -20,7 +20,7 @@ export interface LivenessDeps {
   announceLeft(room: string, member: Member): Promise<void>;
   /** Module clean-ups for a dead node (Yjs awareness), run after its members are removed. */
   peerDown(node: string): Promise<void>;
-  /** The members this node really has now, per room, to put the registry right after an outage. */
+  /** The members this node really has now, per room, to put the registry right when it may be wrong. */
   localMembers(): Array<{ room: string; member: Member }>;
 }
 
