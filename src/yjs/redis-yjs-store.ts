@@ -3,19 +3,32 @@ import type { RedisBackend } from '../backend/redis/redis-backend';
 import type { AwarenessEntry, YjsSnapshot, YjsStore } from './yjs-store';
 
 /**
+ * A snapshot is stored in parts of at most this many bytes, one hash field each. A reply
+ * that spans several socket reads is copied by ioredis's reply parser into a process-wide
+ * pool that grows to three times the largest such reply (plus what it holds already) and
+ * keeps that size for the life of the process: read as one 1 MB value, ten snapshots left
+ * a node 5-9 MB larger for good; read in 16 KB parts, the pool stays under 1 MB.
+ */
+export const SNAPSHOT_PART_BYTES = 16 * 1024;
+
+/**
  * Replace the snapshot and trim the log it covers, in one step, so a reader sees either
  * the old snapshot with the whole log after it, or the new one with the rest.
  * KEYS: 1 lock, 2 snapshot hash, 3 yjs stream, 4 yjs stream epoch.
- * ARGV: 1 lock token, 2 snapshot update, 3 offset covered, 4 epoch of that offset.
+ * ARGV: 1 lock token, 2 offset covered, 3 epoch of that offset, 4.. the snapshot's parts.
  * Returns 1 when written, 0 when the lock was lost, the epoch changed or a newer snapshot is there.
  */
 const COMPACT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if redis.call('GET', KEYS[4]) ~= ARGV[4] then return 0 end
+if redis.call('GET', KEYS[4]) ~= ARGV[3] then return 0 end
 local current = redis.call('HMGET', KEYS[2], 'offset', 'epoch')
-local offset = tonumber(ARGV[3])
-if current[2] == ARGV[4] and tonumber(current[1] or '0') >= offset then return 0 end
-redis.call('HSET', KEYS[2], 'update', ARGV[2], 'offset', ARGV[3], 'epoch', ARGV[4])
+local offset = tonumber(ARGV[2])
+if current[2] == ARGV[3] and tonumber(current[1] or '0') >= offset then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'offset', ARGV[2], 'epoch', ARGV[3], 'parts', #ARGV - 3)
+for i = 4, #ARGV do
+  redis.call('HSET', KEYS[2], 'p' .. (i - 4), ARGV[i])
+end
 redis.call('XTRIM', KEYS[3], 'MINID', (offset + 1) .. '-0')
 return 1
 `;
@@ -39,9 +52,9 @@ interface YjsScripts {
     log: string,
     epochKey: string,
     token: string,
-    update: Buffer,
     offset: number,
     epoch: string,
+    ...parts: Buffer[]
   ): Promise<number>;
   swarmYjsUnlock(lock: string, token: string): Promise<number>;
 }
@@ -70,14 +83,24 @@ export class RedisYjsStore implements YjsStore {
   }
 
   async snapshot(room: string): Promise<YjsSnapshot> {
-    const [update, offset, epoch] = await this.run('read', () =>
-      this.redis.hmgetBuffer(this.keys.yjsSnapshot(room), 'update', 'offset', 'epoch'),
-    );
-    if (!update || !offset) return { update: undefined, offset: 0, epoch: '' };
+    const fields = await this.run('read', () => this.redis.hgetallBuffer(this.keys.yjsSnapshot(room)));
+    const offset = fields.offset?.toString();
+    if (!offset) return { update: undefined, offset: 0, epoch: '' };
+    const parts: Buffer[] = [];
+    // A snapshot written before parts existed is one `update` field.
+    if (fields.update) parts.push(fields.update);
+    const count = Number(fields.parts?.toString() ?? 0);
+    for (let i = 0; i < count; i++) {
+      const part = fields[`p${i}`];
+      if (!part) throw new Error(`the Yjs snapshot of room "${room}" lacks part ${i} of ${count}`);
+      parts.push(part);
+    }
+    // A copy: the parts are views into ioredis's read buffers.
+    const update = Buffer.concat(parts);
     return {
-      update: new Uint8Array(update),
-      offset: Number(offset.toString()),
-      epoch: epoch?.toString() ?? '',
+      update: new Uint8Array(update.buffer, update.byteOffset, update.byteLength),
+      offset: Number(offset),
+      epoch: fields.epoch?.toString() ?? '',
     };
   }
 
@@ -107,9 +130,9 @@ export class RedisYjsStore implements YjsStore {
         this.keys.log(room, 'yjs'),
         this.keys.epoch(room, 'yjs'),
         token,
-        Buffer.from(update.buffer, update.byteOffset, update.byteLength),
         offset,
         epoch,
+        ...splitParts(update),
       ),
     );
     return done === 1;
@@ -172,4 +195,14 @@ export class RedisYjsStore implements YjsStore {
     await this.run('write', () => this.redis.del(this.keys.yjsNodeRooms(node)));
     return removed;
   }
+}
+
+/** The snapshot's parts, as views of `update` (no copy). */
+function splitParts(update: Uint8Array): Buffer[] {
+  const parts: Buffer[] = [];
+  for (let start = 0; start < update.byteLength; start += SNAPSHOT_PART_BYTES) {
+    const length = Math.min(SNAPSHOT_PART_BYTES, update.byteLength - start);
+    parts.push(Buffer.from(update.buffer, update.byteOffset + start, length));
+  }
+  return parts;
 }

@@ -9,7 +9,7 @@ import { Compactor } from '../../src/yjs/compaction';
 import { DocumentCache } from '../../src/yjs/document-cache';
 import { Y } from '../../src/yjs/esm';
 import { MemoryYjsStore } from '../../src/yjs/memory-yjs-store';
-import { RedisYjsStore } from '../../src/yjs/redis-yjs-store';
+import { RedisYjsStore, SNAPSHOT_PART_BYTES } from '../../src/yjs/redis-yjs-store';
 import { YjsLog } from '../../src/yjs/yjs-log';
 import type { AwarenessEntry, YjsStore } from '../../src/yjs/yjs-store';
 import { uniquePrefix } from '../helpers/nodes';
@@ -71,6 +71,35 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
       const again = await store.lock(room, 5000);
       assert.ok(again);
       await store.unlock(room, again);
+      doc.destroy();
+    });
+
+    it('keeps a large snapshot byte for byte, and a smaller one replaces it whole', async () => {
+      const { backend, store } = await fixture();
+      const room = uniquePrefix('big');
+      const doc = new Y.Doc();
+      // Incompressible text, so the update is about as large as the text: 100 KB, several parts.
+      const text = Array.from({ length: 100_000 }, (_, i) =>
+        String.fromCharCode(97 + ((i * 7919) % 26)),
+      ).join('');
+      doc.getText('t').insert(0, text);
+      await append(backend, room, Y.encodeStateAsUpdate(doc));
+      doc.getText('t').delete(0, text.length);
+      doc.getText('t').insert(0, 'short');
+      await append(backend, room, Y.encodeStateAsUpdate(doc));
+      const { epoch } = await backend.history.head(room, 'yjs');
+      const large = new Uint8Array(100_003).map((_, i) => (i * 31) % 251);
+      let token = (await store.lock(room, 5000))!;
+      assert.equal(await store.compact(room, large, 1, epoch, token), true);
+      await store.unlock(room, token);
+      const first = await store.snapshot(room);
+      assert.equal(first.update?.length, large.length);
+      assert.deepEqual(first.update, large);
+      const small = Y.encodeStateAsUpdate(doc);
+      token = (await store.lock(room, 5000))!;
+      assert.equal(await store.compact(room, small, 2, epoch, token), true);
+      await store.unlock(room, token);
+      assert.deepEqual(await store.snapshot(room), { update: small, offset: 2, epoch });
       doc.destroy();
     });
 
@@ -218,4 +247,43 @@ storeSuite('Redis', async () => {
   backends.push(backend);
   await backend.start();
   return { backend, store: new RedisYjsStore(backend) };
+});
+
+describe('yjs snapshot layout in Redis', () => {
+  it('stores parts of at most SNAPSHOT_PART_BYTES, and still reads a snapshot stored as one field', async () => {
+    const prefix = uniquePrefix('parts');
+    const backend = new RedisBackend({
+      url: redis.url,
+      node: 'parts-test',
+      keyPrefix: prefix,
+      historyLimit: 1000,
+      log: silent,
+    });
+    backends.push(backend);
+    await backend.start();
+    const store = new RedisYjsStore(backend);
+    const room = 'r';
+    const published = await append(backend, room, Y.encodeStateAsUpdate(new Y.Doc()));
+    const { epoch } = await backend.history.head(room, 'yjs');
+    const update = new Uint8Array(SNAPSHOT_PART_BYTES * 2 + 5).map((_, i) => i % 256);
+    const token = (await store.lock(room, 5000))!;
+    assert.equal(await store.compact(room, update, published, epoch, token), true);
+    await store.unlock(room, token);
+    const key = backend.keys.yjsSnapshot(room);
+    const fields = await backend.redis.hgetallBuffer(key);
+    assert.deepEqual(Object.keys(fields).sort(), ['epoch', 'offset', 'p0', 'p1', 'p2', 'parts']);
+    assert.deepEqual(
+      [fields.p0!.length, fields.p1!.length, fields.p2!.length],
+      [SNAPSHOT_PART_BYTES, SNAPSHOT_PART_BYTES, 5],
+    );
+    // The layout before parts: one `update` field.
+    const legacy = new Uint8Array([1, 2, 3, 4]);
+    await backend.redis.del(key);
+    await backend.redis.hset(key, 'update', Buffer.from(legacy), 'offset', String(published), 'epoch', epoch);
+    assert.deepEqual(await store.snapshot(room), { update: legacy, offset: published, epoch });
+    // A part gone missing is an error, not a silently shorter document.
+    await backend.redis.del(key);
+    await backend.redis.hset(key, 'offset', '1', 'epoch', epoch, 'parts', '2', 'p0', 'x');
+    await assert.rejects(store.snapshot(room), /lacks part 1 of 2/);
+  });
 });
