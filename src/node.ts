@@ -346,10 +346,17 @@ export class SwarmNode {
     }
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.jsonSockets.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new JsonConnection(ws, decision.identity, this.router, this.log, {
-        rate: this.rateLimiter(),
-        maxSendBufferBytes: this.config.limits.maxSendBufferBytes,
-      });
+      const conn = new JsonConnection(
+        ws,
+        decision.identity,
+        this.router,
+        this.log,
+        {
+          rate: this.rateLimiter(),
+          maxSendBufferBytes: this.config.limits.maxSendBufferBytes,
+        },
+        socket,
+      );
       this.register(conn, ws);
       ws.on('close', () => this.track(this.disconnect(conn, conn.settled())));
       ws.on('error', (err) => this.log.debug({ err, conn: conn.id }, 'socket error'));

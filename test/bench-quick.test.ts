@@ -18,22 +18,33 @@ const SYSTEMS: Record<string, string[]> = {
   S5B: ['swarmcast', 'socket.io'],
 };
 
-/** The Markdown table under the `## <id>.` heading, as rows of cells. */
-function table(report: string, id: string): string[][] {
+/** The Markdown tables under the `## <id>.` heading, in order, each as rows of cells. */
+function tables(report: string, id: string): string[][][] {
   const start = report.indexOf(`## ${id}. `);
   assert.notEqual(start, -1, `the report has no section ${id}`);
   const end = report.indexOf('\n## ', start + 1);
   const section = report.slice(start, end === -1 ? undefined : end);
-  return section
-    .split('\n')
-    .filter((line) => line.startsWith('|'))
-    .map((line) =>
+  const found: string[][][] = [];
+  let current: string[][] | undefined;
+  for (const line of section.split('\n')) {
+    if (!line.startsWith('|')) {
+      current = undefined;
+      continue;
+    }
+    if (!current) found.push((current = []));
+    current.push(
       line
         .slice(1, -1)
         .split('|')
         .map((cell) => cell.trim()),
     );
+  }
+  return found;
 }
+
+/** Scenarios with a table of where the CPU went per 1,000 deliveries. */
+const CPU_TABLES = ['S2', 'S5B'];
+const CPU_COLUMNS = ['clients (ms)', 'server nodes (ms)', 'Redis (ms)', 'servers + Redis (ms)'];
 
 test('the quick bench run writes a complete report: every scenario table, finite figures, a chart each', async () => {
   const out = mkdtempSync(path.join(tmpdir(), 'swarmcast-bench-'));
@@ -57,7 +68,8 @@ test('the quick bench run writes a complete report: every scenario table, finite
 
     const report = readFileSync(path.join(out, 'benchmarks.md'), 'utf8');
     for (const id of SCENARIOS) {
-      const [header, separator, ...rows] = table(report, id);
+      const [main, cpu] = tables(report, id);
+      const [header, separator, ...rows] = main ?? [];
       assert.ok(header && separator, `${id} has a table`);
       assert.ok(rows.length > 0, `${id} has rows`);
       for (const system of SYSTEMS[id]!) {
@@ -66,6 +78,24 @@ test('the quick bench run writes a complete report: every scenario table, finite
         for (const row of rows) {
           const value = Number(row[column]!.replace(/,/g, ''));
           assert.ok(Number.isFinite(value), `${id} "${row[0]}" ${system}: "${row[column]}" is a number`);
+        }
+      }
+      if (CPU_TABLES.includes(id)) {
+        const [cpuHeader, , ...cpuRows] = cpu ?? [];
+        assert.ok(cpuHeader, `${id} has a CPU table`);
+        const columns = CPU_COLUMNS.map((name) => cpuHeader.indexOf(name));
+        assert.ok(!columns.includes(-1), `${id}'s CPU table has ${CPU_COLUMNS.join(', ')}`);
+        for (const row of rows) {
+          assert.ok(
+            cpuRows.some((cpuRow) => cpuRow[0] === row[0] && cpuRow[1] === 'swarmcast'),
+            `${id}'s CPU table has swarmcast's "${row[0]}"`,
+          );
+        }
+        for (const cpuRow of cpuRows) {
+          for (const column of columns) {
+            const value = Number(cpuRow[column]!.replace(/,/g, ''));
+            assert.ok(Number.isFinite(value) && value >= 0, `${id} CPU "${cpuRow.join(' | ')}"`);
+          }
         }
       }
       const ratios = header.filter((h) => h.startsWith('swarmcast vs '));

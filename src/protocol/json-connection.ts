@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Connection, Identity } from '../connection';
 import { CloseCode, ErrorCode } from '../errors';
@@ -8,6 +9,7 @@ import type { RateLimiter } from '../limits/rate-limit';
 import { overHardLimit } from '../limits/send-buffer';
 import type { Logger } from '../log';
 import { decodeJsonFrame, encodeEvent, encodeFrame } from './json-codec';
+import { holdWritesForTick } from './write-batch';
 
 /** Abuse limits of one socket (docs/security.md); absent ones are off. */
 export interface ConnectionLimits {
@@ -31,6 +33,8 @@ export class JsonConnection implements Connection {
     private readonly router: Router,
     private readonly log: Logger,
     private readonly limits: ConnectionLimits = {},
+    /** The socket under `socket`: its writes are held to the end of each tick (write-batch.ts). */
+    private readonly transport?: Duplex,
   ) {}
 
   /** Starts reading frames; call once the connection is registered. */
@@ -82,15 +86,23 @@ export class JsonConnection implements Connection {
 
   private send(text: string): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(text, (err) => {
-      if (err) this.log.debug({ err, conn: this.id }, 'send failed');
-    });
-    const limit = this.limits.maxSendBufferBytes;
-    if (limit !== undefined && overHardLimit(this.socket, limit)) {
-      this.log.info({ conn: this.id, buffered: this.socket.bufferedAmount }, 'slow consumer closed');
-      this.close(CloseCode.SlowConsumer, 'send buffer full: read faster, then reconnect with since');
+    // No callback: a failed write surfaces as the socket's 'error' and 'close'.
+    if (!this.transport) {
+      this.socket.send(text);
+      return this.checkSendBuffer();
     }
+    holdWritesForTick(this.transport, this.checkSendBuffer);
+    this.socket.send(text);
   }
+
+  /** Closes a client whose unsent bytes passed the hard bound (see limits/send-buffer.ts). */
+  private readonly checkSendBuffer = (): void => {
+    const limit = this.limits.maxSendBufferBytes;
+    if (limit === undefined || this.socket.readyState !== this.socket.OPEN) return;
+    if (!overHardLimit(this.socket, limit)) return;
+    this.log.info({ conn: this.id, buffered: this.socket.bufferedAmount }, 'slow consumer closed');
+    this.close(CloseCode.SlowConsumer, 'send buffer full: read faster, then reconnect with since');
+  };
 }
 
 function idOf(decoded: ReturnType<typeof decodeJsonFrame>): string | number | undefined {

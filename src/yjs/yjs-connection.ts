@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Connection, Identity } from '../connection';
 import { CloseCode, ErrorCode } from '../errors';
 import type { Event } from '../events/event';
 import type { IncomingFrame } from '../events/router';
 import type { Logger } from '../log';
+import { holdWritesForTick } from '../protocol/write-batch';
 import type { Entry } from '../rooms/room-hub';
 import { ROOM_RESET } from '../rooms/room-hub';
 import { Y } from './esm';
@@ -73,6 +75,8 @@ export class YjsConnection implements Connection {
     readonly identity: Identity,
     readonly room: string,
     private readonly services: YjsRoomServices,
+    /** The socket under `socket`: its writes are held to the end of each tick (write-batch.ts). */
+    private readonly transport?: Duplex,
   ) {}
 
   /** Joins the room, sends sync step 1 and the room's awareness, then reads frames. */
@@ -265,9 +269,9 @@ export class YjsConnection implements Connection {
 
   private send(bytes: Uint8Array): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(bytes, (err) => {
-      if (err) this.services.log.debug({ err, conn: this.id }, 'send failed');
-    });
+    if (this.transport) holdWritesForTick(this.transport);
+    // No callback: a failed write surfaces as the socket's 'error' and 'close'.
+    this.socket.send(bytes);
   }
 }
 

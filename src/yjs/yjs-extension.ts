@@ -161,7 +161,7 @@ export class YjsExtension implements Extension {
     const decision = await node.authenticate(req, url, room);
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.sockets!.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new YjsConnection(ws, decision.identity, room, this.roomServices());
+      const conn = new YjsConnection(ws, decision.identity, room, this.roomServices(), socket);
       node.register(conn, ws);
       const count = (this.local.get(room) ?? 0) + 1;
       this.local.set(room, count);

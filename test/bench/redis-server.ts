@@ -27,6 +27,10 @@ export class BenchRedis {
     return redis;
   }
 
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }

@@ -29,6 +29,16 @@ export interface ScenarioResult {
   readonly method: string;
   readonly rows: readonly Row[];
   readonly notes: readonly string[];
+  /** More tables about the same runs (already formatted cells), after the notes. */
+  readonly tables?: readonly ExtraTable[];
+}
+
+export interface ExtraTable {
+  /** A sentence or two saying what the table shows. */
+  readonly caption: string;
+  readonly header: readonly string[];
+  readonly rows: ReadonlyArray<readonly string[]>;
+  readonly notes?: readonly string[];
 }
 
 /** Metadata of a run: printed at the top of the report. */

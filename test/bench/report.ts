@@ -57,6 +57,14 @@ function scenarioSection(result: ScenarioResult, imageDir: string): string {
   lines.push('', `![${result.title}](${imageDir}/bench-${result.id}.svg)`, '');
   for (const note of result.notes) lines.push(`- ${note}`);
   if (result.notes.length > 0) lines.push('');
+  for (const table of result.tables ?? []) {
+    lines.push(table.caption, '', `| ${table.header.join(' | ')} |`);
+    lines.push(`|${table.header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
+    for (const row of table.rows) lines.push(`| ${row.join(' | ')} |`);
+    lines.push('');
+    for (const note of table.notes ?? []) lines.push(`- ${note}`);
+    if ((table.notes ?? []).length > 0) lines.push('');
+  }
   return lines.join('\n');
 }
 

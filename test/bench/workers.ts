@@ -37,6 +37,9 @@ export class ClientWorker {
       this.pending.clear();
     });
   }
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
 
   call<R extends WorkerRequest>(request: R, timeoutMs = 120_000): Promise<Answer<R>> {
     if (!this.proc.connected) return Promise.reject(new Error(`worker ${this.index} is gone`));

@@ -122,7 +122,8 @@ describe('a node fed random and mutated frames on /events', () => {
     let appended = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.oneof(textFrame, fc.uint8Array({ maxLength: 64 })), { minLength: 1, maxLength: 25 }),
+        // At least 5 a batch: 60 runs fuzz 300 frames or more (fast-check favours short arrays).
+        fc.array(fc.oneof(textFrame, fc.uint8Array({ maxLength: 64 })), { minLength: 5, maxLength: 25 }),
         async (batch) => {
           const before = (await node.backend.history.head(ROOM, 'events')).offset;
           let expected = 0;
@@ -142,8 +143,7 @@ describe('a node fed random and mutated frames on /events', () => {
       ),
       { numRuns: 60 },
     );
-    assert.ok(frames > 300, `fuzzed ${frames} frames`);
-    assert.ok(appended > 0, 'the valid frames among them were appended');
+    assert.ok(appended > 0, `the valid frames among the ${frames} fuzzed were appended`);
     const history = await node.backend.history.read(ROOM, 'events', 0, undefined, 10_000);
     for (const event of history.events.filter((e) => e.from.conn === fuzzer.welcome.conn)) {
       if (event.type === 'chat.message')

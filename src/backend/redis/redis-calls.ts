@@ -1,5 +1,7 @@
+import type { Duplex } from 'node:stream';
 import { ReplyError } from 'ioredis';
 import { UnavailableError } from '../../errors';
+import { holdWritesForTick } from '../../protocol/write-batch';
 
 /** Replies that mean "not now" rather than "never": Redis loading its AOF, a failover. */
 const TRANSIENT = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)/;
@@ -20,8 +22,17 @@ export type RedisCallKind = 'publish' | 'read' | 'write' | 'subscribe';
 export class RedisCalls {
   observer: RedisCallObserver | undefined;
 
+  /**
+   * @param socket the command connection's current socket: the commands of one tick
+   *   leave in one write (protocol/write-batch.ts) instead of a system call each, the
+   *   busiest code of a node under load in the bench's profiles. Order is unchanged.
+   */
+  constructor(private readonly socket: () => Duplex | undefined = () => undefined) {}
+
   async run<T>(kind: RedisCallKind, call: () => Promise<T>): Promise<T> {
     const started = process.hrtime.bigint();
+    const socket = this.socket();
+    if (socket && !socket.destroyed) holdWritesForTick(socket);
     try {
       const result = await call();
       this.observe(kind, started, true);

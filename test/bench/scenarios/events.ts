@@ -2,7 +2,7 @@ import type { ScenarioResult } from '../report-model';
 import { eventSystems } from '../systems';
 import { type BenchContext, measureTable } from './context';
 import { measureLatency, measureThroughput } from './measure';
-import { rampMethod, throughputCases } from './throughput';
+import { type CpuByCase, cpuTable, rampMethod, recordCpu, throughputCases } from './throughput';
 
 /** Scenario 5: our JSON event protocol against socket.io with its Redis adapter. */
 export async function events(context: BenchContext): Promise<ScenarioResult[]> {
@@ -17,12 +17,15 @@ export async function events(context: BenchContext): Promise<ScenarioResult[]> {
     })),
     (running, readers) => measureLatency(context, running, readers),
   );
-  const throughputRows = await measureTable(
-    context,
-    eventSystems,
-    2,
-    throughputCases(context),
-    (running, shape) => measureThroughput(context, running, shape),
+  const cpu: CpuByCase = new Map();
+  const cases = throughputCases(context);
+  const throughputRows = await measureTable(context, eventSystems, 2, cases, (running, shape) =>
+    measureThroughput(
+      context,
+      running,
+      shape,
+      recordCpu(cpu, cases.find((c) => c.value === shape)!.label, running.system.name),
+    ),
   );
   const systems = eventSystems.map((s) => s.name);
   return [
@@ -52,6 +55,7 @@ export async function events(context: BenchContext): Promise<ScenarioResult[]> {
       method: rampMethod(context, 'events'),
       rows: throughputRows,
       notes: [],
+      tables: [cpuTable(eventSystems, cpu)],
     },
   ];
 }

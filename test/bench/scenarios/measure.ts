@@ -1,4 +1,5 @@
 import type { ClientSpec } from '../client/clients';
+import { type CpuPids, type CpuSplit, cpuNow, meanSplit, perThousand } from '../cpu';
 import type { Cell } from '../report-model';
 import { summarize } from '../stats';
 import type { RunningSystem } from '../systems';
@@ -127,10 +128,13 @@ export async function measureThroughput(
   context: BenchContext,
   running: RunningSystem,
   shape: ThroughputShape,
+  /** Gets where the CPU went in each round's best stage, averaged over the rounds. */
+  onCpu?: (cpu: CpuSplit) => void,
 ): Promise<Cell> {
   const { scale } = context;
   const startRate = scale.ramp.startDeliveries / (shape.clientsPerRoom - 1);
   const rates: number[] = [];
+  const cpu: CpuSplit[] = [];
   let knee = 0;
   for (let round = 0; round < scale.ramp.rounds; round++) {
     // Later rounds start one step below the first round's knee instead of climbing again.
@@ -142,10 +146,13 @@ export async function measureThroughput(
     );
     if (round === 0) knee = result.knee;
     rates.push(result.perSecond);
+    if (result.cpu) cpu.push(result.cpu);
     context.log(
       `  ${running.system.name}: round ${round + 1}: ${Math.round(result.perSecond)} deliveries/s, p99 ${result.p99.toFixed(1)} ms`,
     );
   }
+  const meanCpu = meanSplit(cpu);
+  if (meanCpu) onCpu?.(meanCpu);
   rates.sort((a, b) => a - b);
   const middle = rates.length / 2;
   const median =
@@ -175,13 +182,23 @@ async function ramp(
   const writerGroup = `${base}-w`;
   const readerGroup = `${base}-r`;
   const perProbe = shape.clientsPerRoom - 1;
-  const best = { perSecond: 0, p99: Number.NaN, knee: 0 };
+  const best: { perSecond: number; p99: number; knee: number; cpu?: CpuSplit } = {
+    perSecond: 0,
+    p99: Number.NaN,
+    knee: 0,
+  };
+  const pids: CpuPids = {
+    clients: pool.workers.map((w) => w.pid).filter((pid) => pid !== undefined),
+    servers: running.nodes.map((node) => node.pid),
+    redis: context.redis.pid,
+  };
   try {
     await pool.openSpread(writerGroup, writers, 120_000);
     await pool.openSpread(readerGroup, readers, 120_000);
     /** One stage: offers `rate` probes/s for stageMs, then counts what arrived. */
     const stage = async (rate: number) => {
       await Promise.all([pool.resetAll(writerGroup), pool.resetAll(readerGroup)]);
+      const cpuBefore = cpuNow(pids);
       const stageStart = Date.now();
       const answers = await Promise.all(
         pool.workers.map((worker, i) => {
@@ -208,6 +225,7 @@ async function ramp(
         if (delivered >= expected || Date.now() > deadline) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      const cpu = perThousand(cpuBefore, cpuNow(pids), delivered);
       // Deliveries over the time they took: the stage plus however long the last ones trailed it.
       const perSecond = delivered / (Math.max(scale.ramp.stageMs, Date.now() - stageStart) / 1000);
       const summary = summarize(latencies);
@@ -217,7 +235,7 @@ async function ramp(
           `${Math.round(perSecond)} deliveries/s, ${((100 * delivered) / Math.max(1, expected)).toFixed(1)}%, ` +
           `p50 ${summary.median.toFixed(1)} ms${sustained ? '' : ' (not sustained)'}`,
       );
-      return { sustained, perSecond, p99: summary.p99 };
+      return { sustained, perSecond, p99: summary.p99, cpu };
     };
     // Not counted: lets every node finish subscribing to every room before the ramp.
     context.log('  warm-up stage:');
@@ -229,7 +247,7 @@ async function ramp(
     for (let i = 0; i < scale.ramp.maxStages; i++) {
       const result = await stage(rate);
       if (result.sustained && result.perSecond > best.perSecond) {
-        Object.assign(best, { perSecond: result.perSecond, p99: result.p99, knee: rate });
+        Object.assign(best, { perSecond: result.perSecond, p99: result.p99, knee: rate, cpu: result.cpu });
       }
       if (refining) break;
       if (result.sustained) rate *= scale.ramp.factor;

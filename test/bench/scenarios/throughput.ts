@@ -1,5 +1,8 @@
-import type { ScenarioResult } from '../report-model';
-import { yjsSystems } from '../systems';
+import { availableParallelism } from 'node:os';
+import type { CpuSplit } from '../cpu';
+import type { ExtraTable, ScenarioResult } from '../report-model';
+import { formatNumber } from '../svg-chart';
+import { type SystemSpec, yjsSystems } from '../systems';
 import { type BenchContext, measureTable } from './context';
 import { measureThroughput, type ThroughputShape } from './measure';
 
@@ -34,10 +37,80 @@ export function rampMethod(context: BenchContext, what: string): string {
   );
 }
 
+/** Where the CPU went at each system's best stage, by case label and system name. */
+export type CpuByCase = Map<string, Map<string, CpuSplit>>;
+
+export function recordCpu(into: CpuByCase, label: string, system: string): (cpu: CpuSplit) => void {
+  return (cpu) => {
+    if (!into.has(label)) into.set(label, new Map());
+    into.get(label)!.set(system, cpu);
+  };
+}
+
+/**
+ * The CPU the load generator, the server nodes and Redis spent per 1,000 deliveries in the
+ * best stage of each round: what a delivery costs each part, whatever capped the rate.
+ */
+export function cpuTable(systems: readonly SystemSpec[], cpu: CpuByCase): ExtraTable {
+  const [ours, ...peers] = systems.map((s) => s.name);
+  const cores = availableParallelism();
+  const rows: string[][] = [];
+  for (const [label, bySystem] of cpu) {
+    const server = (name: string) => {
+      const split = bySystem.get(name);
+      return split ? split.servers + split.redis : Number.NaN;
+    };
+    for (const name of systems.map((s) => s.name)) {
+      const split = bySystem.get(name);
+      if (!split) continue;
+      const ratios = peers.map((peer) => {
+        const value = server(peer) / server(ours!);
+        return name === ours && Number.isFinite(value) ? `${value.toFixed(2)}×` : '—';
+      });
+      rows.push([
+        label,
+        name,
+        formatNumber(split.clients),
+        formatNumber(split.servers),
+        formatNumber(split.redis),
+        formatNumber(split.servers + split.redis),
+        formatNumber((cores * 1_000_000) / split.clients),
+        ...ratios,
+      ]);
+    }
+  }
+  return {
+    caption:
+      'Where the CPU went: CPU time (user + system, from `/proc`) per 1,000 deliveries in the best ' +
+      'stage of each round, averaged over the rounds, for the client processes, the server nodes and ' +
+      'Redis. "Clients’ ceiling" is the delivery rate at which the clients alone would use all ' +
+      `${cores} cores of this machine. The last columns say how many times less server and Redis CPU ` +
+      `a delivery costs on ${ours} (above 1: ${ours} cheaper).`,
+    header: [
+      'case',
+      'system',
+      'clients (ms)',
+      'server nodes (ms)',
+      'Redis (ms)',
+      'servers + Redis (ms)',
+      'clients’ ceiling (deliveries/s)',
+      ...peers.map((peer) => `${ours} vs ${peer}`),
+    ],
+    rows,
+  };
+}
+
 /** Scenario 2: the highest Yjs update rate a system delivers without falling behind. */
 export async function throughput(context: BenchContext): Promise<ScenarioResult> {
-  const rows = await measureTable(context, yjsSystems, 2, throughputCases(context), (running, shape) =>
-    measureThroughput(context, running, shape),
+  const cpu: CpuByCase = new Map();
+  const cases = throughputCases(context);
+  const rows = await measureTable(context, yjsSystems, 2, cases, (running, shape) =>
+    measureThroughput(
+      context,
+      running,
+      shape,
+      recordCpu(cpu, cases.find((c) => c.value === shape)!.label, running.system.name),
+    ),
   );
   return {
     id: 's2',
@@ -53,5 +126,6 @@ export async function throughput(context: BenchContext): Promise<ScenarioResult>
         'document costs the clients CPU too, which caps every system alike and compresses the ratios.',
       'y-websocket-server runs one node: all clients on it.',
     ],
+    tables: [cpuTable(yjsSystems, cpu)],
   };
 }
