@@ -38,7 +38,7 @@ export const fullScale: Scale = {
   ramp: { startDeliveries: 8000, factor: 2, stageMs: 1500, maxStages: 8, rounds: 2 },
   throughput: { oneRoom: { clients: 50 }, manyRooms: { rooms: 200, clients: 5 } },
   join: { sizes: [10 * KB, MB, 10 * MB], joiners: [1, 50], rounds: 3 },
-  memory: { idleConnections: 1000, rooms: 10, roomBytes: MB },
+  memory: { idleConnections: 1000, rooms: 30, roomBytes: MB },
   deadlineMs: 14.5 * 60_000,
 };
 
