@@ -31,7 +31,10 @@ function tables(report: string, id: string): string[][][] {
       current = undefined;
       continue;
     }
-    if (!current) found.push((current = []));
+    if (!current) {
+      current = [];
+      found.push(current);
+    }
     current.push(
       line
         .slice(1, -1)

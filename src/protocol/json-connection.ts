@@ -9,7 +9,7 @@ import type { RateLimiter } from '../limits/rate-limit';
 import { overHardLimit } from '../limits/send-buffer';
 import type { Logger } from '../log';
 import { decodeJsonFrame, encodeEvent, encodeFrame } from './json-codec';
-import { holdWritesForTick } from './write-batch';
+import { holdWritesForTick, releaseNow } from './write-batch';
 
 /** Abuse limits of one socket (docs/security.md); absent ones are off. */
 export interface ConnectionLimits {
@@ -89,10 +89,15 @@ export class JsonConnection implements Connection {
     // No callback: a failed write surfaces as the socket's 'error' and 'close'.
     if (!this.transport) {
       this.socket.send(text);
-      return this.checkSendBuffer();
+      this.checkSendBuffer();
+      return;
     }
     holdWritesForTick(this.transport, this.checkSendBuffer);
     this.socket.send(text);
+    // A burst within one tick (a join's history replay) must not pile up past the hard
+    // bound before the tick ends: let it go now and check what the kernel did not take.
+    const limit = this.limits.maxSendBufferBytes;
+    if (limit !== undefined && overHardLimit(this.socket, limit)) releaseNow(this.transport);
   }
 
   /** Closes a client whose unsent bytes passed the hard bound (see limits/send-buffer.ts). */

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
  *
  * While held, a socket's `bufferedAmount` counts bytes that were never offered to the
  * kernel: a send-buffer check belongs in `afterRelease`, which runs once the socket has
- * written what it could.
+ * written what it could, or after `releaseNow`.
  */
 let held = new Map<Duplex, (() => void) | undefined>();
 
@@ -22,12 +22,26 @@ export function holdWritesForTick(transport: Duplex, afterRelease?: () => void):
   if (held.size === 1) process.nextTick(release);
 }
 
+/** Lets `transport`'s held writes go now (a burst that must not wait for the tick's end). */
+export function releaseNow(transport: Duplex): void {
+  if (!held.has(transport)) return;
+  const afterRelease = held.get(transport);
+  held.delete(transport);
+  transport.uncork();
+  afterRelease?.();
+}
+
 function release(): void {
   const batch = held;
   held = new Map();
-  // A socket destroyed meanwhile ignores uncork.
-  for (const [transport, afterRelease] of batch) {
-    transport.uncork();
-    afterRelease?.();
+  // Every socket first (one that is destroyed meanwhile ignores uncork), so that a
+  // callback that throws cannot leave another socket corked for good.
+  for (const transport of batch.keys()) transport.uncork();
+  for (const afterRelease of batch.values()) {
+    try {
+      afterRelease?.();
+    } catch (err) {
+      process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'WriteBatchWarning');
+    }
   }
 }

@@ -87,13 +87,20 @@ export class RedisYjsStore implements YjsStore {
     const offset = fields.offset?.toString();
     if (!offset) return { update: undefined, offset: 0, epoch: '' };
     const parts: Buffer[] = [];
-    // A snapshot written before parts existed is one `update` field.
-    if (fields.update) parts.push(fields.update);
-    const count = Number(fields.parts?.toString() ?? 0);
-    for (let i = 0; i < count; i++) {
-      const part = fields[`p${i}`];
-      if (!part) throw new Error(`the Yjs snapshot of room "${room}" lacks part ${i} of ${count}`);
-      parts.push(part);
+    if (fields.update) {
+      // A snapshot written before parts existed: one `update` field (the script that writes
+      // parts deletes the whole hash first, so the two layouts never mix).
+      parts.push(fields.update);
+    } else {
+      const count = Number(fields.parts?.toString());
+      if (!Number.isSafeInteger(count) || count < 0) {
+        throw new Error(`the Yjs snapshot of room "${room}" has no valid part count`);
+      }
+      for (let i = 0; i < count; i++) {
+        const part = fields[`p${i}`];
+        if (!part) throw new Error(`the Yjs snapshot of room "${room}" lacks part ${i} of ${count}`);
+        parts.push(part);
+      }
     }
     // A copy: the parts are views into ioredis's read buffers.
     const update = Buffer.concat(parts);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { WebSocketServer } from 'ws';
 import { CloseCode } from '../../src/errors';
 import type { SwarmNode } from '../../src/node';
 import { JsonClient } from '../helpers/client';
@@ -62,5 +63,58 @@ describe('slow consumers', () => {
     assert.equal(Object.keys(join.state).length, 5, 'a 2 MB join answer arrives whole');
     assert.equal(reader.socket.readyState, reader.socket.OPEN);
     assert.equal(again.socket.readyState, again.socket.OPEN);
+  });
+});
+
+describe('slow consumers and a burst sent in one tick', () => {
+  let node: SwarmNode;
+  const clients: JsonClient[] = [];
+
+  before(async () => {
+    node = await startNode({
+      env: {
+        MAX_SEND_BUFFER_BYTES: String(64 * 1024),
+        MAX_FRAME_BYTES: String(1024 * 1024),
+        RATE_LIMIT_PER_SEC: '0',
+      },
+    });
+  });
+  after(async () => {
+    for (const client of clients) client.socket.terminate();
+    await node.close();
+  });
+
+  it('closes a joiner that does not read its history replay before the replay is all buffered', async () => {
+    const writer = await JsonClient.connect(eventsUrl(node));
+    clients.push(writer);
+    await writer.join('replay');
+    // 160 x 256 KiB = 40 MiB of history: far more than loopback's socket buffers and the 128 KiB bound.
+    const total = 160;
+    const value = 'r'.repeat(256 * 1024);
+    for (let i = 0; i < total; i++) {
+      await writer.request('room.state.set', {
+        room: 'replay',
+        data: { key: 'blob', value: `${i}${value}` },
+      });
+    }
+    const { epoch } = await node.backend.history.head('replay', 'events');
+    const late = await JsonClient.connect(eventsUrl(node));
+    clients.push(late);
+    late.socket.pause();
+    // The replay of a join is sent in one synchronous loop: one tick.
+    late.socket.send(
+      JSON.stringify({ type: 'room.join', data: { room: 'replay', since: 0, epoch }, id: 'j' }),
+    );
+    const serverSockets = (node as unknown as { jsonSockets: WebSocketServer }).jsonSockets.clients;
+    await waitFor(
+      () => [...serverSockets].some((socket) => socket.readyState === socket.CLOSING),
+      'the node to close the joiner',
+    );
+    late.socket.resume();
+    assert.equal((await within(late.closed, 'slow consumer closed')).code, CloseCode.SlowConsumer);
+    const received = late.events('replay', 'room.state.changed').length;
+    // Had the node buffered the whole replay before checking, the joiner would get all of it, then the close.
+    assert.ok(received < total, `the joiner got ${received} of ${total} before the close`);
+    assert.equal(writer.socket.readyState, writer.socket.OPEN, 'the writer is served on');
   });
 });

@@ -285,5 +285,11 @@ describe('yjs snapshot layout in Redis', () => {
     await backend.redis.del(key);
     await backend.redis.hset(key, 'offset', '1', 'epoch', epoch, 'parts', '2', 'p0', 'x');
     await assert.rejects(store.snapshot(room), /lacks part 1 of 2/);
+    await backend.redis.hset(key, 'parts', 'two');
+    await assert.rejects(store.snapshot(room), /no valid part count/);
+    // Both layouts in one hash cannot be written (the script deletes the hash first); if
+    // they were, the one-field layout alone is a whole document and is what is read.
+    await backend.redis.hset(key, 'update', Buffer.from(legacy), 'parts', '1');
+    assert.deepEqual((await store.snapshot(room)).update, legacy);
   });
 });
