@@ -34,7 +34,7 @@ const MB = 1024 * KB;
 export const fullScale: Scale = {
   mode: 'full',
   workers: 2,
-  latency: { readers: [1, 10, 100], rate: 50, durationMs: 2000, rounds: 3 },
+  latency: { readers: [1, 10, 100], rate: 50, durationMs: 6000, rounds: 3 },
   ramp: { startDeliveries: 8000, factor: 2, stageMs: 1500, maxStages: 8, rounds: 2 },
   throughput: { oneRoom: { clients: 50 }, manyRooms: { rooms: 200, clients: 5 } },
   join: { sizes: [10 * KB, MB, 10 * MB], joiners: [1, 50], rounds: 3 },
