@@ -32,9 +32,9 @@ export class JsonConnection implements Connection {
     readonly identity: Identity,
     private readonly router: Router,
     private readonly log: Logger,
-    private readonly limits: ConnectionLimits = {},
+    private readonly limits: ConnectionLimits,
     /** The socket under `socket`: its writes are held to the end of each tick (write-batch.ts). */
-    private readonly transport?: Duplex,
+    private readonly transport: Duplex,
   ) {}
 
   /** Starts reading frames; call once the connection is registered. */
@@ -86,13 +86,8 @@ export class JsonConnection implements Connection {
 
   private send(text: string): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    // No callback: a failed write surfaces as the socket's 'error' and 'close'.
-    if (!this.transport) {
-      this.socket.send(text);
-      this.checkSendBuffer();
-      return;
-    }
     holdWritesForTick(this.transport, this.checkSendBuffer);
+    // No callback: a failed write surfaces as the socket's 'error' and 'close'.
     this.socket.send(text);
     // A burst within one tick (a join's history replay) must not pile up past the hard
     // bound before the tick ends: let it go now and check what the kernel did not take.

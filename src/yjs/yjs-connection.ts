@@ -76,7 +76,7 @@ export class YjsConnection implements Connection {
     readonly room: string,
     private readonly services: YjsRoomServices,
     /** The socket under `socket`: its writes are held to the end of each tick (write-batch.ts). */
-    private readonly transport?: Duplex,
+    private readonly transport: Duplex,
   ) {}
 
   /** Joins the room, sends sync step 1 and the room's awareness, then reads frames. */
@@ -269,7 +269,7 @@ export class YjsConnection implements Connection {
 
   private send(bytes: Uint8Array): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    if (this.transport) holdWritesForTick(this.transport);
+    holdWritesForTick(this.transport);
     // No callback: a failed write surfaces as the socket's 'error' and 'close'.
     this.socket.send(bytes);
   }

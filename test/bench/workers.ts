@@ -37,6 +37,7 @@ export class ClientWorker {
       this.pending.clear();
     });
   }
+
   get pid(): number | undefined {
     return this.proc.pid;
   }

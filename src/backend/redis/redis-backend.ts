@@ -34,7 +34,7 @@ export class RedisBackend implements Backend {
   readonly redis: ScriptedRedis;
   readonly sub: Redis;
   readonly keys: RedisKeys;
-  readonly calls = new RedisCalls(() => this.redis?.stream);
+  readonly calls = new RedisCalls(() => this.redis.stream);
   readonly bus: RedisBus;
   readonly history: RedisHistory;
   readonly members: RedisMembers;

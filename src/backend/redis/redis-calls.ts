@@ -27,12 +27,12 @@ export class RedisCalls {
    *   leave in one write (protocol/write-batch.ts) instead of a system call each, the
    *   busiest code of a node under load in the bench's profiles. Order is unchanged.
    */
-  constructor(private readonly socket: () => Duplex | undefined = () => undefined) {}
+  constructor(private readonly socket: () => Duplex) {}
 
   async run<T>(kind: RedisCallKind, call: () => Promise<T>): Promise<T> {
     const started = process.hrtime.bigint();
     const socket = this.socket();
-    if (socket && !socket.destroyed) holdWritesForTick(socket);
+    if (!socket.destroyed) holdWritesForTick(socket);
     try {
       const result = await call();
       this.observe(kind, started, true);

@@ -1,8 +1,8 @@
 import type { ScenarioResult } from '../report-model';
 import { eventSystems } from '../systems';
 import { type BenchContext, measureTable } from './context';
-import { measureLatency, measureThroughput } from './measure';
-import { type CpuByCase, cpuTable, rampMethod, recordCpu, throughputCases } from './throughput';
+import { measureLatency } from './measure';
+import { measureThroughputTable, rampMethod } from './throughput';
 
 /** Scenario 5: our JSON event protocol against socket.io with its Redis adapter. */
 export async function events(context: BenchContext): Promise<ScenarioResult[]> {
@@ -17,16 +17,7 @@ export async function events(context: BenchContext): Promise<ScenarioResult[]> {
     })),
     (running, readers) => measureLatency(context, running, readers),
   );
-  const cpu: CpuByCase = new Map();
-  const cases = throughputCases(context);
-  const throughputRows = await measureTable(context, eventSystems, 2, cases, (running, shape) =>
-    measureThroughput(
-      context,
-      running,
-      shape,
-      recordCpu(cpu, cases.find((c) => c.value === shape)!.label, running.system.name),
-    ),
-  );
+  const throughput = await measureThroughputTable(context, eventSystems);
   const systems = eventSystems.map((s) => s.name);
   return [
     {
@@ -53,9 +44,9 @@ export async function events(context: BenchContext): Promise<ScenarioResult[]> {
       spread: 'worst round',
       systems,
       method: rampMethod(context, 'events'),
-      rows: throughputRows,
+      rows: throughput.rows,
       notes: [],
-      tables: [cpuTable(eventSystems, cpu)],
+      tables: [throughput.cpu],
     },
   ];
 }

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { CpuSplit } from '../cpu';
-import type { ExtraTable, ScenarioResult } from '../report-model';
+import type { ExtraTable, Row, ScenarioResult } from '../report-model';
 import { formatNumber } from '../svg-chart';
 import { type SystemSpec, yjsSystems } from '../systems';
 import { type BenchContext, measureTable } from './context';
@@ -38,20 +38,35 @@ export function rampMethod(context: BenchContext, what: string): string {
 }
 
 /** Where the CPU went at each system's best stage, by case label and system name. */
-export type CpuByCase = Map<string, Map<string, CpuSplit>>;
+type CpuByCase = Map<string, Map<string, CpuSplit>>;
 
-export function recordCpu(into: CpuByCase, label: string, system: string): (cpu: CpuSplit) => void {
-  return (cpu) => {
-    if (!into.has(label)) into.set(label, new Map());
-    into.get(label)!.set(system, cpu);
-  };
+/**
+ * The throughput ramp of every case (scenario 2 and 5B): the table of rates, and the table
+ * of where the CPU went at each system's best stage.
+ */
+export async function measureThroughputTable(
+  context: BenchContext,
+  systems: readonly SystemSpec[],
+): Promise<{ rows: Row[]; cpu: ExtraTable }> {
+  const cpu: CpuByCase = new Map();
+  const cases = throughputCases(context).map(({ label, value }) => ({
+    label,
+    value: { label, shape: value },
+  }));
+  const rows = await measureTable(context, systems, 2, cases, (running, { label, shape }) =>
+    measureThroughput(context, running, shape, (split) => {
+      if (!cpu.has(label)) cpu.set(label, new Map());
+      cpu.get(label)!.set(running.system.name, split);
+    }),
+  );
+  return { rows, cpu: cpuTable(systems, cpu) };
 }
 
 /**
  * The CPU the load generator, the server nodes and Redis spent per 1,000 deliveries in the
  * best stage of each round: what a delivery costs each part, whatever capped the rate.
  */
-export function cpuTable(systems: readonly SystemSpec[], cpu: CpuByCase): ExtraTable {
+function cpuTable(systems: readonly SystemSpec[], cpu: CpuByCase): ExtraTable {
   const [ours, ...peers] = systems.map((s) => s.name);
   const cores = availableParallelism();
   const rows: string[][] = [];
@@ -102,16 +117,7 @@ export function cpuTable(systems: readonly SystemSpec[], cpu: CpuByCase): ExtraT
 
 /** Scenario 2: the highest Yjs update rate a system delivers without falling behind. */
 export async function throughput(context: BenchContext): Promise<ScenarioResult> {
-  const cpu: CpuByCase = new Map();
-  const cases = throughputCases(context);
-  const rows = await measureTable(context, yjsSystems, 2, cases, (running, shape) =>
-    measureThroughput(
-      context,
-      running,
-      shape,
-      recordCpu(cpu, cases.find((c) => c.value === shape)!.label, running.system.name),
-    ),
-  );
+  const { rows, cpu } = await measureThroughputTable(context, yjsSystems);
   return {
     id: 's2',
     title: 'Maximum sustained Yjs update throughput',
@@ -126,6 +132,6 @@ export async function throughput(context: BenchContext): Promise<ScenarioResult>
         'document costs the clients CPU too, which caps every system alike and compresses the ratios.',
       'y-websocket-server runs one node: all clients on it.',
     ],
-    tables: [cpuTable(yjsSystems, cpu)],
+    tables: [cpu],
   };
 }
