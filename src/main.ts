@@ -36,6 +36,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // A port that is taken (or a HOST that is not ours) is the operator's to fix: one line.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`swarmcast: cannot start: ${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`swarmcast: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

@@ -6,10 +6,11 @@ import { selectProtocol } from './auth/token-source';
 import type { Backend } from './backend/backend';
 import { MemoryBackend } from './backend/memory/memory-backend';
 import { MemoryCluster } from './backend/memory/memory-cluster';
+import { redactRedisUrl } from './backend/redis/redis-address';
 import { Liveness } from './cluster/liveness';
 import type { Config } from './config';
 import type { Connection, Identity } from './connection';
-import { CloseCode } from './errors';
+import { CloseCode, ConfigError } from './errors';
 import { builtinEvents } from './events/builtin';
 import { leaveRoom } from './events/builtin/room';
 import type { AnyEventDefinition, EmitOptions, EmitResult } from './events/event';
@@ -90,6 +91,8 @@ export class SwarmNode {
   private readonly closing = new Set<Promise<void>>();
   private readonly readinessChecks: Array<() => string | undefined> = [];
   private draining: Promise<void> | undefined;
+  /** Set once the backend is up and the node registered; until then upgrades get 503. */
+  private started = false;
   private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
   private readonly pings: Heartbeat;
   private readonly sendBuffers: SendBufferWatch;
@@ -227,28 +230,38 @@ export class SwarmNode {
 
   /** Starts the backend, the extensions and the HTTP server; resolves with the bound port. */
   async start(): Promise<number> {
+    // The port first: a node that cannot listen must fail before it touches Redis or
+    // registers, or the cluster would count (and later reap) a node that never served.
+    await this.listen();
     await this.backend.start();
     await this.liveness.start();
     for (const extension of this.extensions) await extension.install(this);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.config.port, this.config.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    this.started = true;
     const { port } = this.server.address() as AddressInfo;
     this.log.info(
       {
         port,
         backend: this.backend.kind,
-        redis: this.config.redisUrl ? redact(this.config.redisUrl) : undefined,
+        redis: this.config.redisUrl ? redactRedisUrl(this.config.redisUrl) : undefined,
       },
       this.backend.kind === 'memory'
         ? `listening on port ${port}; embedded single-node backend (no REDIS_URL set)`
         : `listening on port ${port}; cluster backend on Redis`,
     );
     return port;
+  }
+
+  /** Binds the HTTP port; a taken or forbidden address is a `ConfigError` naming the variable. */
+  private async listen(): Promise<void> {
+    const { port, host } = this.config;
+    await new Promise<void>((resolve, reject) => {
+      const failed = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port));
+      this.server.once('error', failed);
+      this.server.listen(port, host, () => {
+        this.server.off('error', failed);
+        resolve();
+      });
+    });
   }
 
   get port(): number {
@@ -313,6 +326,7 @@ export class SwarmNode {
   }
 
   private notReadyReason(): string | undefined {
+    if (!this.started) return 'starting';
     if (this.draining) return 'draining';
     if (this.backend.status() !== 'up') return 'backend unavailable';
     for (const check of this.readinessChecks) {
@@ -325,8 +339,8 @@ export class SwarmNode {
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (this.draining) {
-      refuseUpgrade(socket, 503, 'node draining');
+    if (!this.started || this.draining) {
+      refuseUpgrade(socket, 503, this.draining ? 'node draining' : 'node starting');
       return;
     }
     if (this.connections.size + this.upgrading >= this.config.limits.maxConnections) {
@@ -410,12 +424,17 @@ export class SwarmNode {
   }
 }
 
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'redis://?';
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const address = `${host}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new ConfigError('PORT', `${address} is already in use (EADDRINUSE)`);
+    case 'EACCES':
+      return new ConfigError('PORT', `${address} needs privileges this process lacks (EACCES)`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return new ConfigError('HOST', `${address} is not an address of this machine (${err.code})`);
+    default:
+      return err;
   }
 }
