@@ -158,6 +158,11 @@ class MemoryNodes implements NodeRegistry {
 
   async remove(node: string): Promise<void> {
     this.cluster.nodes.delete(node);
+    // As in Redis: gone from the registry unless members are still listed for a reaper.
+    for (const members of this.cluster.members.values()) {
+      for (const member of members.values()) if (member.node === node) return;
+    }
+    this.cluster.known.delete(node);
   }
 
   async claim(node: string, ttlMs: number): Promise<boolean> {
