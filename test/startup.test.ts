@@ -38,6 +38,27 @@ async function runToExit(
   }
 }
 
+/** Starts `node dist/src/main.js` and resolves with its first log line that contains `text`; then kills it. */
+async function firstLineWith(
+  env: Record<string, string>,
+  text: string,
+): Promise<{ line: string; all: string[] }> {
+  const proc = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const all: string[] = [];
+  for (const stream of [proc.stdout, proc.stderr]) {
+    stream.on('data', (chunk: Buffer) => all.push(...chunk.toString().split('\n').filter(Boolean)));
+  }
+  try {
+    const line = await waitFor(() => all.find((l) => l.includes(text)), `a log line with "${text}"`, 15_000);
+    return { line, all };
+  } finally {
+    proc.kill('SIGKILL');
+  }
+}
+
 describe('starting a node', () => {
   let redis: TestRedis;
   let taken: Server;
@@ -83,14 +104,9 @@ describe('starting a node', () => {
   });
 
   it('logs the refused Redis address (password redacted) and the system error', async () => {
-    const node = await spawnNode({
-      REDIS_URL: 'redis://:hunter2@127.0.0.1:1',
-      KEY_PREFIX: uniquePrefix('refused'),
-    });
-    nodes.push(node);
-    const line = await waitFor(
-      () => node.lines.find((l) => l.includes('is unreachable')),
-      'the unreachable line',
+    const { line, all } = await firstLineWith(
+      { REDIS_URL: 'redis://:hunter2@127.0.0.1:1', KEY_PREFIX: uniquePrefix('refused') },
+      'is unreachable',
     );
     const entry = JSON.parse(line) as { level: number; msg: string; redis: string; cause: string };
     assert.equal(entry.cause, 'ECONNREFUSED 127.0.0.1:1');
@@ -99,18 +115,13 @@ describe('starting a node', () => {
       entry.msg,
       /^Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1 is unreachable \(ECONNREFUSED 127\.0\.0\.1:1\)/,
     );
-    assert.ok(!node.lines.some((l) => l.includes('hunter2')), 'the password is never logged');
+    assert.ok(!all.some((l) => l.includes('hunter2')), 'the password is never logged');
   });
 
   it('logs the Redis host name that does not resolve and the system error', async () => {
-    const node = await spawnNode({
-      REDIS_URL: 'redis://no-such-host.invalid:6379',
-      KEY_PREFIX: uniquePrefix('unresolved'),
-    });
-    nodes.push(node);
-    const line = await waitFor(
-      () => node.lines.find((l) => l.includes('is unreachable')),
-      'the unreachable line',
+    const { line } = await firstLineWith(
+      { REDIS_URL: 'redis://no-such-host.invalid:6379', KEY_PREFIX: uniquePrefix('unresolved') },
+      'is unreachable',
     );
     const entry = JSON.parse(line) as { cause: string; msg: string };
     assert.equal(entry.cause, 'ENOTFOUND no-such-host.invalid');
