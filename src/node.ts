@@ -228,14 +228,23 @@ export class SwarmNode {
     return this.draining !== undefined;
   }
 
-  /** Starts the backend, the extensions and the HTTP server; resolves with the bound port. */
+  /**
+   * Binds the HTTP port, then starts the backend, registers in the cluster and installs
+   * the extensions; resolves with the bound port. Until it resolves, upgrades get 503 and
+   * /readyz says `starting`.
+   */
   async start(): Promise<number> {
     // The port first: a node that cannot listen must fail before it touches Redis or
     // registers, or the cluster would count (and later reap) a node that never served.
     await this.listen();
-    await this.backend.start();
-    await this.liveness.start();
-    for (const extension of this.extensions) await extension.install(this);
+    try {
+      await this.backend.start();
+      await this.liveness.start();
+      for (const extension of this.extensions) await extension.install(this);
+    } catch (err) {
+      this.server.close();
+      throw err;
+    }
     this.started = true;
     const { port } = this.server.address() as AddressInfo;
     this.log.info(

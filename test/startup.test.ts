@@ -3,6 +3,11 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { MemoryBackend } from '../src/backend/memory/memory-backend';
+import { MemoryCluster } from '../src/backend/memory/memory-cluster';
+import { loadConfig } from '../src/config';
+import { SwarmNode } from '../src/node';
+import { JsonClient } from './helpers/client';
 import { uniquePrefix } from './helpers/nodes';
 import { type NodeProcess, spawnNode } from './helpers/process';
 import { TestRedis } from './helpers/redis';
@@ -146,6 +151,39 @@ describe('starting a node', () => {
       );
     } finally {
       await own.close();
+    }
+  });
+
+  it('answers 503 "starting" to /readyz and to upgrades while its backend starts, then serves', async () => {
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // A backend whose start waits for the test, as a slow Redis would.
+    const backend = new MemoryBackend(config.nodeId, new MemoryCluster(config.historyLimit));
+    const start = backend.start.bind(backend);
+    backend.start = async () => {
+      await gate;
+      await start();
+    };
+    const node = new SwarmNode({ config, backend });
+    const started = node.start();
+    try {
+      const port = await waitFor(() => node.port, 'the port to be bound');
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.equal(((await ready.json()) as { reason: string }).reason, 'starting');
+      await assert.rejects(JsonClient.connect(`ws://127.0.0.1:${port}/events`), /503/);
+      release();
+      assert.equal(await started, port);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+      const client = await JsonClient.connect(`ws://127.0.0.1:${port}/events`);
+      client.socket.terminate();
+    } finally {
+      release();
+      await started.catch(() => {});
+      await node.close();
     }
   });
 });
