@@ -1,7 +1,4 @@
-import type { Backend } from './backend/backend';
 import type { Connection } from './connection';
-import type { Access, EmitOptions, EmitResult } from './events/event';
-import type { RoomHub } from './rooms/room-hub';
 
 /** The connections open on this node, by id and by user. */
 export class ConnectionTable {
@@ -40,18 +37,4 @@ export class ConnectionTable {
   all(): IterableIterator<Connection> {
     return this.byId.values();
   }
-}
-
-/** What handlers can reach on the node they run on. */
-export interface NodeServices {
-  readonly id: string;
-  readonly backend: Backend;
-  readonly hub: RoomHub;
-  readonly connections: ConnectionTable;
-  /** Whether `conn` holds `access` to `room`, by the node's authorizer. */
-  can(conn: Connection, access: Access, room: string): boolean;
-  /** Dispatches an event as the server, through the router. */
-  emit(type: string, options: EmitOptions): Promise<EmitResult>;
-  /** A member's leave could not be written to the backend: rewrite this node's members once it answers. */
-  membershipStale(): void;
 }

@@ -3,16 +3,16 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { selectProtocol } from './auth/token-source';
+import { embeddedBackend } from './backend';
 import type { Backend } from './backend/backend';
-import { MemoryBackend } from './backend/memory/memory-backend';
-import { MemoryCluster } from './backend/memory/memory-cluster';
 import { Liveness } from './cluster/liveness';
 import type { Config } from './config';
 import type { Connection, Identity } from './connection';
+import { ConnectionTable } from './connection-table';
 import { CloseCode } from './errors';
 import { builtinEvents } from './events/builtin';
 import { leaveRoom } from './events/builtin/room';
-import type { AnyEventDefinition, EmitOptions, EmitResult } from './events/event';
+import type { AnyEventDefinition, EmitOptions, EmitResult, NodeServices } from './events/event-definition';
 import { EventRegistry } from './events/registry';
 import { Router } from './events/router';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
@@ -24,7 +24,6 @@ import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
 import { JsonConnection } from './protocol/json-connection';
 import { RoomHub } from './rooms/room-hub';
-import { ConnectionTable, type NodeServices } from './services';
 
 /** The outcome of checking an upgrade request: who it is, or the HTTP status that refuses it. */
 export type UpgradeDecision =
@@ -103,8 +102,7 @@ export class SwarmNode {
     this.id = options.config.nodeId;
     this.log = options.log ?? createLogger(options.config.logLevel, this.id);
     this.http = new HttpRoutes(this.log);
-    this.backend =
-      options.backend ?? new MemoryBackend(this.id, new MemoryCluster(options.config.historyLimit));
+    this.backend = options.backend ?? embeddedBackend(this.id, options.config.historyLimit);
     this.registry = new EventRegistry([...builtinEvents, ...(options.handlers ?? [])]);
     this.metrics = new NodeMetrics({
       node: this.id,
@@ -115,7 +113,7 @@ export class SwarmNode {
       isDeclared: (type) => this.registry.get(type) !== undefined,
     });
     this.backend.useMetrics?.(this.metrics.backend);
-    this.hub = new RoomHub(this.backend, this.log, this.metrics);
+    this.hub = new RoomHub(this.backend, this.log, this.metrics, () => this.registry.streams());
     const services: NodeServices = {
       id: this.id,
       backend: this.backend,
@@ -241,12 +239,10 @@ export class SwarmNode {
     this.log.info(
       {
         port,
-        backend: this.backend.kind,
+        backend: this.backend.name,
         redis: this.config.redisUrl ? redact(this.config.redisUrl) : undefined,
       },
-      this.backend.kind === 'memory'
-        ? `listening on port ${port}; embedded single-node backend (no REDIS_URL set)`
-        : `listening on port ${port}; cluster backend on Redis`,
+      `listening on port ${port}; ${this.backend.summary}`,
     );
     return port;
   }

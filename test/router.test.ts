@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { z } from 'zod';
 import { MemoryBackend } from '../src/backend/memory/memory-backend';
+import { ConnectionTable } from '../src/connection-table';
 import { ErrorCode } from '../src/errors';
 import { builtinEvents } from '../src/events/builtin';
-import { defineEvent } from '../src/events/event';
+import type { NodeServices } from '../src/events/event-definition';
+import { defineEvent } from '../src/events/event-definition';
 import { EventRegistry } from '../src/events/registry';
 import { Router } from '../src/events/router';
 import { handlers } from '../src/handlers';
 import { createLogger } from '../src/log';
 import { RoomHub } from '../src/rooms/room-hub';
-import { ConnectionTable, type NodeServices } from '../src/services';
 import { FakeConnection } from './helpers/fake-connection';
 import { waitFor } from './helpers/wait';
 

@@ -4,7 +4,6 @@ import { REVOKE_EVENT, revokeUser } from '../auth/revoke';
 import type { NodeInfo } from '../backend/backend';
 import { ErrorCode, SwarmError } from '../errors';
 import { roomName } from '../events/builtin/room';
-import { STREAMS } from '../events/event';
 import { sendJson } from '../http/respond';
 import type { Extension, SwarmNode } from '../node';
 import { bearerMatches } from './bearer';
@@ -115,9 +114,10 @@ export class AdminApi {
 
   private async room(name: string): Promise<Record<string, unknown>> {
     const { backend } = this.node;
+    const streams = this.node.registry.streams();
     const [members, heads] = await Promise.all([
       backend.members.list(name),
-      Promise.all(STREAMS.map((stream) => backend.history.head(name, stream))),
+      Promise.all(streams.map((stream) => backend.history.head(name, stream))),
     ]);
     const byNode: Record<string, Array<{ conn: string; user: string }>> = {};
     for (const { node, conn, user } of members) {
@@ -128,7 +128,7 @@ export class AdminApi {
     return {
       room: name,
       members: { total: members.length, byNode },
-      history: Object.fromEntries(STREAMS.map((stream, i) => [stream, heads[i]])),
+      history: Object.fromEntries(streams.map((stream, i) => [stream, heads[i]])),
       ...sections,
     };
   }

@@ -3,12 +3,11 @@ import { z } from 'zod';
 import type { Connection } from '../connection';
 import { CloseCode, ErrorCode, SwarmError } from '../errors';
 import { leaveRoom } from '../events/builtin/room';
-import { type Access, type AnyEventDefinition, defineEvent } from '../events/event';
+import { type Access, type AnyEventDefinition, defineEvent } from '../events/event-definition';
 import type { Extension, SwarmNode, UpgradeDecision } from '../node';
 import { accessTo, satisfies } from './grants';
 import { TokenError, TokenVerifier, type VerifiedToken } from './jwt';
-import { revocationStore } from './revocation-store';
-import { Revocations } from './revocations';
+import { REVOCATION_TTL_MS, Revocations } from './revocations';
 import { revokeEvent } from './revoke';
 import { Sessions } from './sessions';
 import { tokenFrom } from './token-source';
@@ -36,11 +35,13 @@ export class AuthExtension implements Extension {
   async install(node: SwarmNode): Promise<void> {
     if (this.node) throw new Error('an AuthExtension serves one node; create one per node');
     this.node = node;
-    const store = revocationStore(node.backend);
+    const store = node.backend.revocations;
     node.registry.register(this.refreshEvent());
     node.registry.register(revokeEvent(this.revocations, store));
     try {
-      for (const { user, room, at } of (await store?.recent()) ?? []) this.revocations.record(user, room, at);
+      for (const { user, room, at } of await store.recent(REVOCATION_TTL_MS)) {
+        this.revocations.record(user, room, at);
+      }
     } catch (err) {
       node.log.warn({ err }, 'could not read past revocations; only new ones apply on this node');
     }

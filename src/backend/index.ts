@@ -5,6 +5,17 @@ import { MemoryBackend } from './memory/memory-backend';
 import { MemoryCluster } from './memory/memory-cluster';
 import { RedisBackend } from './redis/redis-backend';
 
+/**
+ * The one place that picks a backend; every other module sees only the Backend interface
+ * (the layering check in `npm test` holds this).
+ */
+export { MemoryBackend, MemoryCluster, RedisBackend };
+
+/** The embedded backend of one node on its own. */
+export function embeddedBackend(node: string, historyLimit: number): Backend {
+  return new MemoryBackend(node, new MemoryCluster(historyLimit));
+}
+
 /** The backend the configuration asks for: Redis when REDIS_URL is set, else the embedded one. */
 export function createBackend(config: Config, log: Logger): Backend {
   if (config.redisUrl) {
@@ -16,5 +27,5 @@ export function createBackend(config: Config, log: Logger): Backend {
       log,
     });
   }
-  return new MemoryBackend(config.nodeId, new MemoryCluster(config.historyLimit));
+  return embeddedBackend(config.nodeId, config.historyLimit);
 }

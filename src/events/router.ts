@@ -3,20 +3,18 @@ import type { Connection } from '../connection';
 import { ErrorCode, SwarmError, toWireError } from '../errors';
 import type { Logger } from '../log';
 import type { RoomHub } from '../rooms/room-hub';
-import type { NodeServices } from '../services';
+import { DEFAULT_STREAM, type Event, type RoomEvent, type Sender } from './event';
 import type {
   Access,
   AnyEventDefinition,
   EmitOptions,
   EmitResult,
-  Event,
   HandlerContext,
+  NodeServices,
   Origin,
-  RoomEvent,
   RoomStateApi,
   Scope,
-  Sender,
-} from './event';
+} from './event-definition';
 import type { EventRegistry } from './registry';
 
 /** A frame as a codec hands it over: not yet validated against any schema. */
@@ -186,7 +184,7 @@ export class Router {
             data: result === undefined ? event.data : result,
             from: event.from,
           },
-          definition.stream === undefined ? 'events' : definition.stream,
+          definition.stream === undefined ? DEFAULT_STREAM : definition.stream,
         );
         this.deps.observer?.published?.(published.type, 'room');
         this.deps.hub.receive(published);

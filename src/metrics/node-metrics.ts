@@ -2,7 +2,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { BackendMetrics, BackendStatus } from '../backend/backend';
 import type { Connection, Protocol } from '../connection';
 import type { ErrorCode } from '../errors';
-import type { Scope, StreamName } from '../events/event';
+import type { StreamName } from '../events/event';
+import type { Scope } from '../events/event-definition';
 import type { RouterObserver } from '../events/router';
 import type { HubMetrics } from '../rooms/room-hub';
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { DOCUMENT_STREAM } from '../backend/document-store';
 import type { Connection, Identity } from '../connection';
 import { CloseCode, ErrorCode } from '../errors';
 import type { Event } from '../events/event';
@@ -222,7 +223,7 @@ export class YjsConnection implements Connection {
       case ROOM_RESET:
         // Updates this node missed can no longer be read from the log (compacted away): send
         // the whole document, which Yjs merges without duplicating anything.
-        if ((event.data as { stream?: string }).stream === 'yjs') this.resendDocument();
+        if ((event.data as { stream?: string }).stream === DOCUMENT_STREAM) this.resendDocument();
         return;
       default:
         // JSON room events of the same room are not for Yjs clients.

@@ -3,7 +3,7 @@ import type { Backend } from '../../src/backend/backend';
 import { MemoryBackend } from '../../src/backend/memory/memory-backend';
 import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
 import { type Config, loadConfig } from '../../src/config';
-import type { AnyEventDefinition } from '../../src/events/event';
+import type { AnyEventDefinition } from '../../src/events/event-definition';
 import { handlers } from '../../src/handlers';
 import { type Extension, SwarmNode } from '../../src/node';
 

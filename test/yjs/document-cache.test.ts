@@ -4,7 +4,6 @@ import { MemoryBackend } from '../../src/backend/memory/memory-backend';
 import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
 import { DocumentCache } from '../../src/yjs/document-cache';
 import { Y } from '../../src/yjs/esm';
-import { MemoryYjsStore } from '../../src/yjs/memory-yjs-store';
 import { YjsLog } from '../../src/yjs/yjs-log';
 
 const doc = (bytes: number, offset = 1, epoch = 'e') => ({
@@ -39,7 +38,7 @@ describe('document cache', () => {
   it('spares a join the merge of the whole log tail (figures printed)', async () => {
     const cluster = new MemoryCluster(1000);
     const backend = new MemoryBackend('n', cluster);
-    const store = new MemoryYjsStore(cluster);
+    const store = backend.documents;
     const room = 'bench';
     const source = new Y.Doc();
     const tail = 199;

@@ -1,4 +1,5 @@
-import type { Event, Position, RoomEvent, StreamName } from '../../events/event';
+import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../../events/event';
+import type { AwarenessStore } from '../awareness-store';
 import type {
   Backend,
   BackendStatus,
@@ -12,7 +13,13 @@ import type {
   NodeRegistry,
   StateStore,
 } from '../backend';
+import type { DocumentStore } from '../document-store';
+import { reachesBack } from '../history-reach';
+import type { RevocationStore } from '../revocation-store';
+import { MemoryAwarenessStore } from './memory-awareness-store';
 import { MemoryCluster } from './memory-cluster';
+import { MemoryDocumentStore } from './memory-document-store';
+import { MemoryRevocationStore } from './memory-revocation-store';
 
 class MemoryBus implements Bus {
   private rooms = new Set<string>();
@@ -22,7 +29,10 @@ class MemoryBus implements Bus {
     private readonly node: string,
   ) {}
 
-  async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent> {
+  publishRoom(event: RoomEvent, stream: StreamName): Promise<StoredEvent>;
+  publishRoom(event: RoomEvent, stream: null): Promise<RoomEvent>;
+  publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent>;
+  async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent> {
     const published = stream ? this.cluster.append(event, stream) : event;
     this.cluster.publishRoom(this.node, published);
     return published;
@@ -66,10 +76,9 @@ class MemoryHistory implements HistoryStore {
     const log = this.cluster.existing(room, stream) ?? { offset: 0, epoch: '', events: [] };
     const head = { offset: log.offset, epoch: log.epoch };
     const first = log.events[0]?.offset ?? log.offset + 1;
-    const sameEpoch = epoch === undefined || epoch === '' || epoch === log.epoch;
-    const complete = sameEpoch && after <= log.offset && first <= after + 1;
+    const complete = reachesBack(head, first, after, epoch);
     if (!complete) return { head, events: [], complete };
-    const events = log.events.filter((event) => (event.offset ?? 0) > after).slice(0, limit);
+    const events = log.events.filter((event) => event.offset > after).slice(0, limit);
     return { head, events: structuredClone(events), complete };
   }
 }
@@ -177,12 +186,16 @@ class MemoryNodes implements NodeRegistry {
  * or several nodes of one process sharing a MemoryCluster (tests).
  */
 export class MemoryBackend implements Backend {
-  readonly kind = 'memory' as const;
+  readonly name = 'memory';
+  readonly summary = 'embedded single-node backend (no REDIS_URL set)';
   readonly bus: MemoryBus;
   readonly history: HistoryStore;
   readonly members: MemberStore;
   readonly state: StateStore;
   readonly nodes: NodeRegistry;
+  readonly documents: DocumentStore;
+  readonly awareness: AwarenessStore;
+  readonly revocations: RevocationStore;
 
   constructor(
     node: string,
@@ -193,6 +206,9 @@ export class MemoryBackend implements Backend {
     this.members = new MemoryMembers(cluster);
     this.state = new MemoryState(cluster);
     this.nodes = new MemoryNodes(cluster);
+    this.documents = new MemoryDocumentStore(cluster);
+    this.awareness = new MemoryAwarenessStore(cluster);
+    this.revocations = new MemoryRevocationStore(cluster);
   }
 
   status(): BackendStatus {

@@ -1,34 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { MemoryCluster } from '../backend/memory/memory-cluster';
-import type { AwarenessEntry, YjsSnapshot, YjsStore } from './yjs-store';
+import { DOCUMENT_STREAM, type DocumentSnapshot, type DocumentStore } from '../document-store';
+import type { MemoryCluster } from './memory-cluster';
 
-interface RoomData {
-  snapshot: YjsSnapshot;
-  lock?: { token: string; expiresAt: number };
-  awareness: Map<number, AwarenessEntry>;
-}
-
-/** The data of every MemoryCluster, so that nodes of one process share it as they share the cluster. */
-const clusters = new WeakMap<MemoryCluster, Map<string, RoomData>>();
+const NONE: DocumentSnapshot = { update: undefined, offset: 0, epoch: '' };
 
 /**
- * The embedded YjsStore, next to a MemoryCluster. Everything runs synchronously inside
- * each call, so the compaction's write-and-trim is atomic as the Redis script is.
+ * The embedded DocumentStore. Everything runs synchronously inside each call, so the
+ * compaction's write-and-trim is atomic as the Redis script is.
  */
-export class MemoryYjsStore implements YjsStore {
-  private readonly rooms: Map<string, RoomData>;
+export class MemoryDocumentStore implements DocumentStore {
+  constructor(private readonly cluster: MemoryCluster) {}
 
-  constructor(private readonly cluster: MemoryCluster) {
-    let rooms = clusters.get(cluster);
-    if (!rooms) {
-      rooms = new Map();
-      clusters.set(cluster, rooms);
-    }
-    this.rooms = rooms;
-  }
-
-  async snapshot(room: string): Promise<YjsSnapshot> {
-    return this.rooms.get(room)?.snapshot ?? { update: undefined, offset: 0, epoch: '' };
+  async snapshot(room: string): Promise<DocumentSnapshot> {
+    return this.cluster.documents.get(room)?.snapshot ?? NONE;
   }
 
   async lock(room: string, ttlMs: number): Promise<string | undefined> {
@@ -40,9 +24,11 @@ export class MemoryYjsStore implements YjsStore {
   }
 
   async unlock(room: string, token: string): Promise<void> {
-    const data = this.rooms.get(room);
-    if (data?.lock?.token === token) data.lock = undefined;
-    if (data) this.dropIfEmpty(room, data);
+    const data = this.cluster.documents.get(room);
+    if (!data) return;
+    if (data.lock?.token === token) data.lock = undefined;
+    // A room compacted never and no longer locked leaves no trace.
+    if (data.snapshot.offset === 0 && !data.lock) this.cluster.documents.delete(room);
   }
 
   async compact(
@@ -53,69 +39,21 @@ export class MemoryYjsStore implements YjsStore {
     token: string,
   ): Promise<boolean> {
     const data = this.room(room);
-    const log = this.cluster.existing(room, 'yjs');
+    const log = this.cluster.existing(room, DOCUMENT_STREAM);
     if (data.lock?.token !== token || data.lock.expiresAt <= Date.now()) return false;
     if (!log || log.epoch !== epoch) return false;
     if (data.snapshot.epoch === epoch && data.snapshot.offset >= offset) return false;
     data.snapshot = { update: update.slice(), offset, epoch };
-    log.events = log.events.filter((event) => (event.offset ?? 0) > offset);
+    this.cluster.trim(room, DOCUMENT_STREAM, offset);
     return true;
   }
 
-  async putAwareness(room: string, entries: readonly AwarenessEntry[]): Promise<void> {
-    const data = this.room(room);
-    for (const entry of entries) data.awareness.set(entry.client, entry);
-  }
-
-  async removeAwareness(room: string, clients: readonly number[]): Promise<void> {
-    const data = this.rooms.get(room);
-    if (!data) return;
-    for (const client of clients) data.awareness.delete(client);
-    this.dropIfEmpty(room, data);
-  }
-
-  async awarenessOf(room: string, clients: readonly number[]): Promise<Map<number, AwarenessEntry>> {
-    const stored = this.rooms.get(room)?.awareness;
-    const found = new Map<number, AwarenessEntry>();
-    for (const client of clients) {
-      const entry = stored?.get(client);
-      if (entry) found.set(client, entry);
-    }
-    return found;
-  }
-
-  async listAwareness(room: string, maxAgeMs: number): Promise<AwarenessEntry[]> {
-    const oldest = Date.now() - maxAgeMs;
-    return [...(this.rooms.get(room)?.awareness.values() ?? [])].filter((e) => e.updatedAt >= oldest);
-  }
-
-  async forgetRoom(): Promise<void> {
-    // removeNode looks at every room: there is no per-node list to shorten.
-  }
-
-  async removeNode(node: string): Promise<Array<{ room: string; entries: AwarenessEntry[] }>> {
-    const removed: Array<{ room: string; entries: AwarenessEntry[] }> = [];
-    for (const [room, data] of this.rooms) {
-      const entries = [...data.awareness.values()].filter((e) => e.node === node);
-      if (entries.length === 0) continue;
-      for (const entry of entries) data.awareness.delete(entry.client);
-      removed.push({ room, entries });
-      this.dropIfEmpty(room, data);
-    }
-    return removed;
-  }
-
-  private room(room: string): RoomData {
-    let data = this.rooms.get(room);
+  private room(room: string) {
+    let data = this.cluster.documents.get(room);
     if (!data) {
-      data = { snapshot: { update: undefined, offset: 0, epoch: '' }, awareness: new Map() };
-      this.rooms.set(room, data);
+      data = { snapshot: NONE };
+      this.cluster.documents.set(room, data);
     }
     return data;
-  }
-
-  /** A room with nothing left in it is forgotten, so rooms opened and left leave no trace. */
-  private dropIfEmpty(room: string, data: RoomData): void {
-    if (data.snapshot.offset === 0 && !data.lock && data.awareness.size === 0) this.rooms.delete(room);
   }
 }
