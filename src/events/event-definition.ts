@@ -47,10 +47,13 @@ export interface RoomStateApi {
   all(): Promise<Record<string, unknown>>;
 }
 
-export interface HandlerContext<D> {
+/** A room-scope event always has its room; the other scopes may have none. */
+export type RoomOf<S extends Scope> = S extends 'room' ? string : string | undefined;
+
+export interface HandlerContext<D, S extends Scope = Scope> {
   readonly event: Event<D>;
   readonly data: D;
-  readonly room: string | undefined;
+  readonly room: RoomOf<S>;
   readonly from: Sender;
   readonly origin: Origin;
   /** The sending connection, on the node that received the event from a socket. */
@@ -75,22 +78,24 @@ export interface HandlerContext<D> {
  * replaces `data` in what is published; `publishAs` renames the published type.
  * Local scope: the return value is the `ack` answer. Cluster scope: runs on every node.
  */
-export interface EventDefinition<S extends z.ZodType = z.ZodType> {
+export interface EventDefinition<S extends z.ZodType = z.ZodType, Sc extends Scope = Scope> {
   readonly type: string;
-  readonly scope: Scope;
+  readonly scope: Sc;
   readonly access: Access;
   readonly data: S;
   readonly stream?: StreamName | null;
   readonly publishAs?: string;
   readonly description?: string;
-  handle?(ctx: HandlerContext<z.output<S>>): unknown;
+  handle?(ctx: HandlerContext<z.output<S>, Sc>): unknown;
 }
 
 /** A definition with its data type erased, as the registry holds it. */
 export type AnyEventDefinition = EventDefinition<z.ZodType>;
 
 /** Declares an event type; the data type of its handler is inferred from the schema. */
-export function defineEvent<S extends z.ZodType>(definition: EventDefinition<S>): AnyEventDefinition {
+export function defineEvent<S extends z.ZodType, Sc extends Scope>(
+  definition: EventDefinition<S, Sc>,
+): AnyEventDefinition {
   return definition as unknown as AnyEventDefinition;
 }
 

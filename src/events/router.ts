@@ -55,8 +55,8 @@ export interface RouterDeps {
 const MAX_ISSUES = 3;
 
 /**
- * Validates, authorises, runs handlers and routes by scope (DESIGN.md "The flow of one
- * message"). Entry points: frames from sockets, events from server code, cluster
+ * Validates, authorises, runs handlers and routes by scope (docs/architecture.md "The
+ * flow of one message"). Entry points: frames from sockets, events from server code, cluster
  * events from the bus.
  */
 export class Router {

@@ -46,7 +46,7 @@ export function yjsEvents(awareness: AwarenessStore): AnyEventDefinition[] {
       description: 'A y-protocols awareness update (binary): cursors, names, presence.',
       data: awarenessUpdate,
       async handle(ctx) {
-        const room = ctx.room!;
+        const { room } = ctx;
         const now = Date.now();
         const put: AwarenessEntry[] = [];
         const removed: number[] = [];
