@@ -1,5 +1,6 @@
 /** The public API for embedding swarmcast and writing handlers. */
 
+export type { Authenticator, Authorizer, UpgradeDecision } from './access-hooks';
 export { AuthExtension, authExtension } from './auth/auth-extension';
 export { revokeUser } from './auth/revoke';
 export { createBackend, MemoryBackend, MemoryCluster } from './backend';
@@ -27,4 +28,5 @@ export {
   type HandlerContext,
   type Scope,
 } from './events/event-definition';
-export { type Extension, SwarmNode, type SwarmNodeOptions } from './node';
+export type { Extension, Host } from './host';
+export { SwarmNode, type SwarmNodeOptions } from './node';

@@ -1,50 +1,32 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
-import { selectProtocol } from './auth/token-source';
+import type { WebSocket } from 'ws';
+import { AccessHooks, type Authenticator, type Authorizer, type UpgradeDecision } from './access-hooks';
 import { embeddedBackend } from './backend';
 import type { Backend } from './backend/backend';
 import { Liveness } from './cluster/liveness';
 import type { Config } from './config';
-import type { Connection, Identity } from './connection';
+import type { Connection } from './connection';
 import { ConnectionTable } from './connection-table';
 import { CloseCode } from './errors';
 import { builtinEvents } from './events/builtin';
 import { leaveRoom } from './events/builtin/room';
 import type { AnyEventDefinition, EmitOptions, EmitResult, NodeServices } from './events/event-definition';
 import { EventRegistry } from './events/registry';
-import { Router } from './events/router';
+import { type IncomingFrame, Router } from './events/router';
+import type { Extension, Host } from './host';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
 import { HttpRoutes, type UpgradeHandler } from './http/routes';
 import { Heartbeat } from './limits/heartbeat';
-import { closeOnFlood, RateLimiter } from './limits/rate-limit';
+import { closeOnFlood, connectionRateLimiter } from './limits/rate-limit';
 import { SendBufferWatch } from './limits/send-buffer';
 import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
-import { JsonConnection } from './protocol/json-connection';
+import { JsonEndpoint } from './protocol/json-endpoint';
 import { RoomHub } from './rooms/room-hub';
 
-/** The outcome of checking an upgrade request: who it is, or the HTTP status that refuses it. */
-export type UpgradeDecision =
-  | { readonly ok: true; readonly identity: Identity }
-  | { readonly ok: false; readonly status: number; readonly message: string };
-
-/** Decides who an upgrade request is. `room` is set for /yjs/<room>. */
-export type Authenticator = (
-  req: IncomingMessage,
-  url: URL,
-  room: string | undefined,
-) => Promise<UpgradeDecision>;
-
-export type { UpgradeHandler };
-
-/** A module that plugs into a node: Yjs, auth, metrics, the admin API, the demo page. */
-export interface Extension {
-  readonly name: string;
-  install(node: SwarmNode): void | Promise<void>;
-  close?(): void | Promise<void>;
-}
+export type { Authenticator, Authorizer, Extension, Host, UpgradeDecision, UpgradeHandler };
 
 export interface SwarmNodeOptions {
   readonly config: Config;
@@ -55,20 +37,12 @@ export interface SwarmNodeOptions {
   readonly log?: Logger;
 }
 
-let anonymousCount = 0;
-
-/** Anyone may connect when no authenticator is installed; each connection is its own anonymous user. */
-const openAccess: Authenticator = async () => ({
-  ok: true,
-  identity: { user: `anon-${process.pid}-${++anonymousCount}` },
-});
-
 /**
  * One swarmcast node: an HTTP server with the WebSocket endpoints, the router, the
  * room hub and a backend. Start several (processes, or in one process over a shared
  * MemoryCluster) and they form a cluster through their backend.
  */
-export class SwarmNode {
+export class SwarmNode implements Host {
   readonly id: string;
   readonly config: Config;
   readonly log: Logger;
@@ -80,10 +54,9 @@ export class SwarmNode {
   readonly services: NodeServices;
   /** This node's Prometheus figures; modules report through it (`metrics.yjs`, `metrics.backend`). */
   readonly metrics: NodeMetrics;
-  authenticate: Authenticator = openAccess;
+  private readonly access = new AccessHooks();
 
   private readonly server: Server;
-  private readonly jsonSockets: WebSocketServer;
   private readonly http: HttpRoutes;
   private readonly extensions: Extension[] = [];
   private readonly closing = new Set<Promise<void>>();
@@ -119,7 +92,7 @@ export class SwarmNode {
       backend: this.backend,
       hub: this.hub,
       connections: this.connections,
-      can: (conn, access, room) => this.router.can(conn, access, room),
+      can: (conn, access, room) => this.access.authorize(conn, access, room),
       emit: (type, opts) => this.emit(type, opts),
       membershipStale: () => this.liveness.membershipStale(),
     };
@@ -131,6 +104,7 @@ export class SwarmNode {
       hub: this.hub,
       services: () => services,
       log: this.log,
+      authorize: (conn, access, room) => this.access.authorize(conn, access, room),
       observer: this.metrics,
     });
     this.backend.bus.listen({
@@ -144,11 +118,6 @@ export class SwarmNode {
       },
       resync: () => this.hub.resync(),
     });
-    this.jsonSockets = new WebSocketServer({
-      noServer: true,
-      maxPayload: options.config.maxFrameBytes,
-      handleProtocols: selectProtocol,
-    });
     this.pings = new Heartbeat(options.config.limits.pingIntervalMs);
     this.sendBuffers = new SendBufferWatch(options.config.limits.maxSendBufferBytes);
     this.server = createServer((req, res) => void this.http.request(req, res));
@@ -158,8 +127,8 @@ export class SwarmNode {
       const reason = this.notReadyReason();
       sendJson(res, reason ? 503 : 200, { ready: !reason, node: this.id, reason });
     });
-    this.addUpgrade('/events', (req, socket, head, url) => void this.upgradeJson(req, socket, head, url));
-    this.extensions.push(...(options.extensions ?? []));
+    // The JSON endpoint is a module like the others, installed first.
+    this.extensions.push(new JsonEndpoint(), ...(options.extensions ?? []));
     this.liveness = new Liveness(
       {
         id: this.id,
@@ -186,7 +155,7 @@ export class SwarmNode {
           this.hub.roomNames().flatMap((room) =>
             this.hub
               .localMembers(room)
-              .filter((conn) => conn.protocol === 'json')
+              .filter((conn) => conn.joinsRooms)
               .map((conn) => ({ room, member: { conn: conn.id, user: conn.identity.user, node: this.id } })),
           ),
       },
@@ -217,6 +186,28 @@ export class SwarmNode {
    */
   onPeerDown(handler: (node: string) => Promise<void>): void {
     this.peerDownHandlers.push(handler);
+  }
+
+  addAuthenticator(authenticator: Authenticator): void {
+    this.access.addAuthenticator(authenticator);
+  }
+
+  addAuthorizer(authorizer: Authorizer): void {
+    this.access.addAuthorizer(authorizer);
+  }
+
+  /** Runs the authenticators; an upgrade being authenticated counts against MAX_CONNECTIONS. */
+  async authenticate(req: IncomingMessage, url: URL, room: string | undefined): Promise<UpgradeDecision> {
+    this.upgrading++;
+    try {
+      return await this.access.authenticate(req, url, room);
+    } finally {
+      this.upgrading--;
+    }
+  }
+
+  fromSocket(conn: Connection, frame: IncomingFrame): Promise<void> {
+    return this.router.fromSocket(conn, frame);
   }
 
   get isDraining(): boolean {
@@ -286,14 +277,12 @@ export class SwarmNode {
       this.log.warn({ connections: this.connections.size }, 'drain timed out; closing what is left');
     }
     this.metrics.drainFinished((performance.now() - started) / 1000, timedOut);
-    for (const socket of this.jsonSockets.clients) socket.terminate();
     await this.shutdown();
     this.log.info('drained');
   }
 
   /** Closes everything at once, without telling anyone (tests, and after a drain). */
   async close(): Promise<void> {
-    for (const socket of this.jsonSockets.clients) socket.terminate();
     await this.shutdown();
   }
 
@@ -332,34 +321,6 @@ export class SwarmNode {
     this.http.dispatchUpgrade(req, socket, head, url);
   }
 
-  private async upgradeJson(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    this.upgrading++;
-    let decision: UpgradeDecision;
-    try {
-      decision = await this.authenticate(req, url, undefined);
-    } finally {
-      this.upgrading--;
-    }
-    if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
-    this.jsonSockets.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new JsonConnection(
-        ws,
-        decision.identity,
-        this.router,
-        this.log,
-        {
-          rate: this.rateLimiter(),
-          maxSendBufferBytes: this.config.limits.maxSendBufferBytes,
-        },
-        socket,
-      );
-      this.register(conn, ws);
-      ws.on('close', () => this.track(this.disconnect(conn, conn.settled())));
-      ws.on('error', (err) => this.log.debug({ err, conn: conn.id }, 'socket error'));
-      conn.open(this.id);
-    });
-  }
-
   /**
    * Registers a connection of any protocol (the Yjs extension uses it too). With its
    * `socket`, the node's limits apply to it (docs/security.md): pings (4408), the send
@@ -368,24 +329,15 @@ export class SwarmNode {
    */
   register(conn: Connection, socket?: WebSocket): void {
     this.connections.add(conn);
-    this.metrics.connectionOpened(conn.protocol);
+    this.metrics.connectionOpened(conn.endpoint);
     if (!socket) return;
     this.pings.watch(socket);
     this.sendBuffers.watch(socket);
-    if (conn.protocol !== 'json') {
-      closeOnFlood(socket, this.rateLimiter(), () =>
+    if (!conn.limitsOwnRate) {
+      closeOnFlood(socket, connectionRateLimiter(this.config.limits), () =>
         conn.close(CloseCode.RateLimited, 'rate limit exceeded'),
       );
     }
-  }
-
-  private rateLimiter(): RateLimiter {
-    const { limits } = this.config;
-    return new RateLimiter({
-      perSecond: limits.ratePerSecond,
-      burst: limits.rateBurst,
-      maxDrops: limits.rateMaxDrops,
-    });
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */

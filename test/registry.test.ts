@@ -22,6 +22,16 @@ describe('EventRegistry', () => {
     }
   });
 
+  it('has a room stream for each stream the declared room events name, and the default one', () => {
+    const registry = new EventRegistry(builtinEvents);
+    assert.deepEqual(registry.streams(), ['events']);
+    const room = (type: string, stream?: string | null) =>
+      defineEvent({ type, scope: 'room', access: 'write', stream, data: z.object({}) });
+    registry.register(room('doc.update', 'doc')).register(room('cursor.move', null));
+    registry.register(room('note.add', 'notes')).register(room('note.edit', 'notes'));
+    assert.deepEqual(registry.streams(), ['events', 'doc', 'notes']);
+  });
+
   it('refuses a type declared twice', () => {
     assert.throws(() => new EventRegistry([sample('a.b'), sample('a.b')]), /declared twice/);
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { z } from 'zod';
+import type { Authorizer } from '../src/access-hooks';
 import { MemoryBackend } from '../src/backend/memory/memory-backend';
 import { ConnectionTable } from '../src/connection-table';
 import { ErrorCode } from '../src/errors';
@@ -45,7 +46,7 @@ const refuse = defineEvent({
   handle: (ctx) => ctx.fail('not today'),
 });
 
-function setup() {
+function setup(authorize?: Authorizer) {
   const log = createLogger('silent', 'n1');
   const backend = new MemoryBackend('n1');
   const hub = new RoomHub(backend, log);
@@ -60,7 +61,15 @@ function setup() {
     emit: (type, options) => router.emit(type, options),
     membershipStale: () => {},
   };
-  const router: Router = new Router({ node: 'n1', registry, backend, hub, services: () => services, log });
+  const router: Router = new Router({
+    node: 'n1',
+    registry,
+    backend,
+    hub,
+    services: () => services,
+    log,
+    authorize,
+  });
   backend.bus.listen({
     room: (e) => hub.receive(e),
     cluster: (e) => void router.fromBus(e, e.from.node),
@@ -128,7 +137,7 @@ describe('Router', () => {
 
   it('asks the authorizer with the access the event type declares', async () => {
     const asked: string[] = [];
-    router.setAuthorizer((_conn, access, room) => {
+    const { router } = setup((_conn, access, room) => {
       asked.push(`${access}:${room}`);
       return access !== 'write';
     });

@@ -4,8 +4,8 @@ import { REVOKE_EVENT, revokeUser } from '../auth/revoke';
 import type { NodeInfo } from '../backend/backend';
 import { ErrorCode, SwarmError } from '../errors';
 import { roomName } from '../events/builtin/room';
+import type { Extension, Host } from '../host';
 import { sendJson } from '../http/respond';
-import type { Extension, SwarmNode } from '../node';
 import { bearerMatches } from './bearer';
 import { BadRequest, readJsonBody } from './body';
 
@@ -44,7 +44,7 @@ export class AdminApi {
   private readonly startedAt = Date.now();
 
   constructor(
-    private readonly node: SwarmNode,
+    private readonly node: Host,
     private readonly token: string,
   ) {}
 

@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import type { UpgradeDecision } from '../access-hooks';
 import type { Connection } from '../connection';
 import { CloseCode, ErrorCode, SwarmError } from '../errors';
 import { leaveRoom } from '../events/builtin/room';
 import { type Access, type AnyEventDefinition, defineEvent } from '../events/event-definition';
-import type { Extension, SwarmNode, UpgradeDecision } from '../node';
+import type { Extension, Host } from '../host';
 import { accessTo, satisfies } from './grants';
 import { TokenError, TokenVerifier, type VerifiedToken } from './jwt';
 import { REVOCATION_TTL_MS, Revocations } from './revocations';
@@ -28,11 +29,11 @@ export class AuthExtension implements Extension {
   readonly revocations = new Revocations();
   readonly sessions = new Sessions();
   private verifier: TokenVerifier | undefined;
-  private node: SwarmNode | undefined;
+  private node: Host | undefined;
   private sweep: NodeJS.Timeout | undefined;
   private readonly expired = new WeakSet<Connection>();
 
-  async install(node: SwarmNode): Promise<void> {
+  async install(node: Host): Promise<void> {
     if (this.node) throw new Error('an AuthExtension serves one node; create one per node');
     this.node = node;
     const store = node.backend.revocations;
@@ -55,8 +56,8 @@ export class AuthExtension implements Extension {
       return;
     }
     this.verifier = await TokenVerifier.create(auth);
-    node.authenticate = (req, url, room) => this.authenticate(req, url, room);
-    node.router.setAuthorizer((conn, access, room) => this.authorize(conn, access, room));
+    node.addAuthenticator((req, url, room) => this.authenticate(req, url, room));
+    node.addAuthorizer((conn, access, room) => this.authorize(conn, access, room));
     this.sweep = setInterval(() => this.closeExpired(), EXPIRY_SWEEP_MS);
     this.sweep.unref();
     const algorithm = auth.mode === 'hs256' ? 'HS256' : auth.algorithm;
@@ -145,7 +146,7 @@ export class AuthExtension implements Extension {
         // Rooms the new token no longer grants are left (events) or closed (Yjs: one room per socket).
         for (const room of [...conn.rooms]) {
           if (this.authorize(conn, 'read', room)) continue;
-          if (conn.protocol === 'json') await leaveRoom(ctx.node, conn, room);
+          if (conn.joinsRooms) await leaveRoom(ctx.node, conn, room);
           else conn.close(CloseCode.Revoked, `access to room ${room} revoked`);
         }
         return { user: verified.user, expiresAt: verified.expiresAt ?? null };

@@ -1,3 +1,4 @@
+import type { Authorizer } from '../access-hooks';
 import type { Backend } from '../backend/backend';
 import type { Connection } from '../connection';
 import { ErrorCode, SwarmError, toWireError } from '../errors';
@@ -25,13 +26,7 @@ export interface IncomingFrame {
   readonly id?: string | number;
 }
 
-/**
- * Decides whether a connection may send an event of this definition to this room.
- * The default allows everything; the auth module replaces it with token grants.
- */
-export type Authorizer = (conn: Connection, access: Access, room: string | undefined) => boolean;
-
-export const allowAll: Authorizer = () => true;
+const allowAll: Authorizer = () => true;
 
 export interface RouterObserver {
   received?(type: string, scope: string): void;
@@ -60,14 +55,11 @@ const MAX_ISSUES = 3;
  * events from the bus.
  */
 export class Router {
-  private authorize: Authorizer;
+  private readonly authorize: Authorizer;
 
   constructor(private readonly deps: RouterDeps) {
+    // The node's composed authorizers (src/access-hooks.ts); alone, a router allows everything.
     this.authorize = deps.authorize ?? allowAll;
-  }
-
-  setAuthorizer(authorize: Authorizer): void {
-    this.authorize = authorize;
   }
 
   /** The current authorizer, for handlers that check access to a room they are about to enter. */

@@ -56,7 +56,9 @@ export interface YjsRoomServices {
  */
 export class YjsConnection implements Connection {
   readonly id = randomUUID();
-  readonly protocol = 'yjs' as const;
+  readonly endpoint = 'yjs';
+  readonly joinsRooms = false;
+  readonly limitsOwnRate = false;
   readonly rooms = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   /** Updates routed but not yet appended (see `pipeline`). */

@@ -4,8 +4,8 @@ import { WebSocketServer } from 'ws';
 import type { AwarenessStore } from '../backend/awareness-store';
 import { MAX_ROOM_NAME } from '../events/builtin/room';
 import type { Event, Position } from '../events/event';
+import type { Extension, Host } from '../host';
 import { refuseUpgrade } from '../http/respond';
-import type { Extension, SwarmNode } from '../node';
 import { Compactor } from './compaction';
 import { DocumentCache } from './document-cache';
 import { Y, type YDoc } from './esm';
@@ -48,7 +48,7 @@ export class YjsExtension implements Extension {
   readonly name = 'yjs';
   private installed:
     | {
-        node: SwarmNode;
+        node: Host;
         awareness: AwarenessStore;
         log: YjsLog;
         compactor: Compactor;
@@ -63,7 +63,7 @@ export class YjsExtension implements Extension {
   /** Awareness events already noted: each reaches every local client of its room. */
   private readonly recorded = new WeakSet<Event>();
 
-  install(node: SwarmNode): void {
+  install(node: Host): void {
     const { documents, awareness, history } = node.backend;
     for (const definition of yjsEvents(awareness)) node.registry.register(definition);
     const cache = node.config.yjsCacheBytes > 0 ? new DocumentCache(node.config.yjsCacheBytes) : undefined;
@@ -247,7 +247,7 @@ export class YjsExtension implements Extension {
         return unseen.filter((state) => isNewer(state, stored.get(state.client)));
       },
       seen: (room, event) => this.recordAwareness(room, event),
-      route: (conn, frame) => node.router.fromSocket(conn, frame),
+      route: (conn, frame) => node.fromSocket(conn, frame),
       emitAwareness: async (room, update) => {
         await node.emit(YJS_AWARENESS, { room, data: update });
       },
