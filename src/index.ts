@@ -3,7 +3,7 @@
 export type { Authenticator, Authorizer, UpgradeDecision } from './access-hooks';
 export { AuthExtension, authExtension } from './auth/auth-extension';
 export { revokeUser } from './auth/revoke';
-export { createBackend, MemoryBackend, MemoryCluster } from './backend';
+export { createBackend, MemoryBackend, SharedMemory } from './backend';
 export type { AwarenessEntry, AwarenessStore } from './backend/awareness-store';
 export type {
   Backend,

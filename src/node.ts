@@ -5,7 +5,6 @@ import type { WebSocket } from 'ws';
 import { AccessHooks, type Authenticator, type Authorizer, type UpgradeDecision } from './access-hooks';
 import { embeddedBackend } from './backend';
 import type { Backend } from './backend/backend';
-import { Liveness } from './cluster/liveness';
 import type { Config } from './config';
 import type { Connection } from './connection';
 import { ConnectionTable } from './connection-table';
@@ -23,6 +22,7 @@ import { closeOnFlood, connectionRateLimiter } from './limits/rate-limit';
 import { SendBufferWatch } from './limits/send-buffer';
 import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
+import { Liveness } from './nodes/liveness';
 import { JsonEndpoint } from './protocol/json-endpoint';
 import { RoomHub } from './rooms/room-hub';
 
@@ -40,7 +40,7 @@ export interface SwarmNodeOptions {
 /**
  * One swarmcast node: an HTTP server with the WebSocket endpoints, the router, the
  * room hub and a backend. Start several (processes, or in one process over a shared
- * MemoryCluster) and they form a cluster through their backend.
+ * SharedMemory) and they form a cluster through their backend.
  */
 export class SwarmNode implements Host {
   readonly id: string;

@@ -164,9 +164,9 @@ describe('Router', () => {
   });
 
   it('runs a cluster event here at once and on another node through the bus', async () => {
-    // A second node on the first one's MemoryCluster.
+    // A second node on the first one's SharedMemory.
     const log = createLogger('silent', 'n2');
-    const backend2 = new MemoryBackend('n2', backend.cluster);
+    const backend2 = new MemoryBackend('n2', backend.shared);
     const hub2 = new RoomHub(backend2, log);
     const services2: NodeServices = {
       id: 'n2',

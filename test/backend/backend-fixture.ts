@@ -2,7 +2,7 @@ import type { Backend } from '../../src/backend/backend';
 
 /**
  * One deployment of a backend: the backends it makes share their data (as the nodes of
- * one Redis, or of one MemoryCluster, do) and share nothing with other deployments.
+ * one Redis, or of one SharedMemory, do) and share nothing with other deployments.
  */
 export interface Deployment {
   /** A started backend for node `id`; the contract suite closes it. */

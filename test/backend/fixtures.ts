@@ -1,5 +1,5 @@
 import { MemoryBackend } from '../../src/backend/memory/memory-backend';
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import { RedisKeys } from '../../src/backend/redis/keys';
 import { RedisBackend } from '../../src/backend/redis/redis-backend';
 import { createLogger } from '../../src/log';
@@ -9,11 +9,11 @@ import type { BackendFixture } from './backend-fixture';
 
 const silent = createLogger('silent', 'backend-contract');
 
-/** The embedded backend: one MemoryCluster per deployment. */
+/** The embedded backend: one SharedMemory per deployment. */
 export const memoryFixture: BackendFixture = {
   name: 'memory',
   deployment({ historyLimit }) {
-    const cluster = new MemoryCluster(historyLimit);
+    const cluster = new SharedMemory(historyLimit);
     return {
       node: async (id) => new MemoryBackend(id, cluster),
       lose: async (room, stream) => {

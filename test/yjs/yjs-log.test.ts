@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Backend } from '../../src/backend/backend';
 import type { DocumentStore } from '../../src/backend/document-store';
 import { MemoryBackend } from '../../src/backend/memory/memory-backend';
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import { RedisBackend } from '../../src/backend/redis/redis-backend';
 import { SNAPSHOT_PART_BYTES } from '../../src/backend/redis/redis-document-store';
 import { createLogger } from '../../src/log';
@@ -120,7 +120,7 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
 }
 
 storeSuite('memory', () => {
-  const cluster = new MemoryCluster(1000);
+  const cluster = new SharedMemory(1000);
   const backend = new MemoryBackend('n1', cluster);
   return { backend, store: backend.documents };
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DOCUMENT_STREAM, type DocumentSnapshot, type DocumentStore } from '../document-store';
-import type { MemoryCluster } from './memory-cluster';
+import type { SharedMemory } from './shared-memory';
 
 const NONE: DocumentSnapshot = { update: undefined, offset: 0, epoch: '' };
 
@@ -9,10 +9,10 @@ const NONE: DocumentSnapshot = { update: undefined, offset: 0, epoch: '' };
  * compaction's write-and-trim is atomic as the Redis script is.
  */
 export class MemoryDocumentStore implements DocumentStore {
-  constructor(private readonly cluster: MemoryCluster) {}
+  constructor(private readonly shared: SharedMemory) {}
 
   async snapshot(room: string): Promise<DocumentSnapshot> {
-    return this.cluster.documents.get(room)?.snapshot ?? NONE;
+    return this.shared.documents.get(room)?.snapshot ?? NONE;
   }
 
   async lock(room: string, ttlMs: number): Promise<string | undefined> {
@@ -24,11 +24,11 @@ export class MemoryDocumentStore implements DocumentStore {
   }
 
   async unlock(room: string, token: string): Promise<void> {
-    const data = this.cluster.documents.get(room);
+    const data = this.shared.documents.get(room);
     if (!data) return;
     if (data.lock?.token === token) data.lock = undefined;
     // A room compacted never and no longer locked leaves no trace.
-    if (data.snapshot.offset === 0 && !data.lock) this.cluster.documents.delete(room);
+    if (data.snapshot.offset === 0 && !data.lock) this.shared.documents.delete(room);
   }
 
   async compact(
@@ -39,20 +39,20 @@ export class MemoryDocumentStore implements DocumentStore {
     token: string,
   ): Promise<boolean> {
     const data = this.room(room);
-    const log = this.cluster.existing(room, DOCUMENT_STREAM);
+    const log = this.shared.existing(room, DOCUMENT_STREAM);
     if (data.lock?.token !== token || data.lock.expiresAt <= Date.now()) return false;
     if (!log || log.epoch !== epoch) return false;
     if (data.snapshot.epoch === epoch && data.snapshot.offset >= offset) return false;
     data.snapshot = { update: update.slice(), offset, epoch };
-    this.cluster.trim(room, DOCUMENT_STREAM, offset);
+    this.shared.trim(room, DOCUMENT_STREAM, offset);
     return true;
   }
 
   private room(room: string) {
-    let data = this.cluster.documents.get(room);
+    let data = this.shared.documents.get(room);
     if (!data) {
       data = { snapshot: NONE };
-      this.cluster.documents.set(room, data);
+      this.shared.documents.set(room, data);
     }
     return data;
   }

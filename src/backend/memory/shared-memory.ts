@@ -15,7 +15,7 @@ interface StreamLog {
  * The state a Redis server would hold, for nodes that share one process: the embedded
  * single-node default, and tests that run several nodes over an in-memory bus.
  */
-export class MemoryCluster {
+export class SharedMemory {
   readonly streams = new Map<string, StreamLog>();
   readonly members = new Map<string, Map<string, Member>>();
   readonly state = new Map<string, Map<string, unknown>>();
