@@ -6,12 +6,12 @@ import { CloseCode, ErrorCode, SwarmError } from '../errors';
 import { leaveRoom } from '../events/builtin/room';
 import { type Access, type AnyEventDefinition, defineEvent } from '../events/event-definition';
 import type { Extension, Host } from '../host';
+import { tokenFrom } from '../http/token-source';
 import { accessTo, satisfies } from './grants';
 import { TokenError, TokenVerifier, type VerifiedToken } from './jwt';
 import { REVOCATION_TTL_MS, Revocations } from './revocations';
 import { revokeEvent } from './revoke';
 import { Sessions } from './sessions';
-import { tokenFrom } from './token-source';
 
 export const REFRESH_EVENT = 'auth.refresh';
 

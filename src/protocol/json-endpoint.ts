@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { selectProtocol } from '../auth/token-source';
 import type { Extension, Host } from '../host';
 import { refuseUpgrade } from '../http/respond';
+import { selectProtocol } from '../http/token-source';
 import { connectionRateLimiter } from '../limits/rate-limit';
 import { JsonConnection } from './json-connection';
 
