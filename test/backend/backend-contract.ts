@@ -67,28 +67,34 @@ export function backendContract(fixture: BackendFixture): void {
       return backends;
     }
 
+    /** Node a sends; node b listens and is subscribed to a fresh room. */
+    async function senderAndSubscriber() {
+      const [a, b] = await nodes('a', 'b');
+      const room = uniquePrefix('room');
+      const heard = new Heard();
+      b!.bus.listen(heard);
+      a!.bus.listen(new Heard());
+      await b!.bus.subscribe(room);
+      return { a: a!, b: b!, room, heard };
+    }
+
     describe('bus', () => {
       it('appends a room event to its stream and publishes it in one step, with its position', async () => {
-        const [a, b] = await nodes('a', 'b');
-        const room = uniquePrefix('room');
-        const heard = new Heard();
-        b!.bus.listen(heard);
-        a!.bus.listen(new Heard());
-        await b!.bus.subscribe(room);
+        const { a, b, room, heard } = await senderAndSubscriber();
         // What a receiver does on a gap: read history. The event it was handed must be there.
         const inHistory: boolean[] = [];
         const room0 = heard.room.bind(heard);
         heard.room = (e) => {
           room0(e);
-          void b!.history
+          void b.history
             .read(room, STREAM, (e.offset ?? 1) - 1, e.epoch)
             .then((read) => inHistory.push(read.events.some((x) => x.offset === e.offset)));
         };
-        const first = await a!.bus.publishRoom(event(room, { n: 1 }), STREAM);
-        const second = await a!.bus.publishRoom(event(room, { n: 2 }), STREAM);
+        const first = await a.bus.publishRoom(event(room, { n: 1 }), STREAM);
+        const second = await a.bus.publishRoom(event(room, { n: 2 }), STREAM);
         assert.deepEqual([first.offset, second.offset], [1, 2]);
         assert.equal(first.stream, STREAM);
-        const head = await a!.history.head(room, STREAM);
+        const head = await a.history.head(room, STREAM);
         assert.deepEqual(head, { offset: 2, epoch: first.epoch });
         assert.ok(first.epoch.length > 0);
         await waitFor(() => heard.rooms.length === 2 && inHistory.length === 2, 'both events on node b');
@@ -103,17 +109,12 @@ export function backendContract(fixture: BackendFixture): void {
       });
 
       it('publishes an event without a stream with no position and appends nothing', async () => {
-        const [a, b] = await nodes('a', 'b');
-        const room = uniquePrefix('room');
-        const heard = new Heard();
-        b!.bus.listen(heard);
-        a!.bus.listen(new Heard());
-        await b!.bus.subscribe(room);
-        const published = await a!.bus.publishRoom(event(room, 'hi'), null);
+        const { a, room, heard } = await senderAndSubscriber();
+        const published = await a.bus.publishRoom(event(room, 'hi'), null);
         assert.equal(published.offset, undefined);
         await waitFor(() => heard.rooms.length === 1, 'the ephemeral event on node b');
         assert.equal(heard.rooms[0]!.offset, undefined);
-        assert.deepEqual(await a!.history.head(room, STREAM), { offset: 0, epoch: '' });
+        assert.deepEqual(await a.history.head(room, STREAM), { offset: 0, epoch: '' });
       });
 
       it('delivers room events only to other nodes subscribed to the room, never back to the sender', async () => {
