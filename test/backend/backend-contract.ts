@@ -523,16 +523,34 @@ export function backendContract(fixture: BackendFixture): void {
     });
 
     describe('status', () => {
-      it('is up once started, names itself, and closes', async () => {
+      it('is up once started, names itself, and reports going down and coming back', async () => {
         const [a] = await nodes('a');
         assert.equal(a!.status(), 'up');
         assert.ok(a!.name.length > 0);
         assert.ok(a!.summary.length > 0);
         const seen: string[] = [];
         a!.onStatus((status) => seen.push(status));
-        a!.useMetrics?.({ call: () => {} });
-        await a!.close();
-        open.splice(open.indexOf(a!), 1);
+        const outage = deployment.outage;
+        if (!outage) {
+          await a!.state.set(uniquePrefix('room'), 'k', 1);
+          assert.deepEqual([a!.status(), seen], ['up', []], 'a backend that cannot go down stays up');
+          return;
+        }
+        const restore = await outage();
+        await waitFor(() => a!.status() === 'down', 'the backend to report down', 10_000);
+        await restore();
+        await waitFor(() => a!.status() === 'up', 'the backend to report up again', 10_000);
+        assert.deepEqual(seen, ['down', 'up']);
+      });
+
+      it('reports the time of its calls where it has any worth timing', async () => {
+        const [a] = await nodes('a');
+        if (!a!.useMetrics) return;
+        const calls: string[] = [];
+        a!.useMetrics({ call: (kind, seconds, ok) => calls.push(`${kind}:${ok}:${seconds >= 0}`) });
+        await a!.state.set(uniquePrefix('room'), 'k', 1);
+        await a!.state.all(uniquePrefix('room'));
+        assert.deepEqual(calls, ['write:true:true', 'read:true:true']);
       });
     });
   });

@@ -9,6 +9,11 @@ export interface Deployment {
   node(id: string): Promise<Backend>;
   /** Loses a room stream's data behind the backend's back (a flushed or failed-over Redis). */
   lose(room: string, stream: string): Promise<void>;
+  /**
+   * Takes what the backends stand on away (stops the Redis server) and resolves with the
+   * way to bring it back. Absent for a backend that cannot go down (memory).
+   */
+  outage?(): Promise<() => Promise<void>>;
 }
 
 /** How the contract suite gets at one kind of backend. */

@@ -50,6 +50,10 @@ export function redisFixture(): BackendFixture {
           await backend.start();
           return backend;
         },
+        async outage() {
+          await server.stop();
+          return () => server.resume();
+        },
         async lose(room, stream) {
           const keys = new RedisKeys(keyPrefix);
           const client = server.client();
