@@ -17,9 +17,7 @@ import { type IncomingFrame, Router } from './events/router';
 import type { Extension, Host } from './host';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
 import { HttpRoutes, type UpgradeHandler } from './http/routes';
-import { Heartbeat } from './limits/heartbeat';
-import { closeOnFlood, connectionRateLimiter } from './limits/rate-limit';
-import { SendBufferWatch } from './limits/send-buffer';
+import { SocketLimits } from './limits/socket-limits';
 import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
 import { Liveness } from './nodes/liveness';
@@ -59,12 +57,10 @@ export class SwarmNode implements Host {
   private readonly server: Server;
   private readonly http: HttpRoutes;
   private readonly extensions: Extension[] = [];
-  private readonly closing = new Set<Promise<void>>();
   private readonly readinessChecks: Array<() => string | undefined> = [];
   private draining: Promise<void> | undefined;
   private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
-  private readonly pings: Heartbeat;
-  private readonly sendBuffers: SendBufferWatch;
+  private readonly socketLimits: SocketLimits;
   /** Upgrades past the connection cap check that have not become connections yet. */
   private upgrading = 0;
   private readonly liveness: Liveness;
@@ -118,8 +114,7 @@ export class SwarmNode implements Host {
       },
       resync: () => this.hub.resync(),
     });
-    this.pings = new Heartbeat(options.config.limits.pingIntervalMs);
-    this.sendBuffers = new SendBufferWatch(options.config.limits.maxSendBufferBytes);
+    this.socketLimits = new SocketLimits(options.config.limits);
     this.server = createServer((req, res) => void this.http.request(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
@@ -264,14 +259,8 @@ export class SwarmNode implements Host {
     const deadline = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), timeoutMs).unref(),
     );
-    const work = (async () => {
-      for (const conn of [...this.connections.all()]) conn.close(CloseCode.ServiceRestart, 'node draining');
-      // Sockets close when their clients answer the close frame; then their leave work runs.
-      while (this.connections.size > 0 || this.closing.size > 0) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        await Promise.all(this.closing);
-      }
-    })();
+    for (const conn of [...this.connections.all()]) conn.close(CloseCode.ServiceRestart, 'node draining');
+    const work = this.connections.emptied();
     const timedOut = (await Promise.race([work, deadline])) === 'timeout';
     if (timedOut) {
       this.log.warn({ connections: this.connections.size }, 'drain timed out; closing what is left');
@@ -287,8 +276,7 @@ export class SwarmNode implements Host {
   }
 
   private async shutdown(): Promise<void> {
-    this.pings.stop();
-    this.sendBuffers.stop();
+    this.socketLimits.stop();
     for (const extension of [...this.extensions].reverse()) await extension.close?.();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -330,14 +318,7 @@ export class SwarmNode implements Host {
   register(conn: Connection, socket?: WebSocket): void {
     this.connections.add(conn);
     this.metrics.connectionOpened(conn.endpoint);
-    if (!socket) return;
-    this.pings.watch(socket);
-    this.sendBuffers.watch(socket);
-    if (!conn.limitsOwnRate) {
-      closeOnFlood(socket, connectionRateLimiter(this.config.limits), () =>
-        conn.close(CloseCode.RateLimited, 'rate limit exceeded'),
-      );
-    }
+    if (socket) this.socketLimits.watch(conn, socket);
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */
@@ -353,8 +334,7 @@ export class SwarmNode implements Host {
 
   /** Keeps a promise of close work so a drain can wait for it. */
   track(work: Promise<void>): void {
-    this.closing.add(work);
-    void work.finally(() => this.closing.delete(work));
+    this.connections.track(work);
   }
 }
 
