@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MemoryBackend } from '../src/backend/memory/memory-backend';
-import { MemoryCluster } from '../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../src/backend/memory/shared-memory';
 import { loadConfig } from '../src/config';
 import { SwarmNode } from '../src/node';
 import { JsonClient } from './helpers/client';
@@ -161,7 +161,7 @@ describe('starting a node', () => {
       release = resolve;
     });
     // A backend whose start waits for the test, as a slow Redis would.
-    const backend = new MemoryBackend(config.nodeId, new MemoryCluster(config.historyLimit));
+    const backend = new MemoryBackend(config.nodeId, new SharedMemory(config.historyLimit));
     const start = backend.start.bind(backend);
     backend.start = async () => {
       await gate;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import type { SwarmNode } from '../../src/node';
 import { OpenClients } from '../helpers/client';
 import { eventsUrl, startNodes } from '../helpers/nodes';
@@ -9,7 +9,7 @@ import { startRedisNodes } from '../helpers/redis-nodes';
 
 const fixtures: Array<{ name: string; start: () => Promise<SwarmNode[]>; stop?: () => Promise<void> }> = [];
 let redis: TestRedis | undefined;
-fixtures.push({ name: 'memory', start: () => startNodes(2, { cluster: new MemoryCluster(1000) }) });
+fixtures.push({ name: 'memory', start: () => startNodes(2, { cluster: new SharedMemory(1000) }) });
 fixtures.push({
   name: 'Redis',
   start: async () => {
