@@ -17,12 +17,14 @@ import { EventRegistry } from './events/registry';
 import { Router } from './events/router';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
 import { HttpRoutes, type UpgradeHandler } from './http/routes';
+import { FlowControl } from './limits/flow-control';
 import { Heartbeat } from './limits/heartbeat';
-import { closeOnFlood, RateLimiter } from './limits/rate-limit';
+import { RateLimiter } from './limits/rate-limit';
 import { SendBufferWatch } from './limits/send-buffer';
 import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
 import { JsonConnection } from './protocol/json-connection';
+import { reasonedSocket } from './protocol/reasoned-socket';
 import { RoomHub } from './rooms/room-hub';
 import { ConnectionTable, type NodeServices } from './services';
 
@@ -78,6 +80,8 @@ export class SwarmNode {
   readonly router: Router;
   readonly hub: RoomHub;
   readonly connections = new ConnectionTable();
+  /** Flow control of the paced (Yjs) sockets open now, for metrics. */
+  private readonly flows = new Set<FlowControl>();
   readonly services: NodeServices;
   /** This node's Prometheus figures; modules report through it (`metrics.yjs`, `metrics.backend`). */
   readonly metrics: NodeMetrics;
@@ -113,6 +117,7 @@ export class SwarmNode {
       draining: () => this.isDraining,
       backendStatus: () => this.backend.status(),
       isDeclared: (type) => this.registry.get(type) !== undefined,
+      flows: () => this.flows,
     });
     this.backend.useMetrics?.(this.metrics.backend);
     this.hub = new RoomHub(this.backend, this.log, this.metrics);
@@ -149,6 +154,11 @@ export class SwarmNode {
     this.jsonSockets = new WebSocketServer({
       noServer: true,
       maxPayload: options.config.maxFrameBytes,
+      WebSocket: reasonedSocket({
+        bytes: options.config.maxFrameBytes,
+        variable: 'MAX_FRAME_BYTES',
+        code: CloseCode.MessageTooBig,
+      }),
       handleProtocols: selectProtocol,
     });
     this.pings = new Heartbeat(options.config.limits.pingIntervalMs);
@@ -366,21 +376,28 @@ export class SwarmNode {
 
   /**
    * Registers a connection of any protocol (the Yjs extension uses it too). With its
-   * `socket`, the node's limits apply to it (docs/security.md): pings (4408), the send
-   * buffer (4508) and, for protocols that do not rate-limit their own frames, closing a
-   * socket that keeps sending past its rate (4429).
+   * `socket`, the node's limits apply to it (docs/security.md): pings (4504) and the send
+   * buffer (4508). Protocols that cannot drop a frame (Yjs) get the returned flow control:
+   * a socket past `YJS_RATE_LIMIT_PER_SEC` is read more slowly, and the connection reports
+   * its backlog to it (`received` / `handled`). The JSON protocol drops frames over its
+   * own rate limit instead, and gets none.
    */
-  register(conn: Connection, socket?: WebSocket): void {
+  register(conn: Connection, socket: WebSocket): FlowControl | undefined;
+  register(conn: Connection): undefined;
+  register(conn: Connection, socket?: WebSocket): FlowControl | undefined {
     this.connections.add(conn);
     this.metrics.connectionOpened(conn.protocol);
-    if (!socket) return;
+    if (!socket) return undefined;
     this.pings.watch(socket);
     this.sendBuffers.watch(socket);
-    if (conn.protocol !== 'json') {
-      closeOnFlood(socket, this.rateLimiter(), () =>
-        conn.close(CloseCode.RateLimited, 'rate limit exceeded'),
-      );
-    }
+    if (conn.protocol === 'json') return undefined;
+    const { limits } = this.config;
+    const flow = new FlowControl(socket, { perSecond: limits.pacedPerSecond, burst: limits.pacedBurst }, () =>
+      this.metrics.readsPaused(conn.protocol),
+    );
+    this.flows.add(flow);
+    socket.once('close', () => this.flows.delete(flow));
+    return flow;
   }
 
   private rateLimiter(): RateLimiter {

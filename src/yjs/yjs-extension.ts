@@ -3,10 +3,12 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { MemoryBackend } from '../backend/memory/memory-backend';
 import type { RedisBackend } from '../backend/redis/redis-backend';
+import { CloseCode } from '../errors';
 import { MAX_ROOM_NAME } from '../events/builtin/room';
 import type { Event, Position } from '../events/event';
 import { refuseUpgrade } from '../http/respond';
 import type { Extension, SwarmNode } from '../node';
+import { reasonedSocket } from '../protocol/reasoned-socket';
 import { Compactor } from './compaction';
 import { DocumentCache } from './document-cache';
 import { Y, type YDoc } from './esm';
@@ -81,7 +83,17 @@ export class YjsExtension implements Extension {
       node.metrics.yjs,
     );
     this.installed = { node, store, log, compactor, cache };
-    this.sockets = new WebSocketServer({ noServer: true, maxPayload: node.config.yjsMaxFrameBytes });
+    this.sockets = new WebSocketServer({
+      noServer: true,
+      maxPayload: node.config.yjsMaxFrameBytes,
+      // y-websocket sends a document it holds again on every reconnect: after a frame over
+      // the limit, reconnecting cannot help, and 4413 (4400-4499) makes y-websocket 3.x stop.
+      WebSocket: reasonedSocket({
+        bytes: node.config.yjsMaxFrameBytes,
+        variable: 'YJS_MAX_FRAME_BYTES',
+        code: CloseCode.YjsFrameTooBig,
+      }),
+    });
     node.addUpgrade(YJS_PATH, (req, socket, head, url) => void this.upgrade(req, socket, head, url));
     node.onPeerDown((dead) => this.clearNode(dead));
   }
@@ -162,7 +174,7 @@ export class YjsExtension implements Extension {
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.sockets!.handleUpgrade(req, socket, head, (ws) => {
       const conn = new YjsConnection(ws, decision.identity, room, this.roomServices(), socket);
-      node.register(conn, ws);
+      const flow = node.register(conn, ws);
       const count = (this.local.get(room) ?? 0) + 1;
       this.local.set(room, count);
       if (count === 1) {
@@ -172,7 +184,7 @@ export class YjsExtension implements Extension {
       }
       ws.on('close', () => node.track(this.closed(conn)));
       ws.on('error', (err) => node.log.debug({ err, conn: conn.id }, 'yjs socket error'));
-      conn.open();
+      conn.open(flow);
     });
   }
 
