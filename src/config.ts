@@ -216,11 +216,13 @@ function publicKeyAlgorithm(pem: string): 'RS256' | 'ES256' {
 /**
  * What a person sends on /yjs, with room to spare (docs/security.md, "Limits"): y-websocket
  * sends one frame per transaction and one per awareness change. A pen at 240 Hz with its
- * cursor is ~480 frames/s, typing ~30/s; a paste is one frame. A scripted import goes
- * faster and is only slowed, not refused.
+ * cursor is ~480 frames/s, typing with awareness ~30/s, a paste one frame: 2,000/s is four
+ * times the fastest person. The burst lets a scripted import or a paste-heavy burst of
+ * 10,000 updates through at full speed; past it a writer is only slowed, never refused.
+ * Memory does not depend on these: the backlog bound (limits/flow-control.ts) holds it.
  */
-const YJS_RATE_PER_SEC = 1000;
-const YJS_RATE_BURST = 2000;
+const YJS_RATE_PER_SEC = 2000;
+const YJS_RATE_BURST = 10_000;
 
 function limitsConfig(env: Env): LimitsConfig {
   return {
