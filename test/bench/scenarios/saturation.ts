@@ -35,7 +35,11 @@ async function saturate(context: BenchContext, running: RunningSystem): Promise<
       });
       await pool.openSpread(
         readerGroup,
-        Array.from({ length: readers }, () => ({ protocol: running.system.protocol, url: running.url(1), room })),
+        Array.from({ length: readers }, () => ({
+          protocol: running.system.protocol,
+          url: running.url(1),
+          room,
+        })),
         60_000,
       );
       const started = performance.now();
