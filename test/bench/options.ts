@@ -54,7 +54,7 @@ export const quickScale: Scale = {
   join: { sizes: [10 * KB, 256 * KB], joiners: [1, 5], rounds: 1 },
   memory: { idleConnections: 50, rooms: 2, roomBytes: 256 * KB },
   saturation: { updates: 2000, readers: 10, rounds: 1, timeoutMs: 30_000 },
-  deadlineMs: 3.5 * 60_000,
+  deadlineMs: 4 * 60_000,
 };
 
 export interface Options {

@@ -89,7 +89,7 @@ describe('flow control of a fast Yjs writer (two node processes on Redis)', () =
     await redis.close();
   });
 
-  async function writeFlatOut(writerOf: (port: number, room: string) => Writer): Promise<void> {
+  async function writeFlatOut(writerOf: (port: number, room: string) => Writer): Promise<string> {
     const room = uniquePrefix('flood');
     const readers = await Promise.all(
       Array.from({ length: READERS }, () => synced(provider(b.port, room), 10_000)),
@@ -102,6 +102,7 @@ describe('flow control of a fast Yjs writer (two node processes on Redis)', () =
     );
     const pausesBefore = (await scrape(a.port)).value('swarmcast_flow_pauses_total');
     const baseline = await nodeMemory(a.port);
+    const started = Date.now();
 
     const map = writer.doc.getMap<string>('keys');
     // As fast as it can: one transaction, so one frame, per key, all in one go.
@@ -141,13 +142,17 @@ describe('flow control of a fast Yjs writer (two node processes on Redis)', () =
       peakMemory - baseline < NODE_GROWTH_BOUND,
       `the writer's node grew by ${((peakMemory - baseline) / 2 ** 20).toFixed(1)} MiB while it was slowed`,
     );
+    return (
+      `all readers complete after ${Date.now() - started} ms; ${pauses} pauses; peak backlog ${peakBacklog} bytes; ` +
+      `node growth ${((peakMemory - baseline) / 2 ** 20).toFixed(1)} MiB`
+    );
   }
 
-  it('slows a y-websocket 3.x writer of 10,000 updates instead of closing it; ten readers on the other node get every update', async () => {
-    await writeFlatOut(v3Writer);
+  it('slows a y-websocket 3.x writer of 10,000 updates instead of closing it; ten readers on the other node get every update', async (t) => {
+    t.diagnostic(await writeFlatOut(v3Writer));
   });
 
-  it('does the same for a y-websocket 2.x writer', async () => {
-    await writeFlatOut(v2Writer);
+  it('does the same for a y-websocket 2.x writer', async (t) => {
+    t.diagnostic(await writeFlatOut(v2Writer));
   });
 });
