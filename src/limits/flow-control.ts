@@ -1,5 +1,13 @@
-import type { WebSocket } from 'ws';
 import { TokenBucket } from './token-bucket';
+
+/** What flow control needs of a socket: `ws` 8's WebSocket has it. */
+export interface PausableSocket {
+  readonly isPaused: boolean;
+  pause(): void;
+  resume(): void;
+  on(event: 'message', listener: () => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
 
 export interface FlowOptions {
   /** Frames per second a socket may send on average; 0 turns the rate part off. */
@@ -39,7 +47,7 @@ export class FlowControl {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   constructor(
-    private readonly socket: WebSocket,
+    private readonly socket: PausableSocket,
     options: FlowOptions,
     /** Called each time reading pauses (for metrics). */
     private readonly onPause: () => void = () => {},

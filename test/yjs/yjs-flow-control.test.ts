@@ -123,7 +123,7 @@ describe('flow control of a fast Yjs writer (two node processes on Redis)', () =
         return readers.every((r) => r.doc.getMap('keys').size === UPDATES);
       },
       `all ${READERS} readers to hold ${UPDATES} keys`,
-      90_000,
+      240_000,
     );
 
     for (const reader of readers) {
