@@ -46,6 +46,7 @@ export class FlowControl {
   private backlogBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+
   constructor(
     private readonly socket: PausableSocket,
     options: FlowOptions,

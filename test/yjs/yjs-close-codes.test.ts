@@ -43,19 +43,29 @@ async function stops(p: Provider, close: Promise<Close>, code: number): Promise<
   return got;
 }
 
-/** A y-websocket 3.x provider that tries again: after the close it opens a new socket. */
+/**
+ * A y-websocket 3.x provider that tries again: after the close it starts a new connection
+ * (its `status` goes to `connecting`; a refused attempt may be over before a poll sees it).
+ */
 async function reconnects(
   p: Provider,
   close: Promise<Close>,
   code: number,
   timeoutMs = 8000,
 ): Promise<Close> {
-  const before = p.ws;
+  const attempt = new Promise<void>((resolve) => {
+    const listener = (event: { status: string }) => {
+      if (event.status !== 'connecting') return;
+      p.off('status', listener);
+      resolve();
+    };
+    void close.then(() => p.on('status', listener));
+  });
   const got = await within(close, `close ${code}`, timeoutMs);
   assert.equal(got.code, code);
   assert.ok(got.reason.length > 0, 'the close carries a reason');
   assert.equal(p.shouldConnect, true, 'the provider still wants to connect');
-  await waitFor(() => p.ws !== null && p.ws !== before, 'the provider to open a new socket', timeoutMs);
+  await within(attempt, 'the provider to connect again', timeoutMs);
   return got;
 }
 

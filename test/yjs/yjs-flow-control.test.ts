@@ -24,11 +24,14 @@ const VALUE = 'x'.repeat(512);
 const READ_SLACK = 128 * 1024;
 /**
  * Growth of the writer's node (heap plus Buffers, garbage included: a scrape cannot run
- * the collector) allowed while it is slowed. Measured 35-55 MiB: most of it is compaction
+ * the collector) allowed while it is slowed. Measured 19-84 MiB without a heap cap: most of it is compaction
  * merging a document that grows to ~5.5 MB every 200 updates. The exact bound is the
  * backlog's (asserted too); this is a coarse ceiling on everything else.
  */
 const NODE_GROWTH_BOUND = 96 * 1024 * 1024;
+
+/** The old-space cap of both nodes (MiB): a few times what the writer's node holds live. */
+const HEAP_CAP_MIB = 128;
 
 interface Writer {
   readonly doc: YDoc;
@@ -75,7 +78,13 @@ describe('flow control of a fast Yjs writer (two node processes on Redis)', () =
 
   before(async () => {
     redis = await TestRedis.start();
-    const env = { REDIS_URL: redis.url, KEY_PREFIX: uniquePrefix('flow') };
+    // A capped old space: V8 collects before it would pass it, so what the scrapes see is
+    // closer to the live heap, and a node whose live heap grew past it would die.
+    const env = {
+      REDIS_URL: redis.url,
+      KEY_PREFIX: uniquePrefix('flow'),
+      NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MIB}`,
+    };
     a = await spawnNode(env);
     b = await spawnNode(env);
   });
@@ -132,6 +141,7 @@ describe('flow control of a fast Yjs writer (two node processes on Redis)', () =
       assert.equal(keys.get(`k${UPDATES - 1}`), VALUE);
     }
     assert.deepEqual(writer.closes, [], 'the writer was never closed');
+    assert.equal(a.proc.exitCode, null, `the writer's node is alive under its ${HEAP_CAP_MIB} MiB heap cap`);
     const pauses = (await scrape(a.port)).value('swarmcast_flow_pauses_total') - pausesBefore;
     assert.ok(pauses > 0 || pausedSeen, 'the writer was slowed down (its socket paused)');
     assert.ok(
