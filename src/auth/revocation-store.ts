@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Backend } from '../backend/backend';
 import { MemoryBackend } from '../backend/memory/memory-backend';
 import type { MemoryCluster } from '../backend/memory/memory-cluster';
 import { RedisBackend } from '../backend/redis/redis-backend';
+import type { RedisClient } from '../backend/redis/scripts';
 import { REVOCATION_TTL_MS } from './revocations';
 
 /** One revocation: the user's tokens issued at or before `at` (Unix seconds), for all rooms or one. */
@@ -57,7 +57,7 @@ export class MemoryRevocationStore implements RevocationStore {
  */
 export class RedisRevocationStore implements RevocationStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
   ) {}
 

@@ -1,19 +1,29 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import type { RedisClusterConfig } from '../../config';
 import type { Logger } from '../../log';
 import type { Backend, BackendMetrics, BackendStatus } from '../backend';
+import { ClassicSubscriber } from './classic-subscriber';
 import { RedisKeys } from './keys';
 import { RedisBus } from './redis-bus';
 import { RedisCalls } from './redis-calls';
 import { RedisHistory, RedisMembers, RedisNodes, RedisState } from './redis-stores';
 import { defineScripts, type ScriptedRedis } from './scripts';
+import { ShardedSubscriber } from './sharded-subscriber';
+import type { Subscriber, SubscriberHooks } from './subscriber';
 
-export interface RedisBackendOptions {
-  readonly url: string;
+/** One Redis (`url`) or a Redis Cluster (`cluster`): exactly one of the two. */
+export type RedisTarget =
+  | { readonly url: string; readonly cluster?: undefined }
+  | { readonly cluster: RedisClusterConfig; readonly url?: undefined };
+
+export type RedisBackendOptions = RedisTarget & {
   readonly node: string;
   readonly keyPrefix: string;
   readonly historyLimit: number;
+  /** REDIS_WAIT_REPLICAS: replicas that must hold a room event before it is acknowledged. */
+  readonly waitReplicas?: number;
   readonly log: Logger;
-}
+};
 
 /** Longest wait between reconnect attempts: Redis back means serving again within this. */
 const MAX_RETRY_DELAY_MS = 1000;
@@ -21,20 +31,28 @@ const MAX_RETRY_DELAY_MS = 1000;
 const START_WAIT_MS = 3000;
 /** A command that gets no answer in this time counts as Redis being unavailable. */
 const COMMAND_TIMEOUT_MS = 5000;
+/**
+ * How often the cluster client reloads the slot map without being told by a MOVED: a
+ * sharded subscription whose slot moved is noticed within this (a publish that hits
+ * MOVED reloads it at once).
+ */
+const SLOTS_REFRESH_MS = 1000;
 
 /**
- * The cluster backend: every store and the bus on one Redis. Two connections per
- * process: `redis` for commands and scripts, `sub` for pub/sub (a subscribed connection
- * can do nothing else). Both run without an offline queue, so while Redis is away every
- * call fails at once with `unavailable` and the node reports not ready; both reconnect
- * by themselves, and the bus then reads whatever was published meanwhile from history.
+ * The cluster backend: every store and the bus on one Redis or on a Redis Cluster.
+ * `redis` runs commands and scripts (an ioredis `Cluster` routes each by its key's
+ * slot); `sub` does pub/sub, classic on one Redis and sharded on a cluster (a subscribed
+ * connection can do nothing else). Commands run without an offline queue, so while
+ * Redis is away every call fails at once with `unavailable` and the node reports not
+ * ready; connections reconnect by themselves, and the bus then reads whatever was
+ * published meanwhile from history.
  */
 export class RedisBackend implements Backend {
   readonly kind = 'redis' as const;
   readonly redis: ScriptedRedis;
-  readonly sub: Redis;
+  readonly sub: Subscriber;
   readonly keys: RedisKeys;
-  readonly calls = new RedisCalls(() => this.redis.stream);
+  readonly calls: RedisCalls;
   readonly bus: RedisBus;
   readonly history: RedisHistory;
   readonly members: RedisMembers;
@@ -45,8 +63,6 @@ export class RedisBackend implements Backend {
   private current: BackendStatus = 'down';
   private closed = false;
   private wasUp = false;
-  /** The subscriber is connected and has subscribed every channel again. */
-  private subscribed = false;
 
   constructor(private readonly options: RedisBackendOptions) {
     this.keys = new RedisKeys(options.keyPrefix);
@@ -58,33 +74,85 @@ export class RedisBackend implements Backend {
       commandTimeout: COMMAND_TIMEOUT_MS,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), MAX_RETRY_DELAY_MS),
     };
-    this.redis = defineScripts(
-      new Redis(options.url, { ...common, connectionName: `swarmcast:${options.node}:cmd` }),
+    const hooks: SubscriberHooks = {
+      message: (channel, message) => this.bus.onMessage(channel, message),
+      changed: () => this.update(),
+      // Channels that moved shards while the node stayed up: read what they missed.
+      resubscribed: () => {
+        if (this.current === 'up') this.bus.resync();
+      },
+    };
+    const always = [this.keys.clusterChannel()];
+    const name = (role: string) => `swarmcast:${options.node}:${role}`;
+    if (options.cluster) {
+      const { cluster } = options;
+      const nodeOptions: RedisOptions = {
+        ...common,
+        // Per node, ioredis opens the connection with the first command sent to it, which
+        // needs its queue; the cluster client itself refuses commands while a node is down.
+        enableOfflineQueue: true,
+        username: cluster.username,
+        password: cluster.password,
+        // Managed clusters (ElastiCache, MemoryDB) present certificates for their own
+        // names; the host name stays as given so TLS checks it.
+        tls: cluster.tls ? {} : undefined,
+      };
+      const client = new Cluster(
+        cluster.nodes.map(({ host, port }) => ({ host, port })),
+        {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          slotsRefreshInterval: SLOTS_REFRESH_MS,
+          clusterRetryStrategy: common.retryStrategy,
+          redisOptions: { ...nodeOptions, connectionName: name('cmd') },
+          ...(cluster.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
+        },
+      );
+      this.redis = defineScripts(client, 'SPUBLISH');
+      this.calls = new RedisCalls(() => undefined);
+      this.sub = new ShardedSubscriber(
+        client,
+        { ...nodeOptions, commandTimeout: undefined, connectionName: name('sub') },
+        always,
+        hooks,
+        options.log,
+      );
+      client.on('ready', () => this.update());
+      client.on('close', () => this.update());
+      client.on('error', (err: Error) => options.log.debug({ err }, 'redis cluster error'));
+    } else {
+      const url = options.url;
+      const client = new Redis(url, { ...common, connectionName: name('cmd') });
+      this.redis = defineScripts(client, 'PUBLISH');
+      this.calls = new RedisCalls(() => client.stream);
+      // The subscriber waits for messages, not replies: no command timeout on it. It
+      // subscribes again itself after a reconnect.
+      const sub = new Redis(url, {
+        ...common,
+        commandTimeout: undefined,
+        autoResubscribe: false,
+        connectionName: name('sub'),
+      });
+      sub.on('error', (err: Error) => options.log.debug({ err }, 'redis connection error'));
+      this.sub = new ClassicSubscriber(sub, always, hooks, options.log);
+      client.on('ready', () => this.update());
+      client.on('close', () => this.update());
+      // Connection errors are reported through status changes; without a listener ioredis would print them.
+      client.on('error', (err: Error) => options.log.debug({ err }, 'redis connection error'));
+    }
+    this.bus = new RedisBus(
+      options.node,
+      this.redis,
+      this.sub,
+      this.keys,
+      this.calls,
+      options.historyLimit,
+      options.waitReplicas ?? 0,
     );
-    // The subscriber waits for messages, not replies: no command timeout on it. It
-    // subscribes again itself after a reconnect (see RedisBus.resubscribe).
-    this.sub = new Redis(options.url, {
-      ...common,
-      commandTimeout: undefined,
-      autoResubscribe: false,
-      connectionName: `swarmcast:${options.node}:sub`,
-    });
-    this.bus = new RedisBus(options.node, this.redis, this.sub, this.keys, this.calls, options.historyLimit);
     this.history = new RedisHistory(this.redis, this.keys, this.calls);
     this.members = new RedisMembers(this.redis, this.keys, this.calls);
     this.state = new RedisState(this.redis, this.keys, this.calls);
     this.nodes = new RedisNodes(this.redis, this.keys, this.calls);
-    for (const connection of [this.redis, this.sub]) {
-      connection.on('ready', () => this.update());
-      connection.on('close', () => this.update());
-      // Connection errors are reported through status changes; without a listener ioredis would print them.
-      connection.on('error', (err: Error) => options.log.debug({ err }, 'redis connection error'));
-    }
-    this.sub.on('ready', () => void this.onSubscriberReady());
-    this.sub.on('close', () => {
-      this.subscribed = false;
-      this.update();
-    });
   }
 
   status(): BackendStatus {
@@ -99,16 +167,17 @@ export class RedisBackend implements Backend {
     this.listeners.push(listener);
   }
 
-  /** Connects both connections. A Redis that is down at start is waited for in the background. */
+  /** Connects. A Redis that is down at start is waited for in the background. */
   async start(): Promise<void> {
-    const connect = (connection: Redis) =>
-      connection.connect().catch((err: unknown) => {
+    const connect = (connecting: Promise<void>) =>
+      connecting.catch((err: unknown) => {
         this.options.log.error(
           { err },
           'Redis is unreachable; retrying in the background, /readyz is 503 until it answers',
         );
       });
-    await Promise.all([connect(this.redis), connect(this.sub)]);
+    await connect(this.redis.connect());
+    await connect(this.sub.start());
     // Serve only once subscribed too, so the node's first heartbeat and joins find it up.
     if (this.current !== 'up') {
       await new Promise<void>((resolve) => {
@@ -124,29 +193,17 @@ export class RedisBackend implements Backend {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(
-      [this.redis, this.sub].map((connection) =>
-        connection.quit().catch(() => {
-          connection.disconnect();
-        }),
-      ),
-    );
-  }
-
-  private async onSubscriberReady(): Promise<void> {
-    try {
-      await this.bus.resubscribe();
-      this.subscribed = true;
-      this.update();
-    } catch (err) {
-      // The connection dropped again; the next 'ready' tries again.
-      this.options.log.warn({ err }, 'resubscribe failed');
-    }
+    await Promise.all([
+      this.redis.quit().catch(() => {
+        this.redis.disconnect();
+      }),
+      this.sub.close(),
+    ]);
   }
 
   private update(): void {
     if (this.closed) return;
-    const next: BackendStatus = this.redis.status === 'ready' && this.subscribed ? 'up' : 'down';
+    const next: BackendStatus = this.redis.status === 'ready' && this.sub.ready() ? 'up' : 'down';
     if (next === this.current) return;
     this.current = next;
     if (next === 'down') {
