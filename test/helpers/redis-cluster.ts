@@ -217,6 +217,17 @@ export class TestRedisCluster {
     return { from: owner.port, to: target.port };
   }
 
+  /**
+   * Starts every killed node again with its cluster state: it rejoins as a replica of
+   * the master that took over. Resolves once the cluster is healthy (three masters,
+   * each replica in sync) for the next test.
+   */
+  async revive(): Promise<void> {
+    const dead = this.ports.filter((port) => !this.procs.has(port));
+    await Promise.all(dead.map((port) => this.launch(port)));
+    await this.untilHealthy();
+  }
+
   /** The first slot of each master, so a test can put a room where reshard will move it. */
   async firstSlots(): Promise<number[]> {
     return (await this.masters()).map((node) => node.slots[0]![0]);
@@ -237,7 +248,7 @@ export class TestRedisCluster {
 
   private async launch(port: number): Promise<void> {
     const dir = path.join(this.dir, String(port));
-    mkdirSync(dir);
+    mkdirSync(dir, { recursive: true });
     const proc = spawn(
       'redis-server',
       [
