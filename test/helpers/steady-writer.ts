@@ -63,4 +63,3 @@ export async function assertReceivedAll(member: JsonClient, room: string, acked:
     'increasing offsets',
   );
 }
-
