@@ -98,6 +98,11 @@ export class TestRedisCluster {
     return client;
   }
 
+  /** The process id of the server on `port`, while it runs (the bench reads its CPU time). */
+  pid(port: number): number | undefined {
+    return this.procs.get(port)?.pid;
+  }
+
   /** The ports whose process runs. */
   live(): number[] {
     return this.ports.filter((port) => this.procs.has(port));

@@ -54,7 +54,13 @@ export class ShardedSubscriber implements Subscriber {
 
   async subscribe(channel: string): Promise<void> {
     this.wanted.add(channel);
-    await this.place(channel);
+    try {
+      await this.place(channel);
+    } catch (err) {
+      // The caller reports `unavailable`; what went wrong is only here.
+      this.log.warn({ err, channel }, 'sharded subscribe failed');
+      throw err;
+    }
   }
 
   async unsubscribe(channel: string): Promise<void> {
@@ -136,6 +142,9 @@ export class ShardedSubscriber implements Subscriber {
       // Queued until connected, with a deadline: a new owner's connection is opened by
       // the SSUBSCRIBE that needs it.
       enableOfflineQueue: true,
+      // The ready check's INFO would be refused on a connection whose queued SSUBSCRIBE
+      // went first (ioredis's own sharded subscriber turns it off for the same reason).
+      enableReadyCheck: false,
       lazyConnect: false,
       autoResubscribe: false,
       commandTimeout: SHARD_COMMAND_TIMEOUT_MS,
