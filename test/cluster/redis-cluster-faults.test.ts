@@ -189,7 +189,7 @@ describe('Redis Cluster faults, three in-process nodes', () => {
           f.room === room &&
           (f.data as { conn: string }).conn === goes.welcome.conn,
         `room.member.left in ${room}`,
-        5000,
+        15_000,
       );
     }
     const late = await clients.connect(eventsUrl(survivor.port));

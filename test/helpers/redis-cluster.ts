@@ -1,12 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import calculateSlot from 'cluster-key-slot';
 import Redis, { Cluster } from 'ioredis';
 import type { RedisClusterConfig } from '../../src/config';
-import { freePort, redisServerArgs, untilRedisAnswers } from './redis';
+import { redisServerArgs, untilRedisAnswers } from './redis';
 import { waitFor, within } from './wait';
 
 const run = promisify(execFile);
@@ -41,24 +42,22 @@ export class TestRedisCluster {
   private constructor(readonly ports: readonly number[]) {}
 
   static async start(): Promise<TestRedisCluster> {
-    const ports: number[] = [];
-    while (ports.length < 6) {
-      const port = await freePort();
-      // The cluster bus listens on port + 10000: both must be usable and distinct.
-      if (port > 55_000 || ports.includes(port)) continue;
-      ports.push(port);
-    }
-    const cluster = new TestRedisCluster(ports);
+    const cluster = new TestRedisCluster(await clusterPorts());
     try {
-      await Promise.all(ports.map((port) => cluster.launch(port)));
-      await run('redis-cli', [
-        '--cluster',
-        'create',
-        ...ports.map((port) => `127.0.0.1:${port}`),
-        '--cluster-replicas',
-        '1',
-        '--cluster-yes',
-      ]);
+      await Promise.all(cluster.ports.map((port) => cluster.launch(port)));
+      await run(
+        'redis-cli',
+        [
+          '--cluster',
+          'create',
+          ...cluster.ports.map((port) => `127.0.0.1:${port}`),
+          '--cluster-replicas',
+          '1',
+          '--cluster-yes',
+        ],
+        // It waits for the nodes to meet over the bus; a bus that cannot listen would hang it.
+        { timeout: 60_000 },
+      );
       await cluster.untilHealthy();
     } catch (err) {
       await cluster.close();
@@ -276,6 +275,30 @@ export class TestRedisCluster {
     proc.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     await untilRedisAnswers(`redis://127.0.0.1:${port}`, proc, () => output.join(''));
   }
+}
+
+/** Whether nothing listens on `port` of 127.0.0.1 now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Six ports in a row whose cluster bus ports (port + 10000) are free too. Both stay below
+ * Linux's ephemeral range (32768 and up), from which every other test's free port comes,
+ * so no other server can take a bus port between this check and the start.
+ */
+async function clusterPorts(): Promise<number[]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + 6 * Math.floor(Math.random() * 400);
+    const ports = Array.from({ length: 6 }, (_, i) => base + i);
+    const free = await Promise.all(ports.flatMap((port) => [portFree(port), portFree(port + 10_000)]));
+    if (free.every(Boolean)) return ports;
+  }
+  throw new Error('no six free ports with free cluster bus ports between 20000 and 32400');
 }
 
 /** A room name whose hash tag puts its keys on `slot` (found by trying names; about 16k tries). */

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { Logger } from '../../log';
+import { quitWithin } from './quit';
 import type { Subscriber, SubscriberHooks } from './subscriber';
 
 /**
@@ -46,7 +47,7 @@ export class ClassicSubscriber implements Subscriber {
   }
 
   async close(): Promise<void> {
-    await this.connection.quit().catch(() => this.connection.disconnect());
+    await quitWithin(this.connection);
   }
 
   private async onReady(): Promise<void> {

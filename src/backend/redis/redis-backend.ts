@@ -4,6 +4,7 @@ import type { Logger } from '../../log';
 import type { Backend, BackendMetrics, BackendStatus } from '../backend';
 import { ClassicSubscriber } from './classic-subscriber';
 import { RedisKeys } from './keys';
+import { quitWithin } from './quit';
 import { RedisBus } from './redis-bus';
 import { RedisCalls } from './redis-calls';
 import { RedisHistory, RedisMembers, RedisNodes, RedisState } from './redis-stores';
@@ -193,12 +194,7 @@ export class RedisBackend implements Backend {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([
-      this.redis.quit().catch(() => {
-        this.redis.disconnect();
-      }),
-      this.sub.close(),
-    ]);
+    await Promise.all([quitWithin(this.redis), this.sub.close()]);
   }
 
   private update(): void {

@@ -1,6 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import Redis, { type Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../log';
+import { quitWithin } from './quit';
 import type { Subscriber, SubscriberHooks } from './subscriber';
 
 /** After a failed pass (a master down, a slot in flight), the next one tries again this soon. */
@@ -87,11 +88,7 @@ export class ShardedSubscriber implements Subscriber {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
-    await Promise.all(
-      [...this.connections.values()].map((connection) =>
-        connection.quit().catch(() => connection.disconnect()),
-      ),
-    );
+    await Promise.all([...this.connections.values()].map((connection) => quitWithin(connection)));
     this.connections.clear();
   }
 
