@@ -5,8 +5,11 @@ import type { Backend, BackendMetrics, BackendStatus } from '../backend';
 import { ClassicSubscriber } from './classic-subscriber';
 import { RedisKeys } from './keys';
 import { quitWithin } from './quit';
+import { RedisAwarenessStore } from './redis-awareness-store';
 import { RedisBus } from './redis-bus';
 import { RedisCalls } from './redis-calls';
+import { RedisDocumentStore } from './redis-document-store';
+import { RedisRevocationStore } from './redis-revocation-store';
 import { RedisHistory, RedisMembers, RedisNodes, RedisState } from './redis-stores';
 import { defineScripts, type ScriptedRedis } from './scripts';
 import { ShardedSubscriber } from './sharded-subscriber';
@@ -49,7 +52,8 @@ const SLOTS_REFRESH_MS = 1000;
  * published meanwhile from history.
  */
 export class RedisBackend implements Backend {
-  readonly kind = 'redis' as const;
+  readonly name = 'redis';
+  readonly summary = 'cluster backend on Redis';
   readonly redis: ScriptedRedis;
   readonly sub: Subscriber;
   readonly keys: RedisKeys;
@@ -59,6 +63,9 @@ export class RedisBackend implements Backend {
   readonly members: RedisMembers;
   readonly state: RedisState;
   readonly nodes: RedisNodes;
+  readonly documents: RedisDocumentStore;
+  readonly awareness: RedisAwarenessStore;
+  readonly revocations: RedisRevocationStore;
 
   private readonly listeners: Array<(status: BackendStatus) => void> = [];
   private current: BackendStatus = 'down';
@@ -154,6 +161,9 @@ export class RedisBackend implements Backend {
     this.members = new RedisMembers(this.redis, this.keys, this.calls);
     this.state = new RedisState(this.redis, this.keys, this.calls);
     this.nodes = new RedisNodes(this.redis, this.keys, this.calls);
+    this.documents = new RedisDocumentStore(this.redis, this.keys, this.calls);
+    this.awareness = new RedisAwarenessStore(this.redis, this.keys, this.calls);
+    this.revocations = new RedisRevocationStore(this.redis, this.keys.revocations());
   }
 
   status(): BackendStatus {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Event, RoomEvent, StreamName } from '../../events/event';
+import type { Event, RoomEvent, StoredEvent, StreamName } from '../../events/event';
 import type { Bus, BusListener } from '../backend';
+import { DOCUMENT_STREAM } from '../document-store';
 import { decodeEnvelope, encodeEnvelope } from '../envelope';
 import type { RedisKeys } from './keys';
 import type { RedisCalls } from './redis-calls';
-import type { ScriptedRedis } from './scripts';
+import { appendPublish, type ScriptedRedis } from './scripts';
 import type { Subscriber } from './subscriber';
 
 /**
@@ -15,7 +16,7 @@ const WAIT_TIMEOUT_MS = 1000;
 
 /** The append script and its WAIT, as one pipeline on the connection of the room's shard. */
 interface AppendPipeline {
-  swarmAppendPublish(...args: Parameters<ScriptedRedis['swarmAppendPublish']>): AppendPipeline;
+  eval(script: string, keys: 3, ...args: Parameters<ScriptedRedis['swarmAppendPublish']>): AppendPipeline;
   wait(replicas: number, timeoutMs: number): AppendPipeline;
   exec(): Promise<Array<[Error | null, unknown]> | null>;
 }
@@ -32,6 +33,8 @@ export class RedisBus implements Bus {
   private readonly epochBase = randomUUID();
   private epochs = 0;
   private readonly clusterChannel: string;
+  /** The append script's text, for the pipeline that WAITs after it. */
+  private readonly appendScript: string;
 
   constructor(
     private readonly node: string,
@@ -44,6 +47,7 @@ export class RedisBus implements Bus {
     private readonly waitReplicas = 0,
   ) {
     this.clusterChannel = keys.clusterChannel();
+    this.appendScript = appendPublish(sub.publishCommand);
   }
 
   /** A plain publish (no history) with the subscriber's command. */
@@ -52,7 +56,10 @@ export class RedisBus implements Bus {
     else await this.redis.publish(channel, message);
   }
 
-  async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent> {
+  publishRoom(event: RoomEvent, stream: StreamName): Promise<StoredEvent>;
+  publishRoom(event: RoomEvent, stream: null): Promise<RoomEvent>;
+  publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent>;
+  async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent> {
     const channel = this.keys.roomChannel(event.room);
     if (stream === null) {
       await this.calls.run('publish', () => this.publish(channel, encodeEnvelope(event)));
@@ -63,9 +70,9 @@ export class RedisBus implements Bus {
     // The script appends offset and epoch to the header, so it gets the header open-ended.
     const header = envelope.subarray(4, 4 + headerLength - 1);
     const body = envelope.subarray(4 + headerLength);
-    // The events stream is capped; the Yjs log is trimmed only by compaction, which
+    // Streams are capped; the document stream is trimmed only by compaction, which
     // folds it into the snapshot first.
-    const maxlen = stream === 'events' ? this.historyLimit : 0;
+    const maxlen = stream === DOCUMENT_STREAM ? 0 : this.historyLimit;
     const args: Parameters<ScriptedRedis['swarmAppendPublish']> = [
       this.keys.log(event.room, stream),
       this.keys.seq(event.room, stream),
@@ -92,8 +99,10 @@ export class RedisBus implements Bus {
     args: Parameters<ScriptedRedis['swarmAppendPublish']>,
   ): Promise<[number, string]> {
     const pipeline = this.redis.pipeline() as unknown as AppendPipeline;
+    // EVAL, not EVALSHA: ioredis does not load a missing script inside a pipeline, and a
+    // promoted replica has none in its cache (scripts replicate as their effects).
     const results = await pipeline
-      .swarmAppendPublish(...args)
+      .eval(this.appendScript, 3, ...args)
       .wait(this.waitReplicas, WAIT_TIMEOUT_MS)
       .exec();
     const [appended, waited] = results ?? [];
