@@ -3,8 +3,13 @@ import { ReplyError } from 'ioredis';
 import { UnavailableError } from '../../errors';
 import { holdWritesForTick } from '../../protocol/write-batch';
 
-/** Replies that mean "not now" rather than "never": Redis loading its AOF, a failover. */
-const TRANSIENT = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)/;
+/**
+ * Replies that mean "not now" rather than "never": Redis loading its AOF, a failover. A
+ * MOVED or ASK reaches here only from a pipeline (the append with its WAIT), which
+ * ioredis does not redirect when only one of its replies is one: the script did not run,
+ * the slot map refreshes within a second, and the client's retry goes to the new owner.
+ */
+const TRANSIENT = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|MOVED|ASK)/;
 
 /** Hooks for timing Redis calls (the metrics module plugs in here). */
 export interface RedisCallObserver {
