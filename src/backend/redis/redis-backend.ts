@@ -5,6 +5,7 @@ import type { Backend, BackendMetrics, BackendStatus } from '../backend';
 import { ClassicSubscriber } from './classic-subscriber';
 import { RedisKeys } from './keys';
 import { quitWithin } from './quit';
+import { describeConnectionError, redactRedisUrl } from './redis-address';
 import { RedisAwarenessStore } from './redis-awareness-store';
 import { RedisBus } from './redis-bus';
 import { RedisCalls } from './redis-calls';
@@ -71,6 +72,8 @@ export class RedisBackend implements Backend {
   private current: BackendStatus = 'down';
   private closed = false;
   private wasUp = false;
+  /** The last connection error of any connection, for the log lines that say why Redis is away. */
+  private lastError: unknown;
 
   constructor(private readonly options: RedisBackendOptions) {
     this.keys = new RedisKeys(options.keyPrefix);
@@ -127,7 +130,10 @@ export class RedisBackend implements Backend {
       );
       client.on('ready', () => this.update());
       client.on('close', () => this.update());
-      client.on('error', (err: Error) => options.log.debug({ err }, 'redis cluster error'));
+      client.on('error', (err: Error) => {
+        this.lastError = err;
+        options.log.debug({ err }, 'redis cluster error');
+      });
     } else {
       const url = options.url;
       const client = new Redis(url, { ...common, connectionName: name('cmd') });
@@ -141,12 +147,18 @@ export class RedisBackend implements Backend {
         autoResubscribe: false,
         connectionName: name('sub'),
       });
-      sub.on('error', (err: Error) => options.log.debug({ err }, 'redis connection error'));
+      sub.on('error', (err: Error) => {
+        this.lastError = err;
+        options.log.debug({ err }, 'redis connection error');
+      });
       this.sub = new ClassicSubscriber(sub, always, hooks, options.log);
       client.on('ready', () => this.update());
       client.on('close', () => this.update());
       // Connection errors are reported through status changes; without a listener ioredis would print them.
-      client.on('error', (err: Error) => options.log.debug({ err }, 'redis connection error'));
+      client.on('error', (err: Error) => {
+        this.lastError = err;
+        options.log.debug({ err }, 'redis connection error');
+      });
     }
     this.bus = new RedisBus(
       options.node,
@@ -166,6 +178,12 @@ export class RedisBackend implements Backend {
     this.revocations = new RedisRevocationStore(this.redis, this.keys.revocations());
   }
 
+  /** Where this backend's Redis is, password masked: the URL, or the cluster's seeds. */
+  private address(): string {
+    if (this.options.url !== undefined) return redactRedisUrl(this.options.url);
+    return this.options.cluster.nodes.map(({ host, port }) => `${host}:${port}`).join(',');
+  }
+
   status(): BackendStatus {
     return this.current;
   }
@@ -180,15 +198,24 @@ export class RedisBackend implements Backend {
 
   /** Connects. A Redis that is down at start is waited for in the background. */
   async start(): Promise<void> {
-    const connect = (connecting: Promise<void>) =>
-      connecting.catch((err: unknown) => {
-        this.options.log.error(
-          { err },
-          'Redis is unreachable; retrying in the background, /readyz is 503 until it answers',
-        );
-      });
-    await connect(this.redis.connect());
-    await connect(this.sub.start());
+    const connected = await Promise.all([
+      this.redis.connect().then(
+        () => true,
+        () => false,
+      ),
+      this.sub.start().then(
+        () => true,
+        () => false,
+      ),
+    ]);
+    if (connected.includes(false)) {
+      const redis = this.address();
+      const cause = describeConnectionError(this.lastError ?? 'no answer');
+      this.options.log.error(
+        { redis, cause },
+        `Redis at ${redis} is unreachable (${cause}); retrying in the background, /readyz is 503 until it answers`,
+      );
+    }
     // Serve only once subscribed too, so the node's first heartbeat and joins find it up.
     if (this.current !== 'up') {
       await new Promise<void>((resolve) => {
@@ -213,8 +240,15 @@ export class RedisBackend implements Backend {
     if (next === this.current) return;
     this.current = next;
     if (next === 'down') {
-      this.options.log.warn('Redis connection lost; events that need it fail with "unavailable"');
+      const redis = this.address();
+      const cause =
+        this.lastError === undefined ? 'connection closed' : describeConnectionError(this.lastError);
+      this.options.log.warn(
+        { redis, cause },
+        `Redis connection to ${redis} lost (${cause}); events that need it fail with "unavailable"`,
+      );
     } else {
+      this.lastError = undefined;
       this.options.log.info('Redis connection up');
       // Both connections are back and every channel is subscribed again: now, and not
       // before, every room stream reads what was published while this node was away.
