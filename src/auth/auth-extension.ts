@@ -5,6 +5,7 @@ import { CloseCode, ErrorCode, SwarmError } from '../errors';
 import { leaveRoom } from '../events/builtin/room';
 import { type Access, type AnyEventDefinition, defineEvent } from '../events/event';
 import type { Extension, SwarmNode, UpgradeDecision } from '../node';
+import type { RefreshAnswer } from '../protocol/wire';
 import { accessTo, satisfies } from './grants';
 import { TokenError, TokenVerifier, type VerifiedToken } from './jwt';
 import { revocationStore } from './revocation-store';
@@ -123,7 +124,7 @@ export class AuthExtension implements Extension {
       access: 'connect',
       description: 'Replace the connection’s token before it expires; same sub, new grants and expiry.',
       data: z.object({ token: z.string().min(1) }),
-      handle: async (ctx) => {
+      handle: async (ctx): Promise<RefreshAnswer> => {
         const conn = ctx.connection;
         if (!conn) throw new SwarmError(ErrorCode.Rejected, `${REFRESH_EVENT} is sent by clients only`);
         if (!this.verifier) throw new SwarmError(ErrorCode.Rejected, 'auth is off on this node');

@@ -113,22 +113,38 @@ export interface HandlerContext<D> {
  * A declared event type. Room scope: the handler's return value, when not undefined,
  * replaces `data` in what is published; `publishAs` renames the published type.
  * Local scope: the return value is the `ack` answer. Cluster scope: runs on every node.
+ * The type parameters keep the literal type, scope and name and the handler's answer,
+ * so that the client library types an app's events from these definitions alone.
  */
-export interface EventDefinition<S extends z.ZodType = z.ZodType> {
-  readonly type: string;
-  readonly scope: Scope;
-  readonly access: Access;
+export interface EventDefinition<
+  S extends z.ZodType = z.ZodType,
+  R = unknown,
+  T extends string = string,
+  C extends Scope = Scope,
+  P extends string | undefined = string | undefined,
+  A extends Access = Access,
+> {
+  readonly type: T;
+  readonly scope: C;
+  readonly access: A;
   readonly data: S;
   readonly stream?: StreamName | null;
-  readonly publishAs?: string;
+  readonly publishAs?: P;
   readonly description?: string;
-  handle?(ctx: HandlerContext<z.output<S>>): unknown;
+  handle?(ctx: HandlerContext<z.output<S>>): R;
 }
 
 /** A definition with its data type erased, as the registry holds it. */
 export type AnyEventDefinition = EventDefinition<z.ZodType>;
 
 /** Declares an event type; the data type of its handler is inferred from the schema. */
-export function defineEvent<S extends z.ZodType>(definition: EventDefinition<S>): AnyEventDefinition {
-  return definition as unknown as AnyEventDefinition;
+export function defineEvent<
+  S extends z.ZodType,
+  R = undefined,
+  const T extends string = string,
+  const C extends Scope = Scope,
+  const P extends string | undefined = undefined,
+  const A extends Access = Access,
+>(definition: EventDefinition<S, R, T, C, P, A>): EventDefinition<S, R, T, C, P, A> {
+  return definition;
 }

@@ -2,6 +2,7 @@ import type { Backend } from '../backend/backend';
 import type { Connection } from '../connection';
 import { ErrorCode, SwarmError, toWireError } from '../errors';
 import type { Logger } from '../log';
+import type { ClientFrame } from '../protocol/wire';
 import type { RoomHub } from '../rooms/room-hub';
 import type { NodeServices } from '../services';
 import type {
@@ -20,12 +21,7 @@ import type {
 import type { EventRegistry } from './registry';
 
 /** A frame as a codec hands it over: not yet validated against any schema. */
-export interface IncomingFrame {
-  readonly type: string;
-  readonly room?: string;
-  readonly data: unknown;
-  readonly id?: string | number;
-}
+export type IncomingFrame = ClientFrame;
 
 /**
  * Decides whether a connection may send an event of this definition to this room.
