@@ -3,13 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { ClientErrorCode, type Room, type SwarmClient, type SwarmClientError } from '../../src/client';
 import { CloseCode } from '../../src/errors';
 import type { handlers } from '../../src/handlers';
-import {
-  LibraryClients,
-  offsetsOf,
-  recordEvents,
-  recordStates,
-  type Seen,
-} from '../helpers/library-client';
+import { LibraryClients, offsetsOf, recordEvents, recordStates, type Seen } from '../helpers/library-client';
 import { uniquePrefix } from '../helpers/nodes';
 import { type NodeProcess, spawnNode } from '../helpers/process';
 import { TestRedis } from '../helpers/redis';
@@ -139,14 +133,20 @@ describe('the client library when the node it is connected to is killed (kill -9
     );
     t.diagnostic(`orphans rejoined on node two ${Date.now() - killedAt} ms after kill -9`);
     const marks = streamers.map((s) => s.acked.length);
-    await waitFor(() => streamers.every((s, i) => s.acked.length >= marks[i]! + 20), 'every client to send again');
+    await waitFor(
+      () => streamers.every((s, i) => s.acked.length >= marks[i]! + 20),
+      'every client to send again',
+    );
     for (const streamer of streamers) streamer.stop();
 
     // None hangs: each emit resolved, or rejected because the node died with it in flight.
     await waitFor(() => streamers.every((s) => s.settled === s.sent), 'every emit to settle', 15_000);
     const allAcked = streamers.flatMap((s) => s.acked).sort((a, b) => a - b);
     const last = allAcked.at(-1)!;
-    await waitFor(() => streamers.every((s) => (s.room.offset ?? 0) >= last), 'every client to reach the last ack');
+    await waitFor(
+      () => streamers.every((s) => (s.room.offset ?? 0) >= last),
+      'every client to reach the last ack',
+    );
     for (const [i, streamer] of streamers.entries()) {
       const { offsets, contiguous } = offsetsOf(streamer.seen);
       assert.ok(contiguous, `${streamer.name} saw offsets out of order or twice, or missed some`);
@@ -198,7 +198,8 @@ describe('the client library when its node drains (SIGTERM)', () => {
     one.kill('SIGTERM');
     const during = stayer.emit('chat.message', { text: 'during' });
     await waitFor(
-      () => mover.state.status === 'open' && mover.state.welcome.node === two.id && moverRoom.status === 'joined',
+      () =>
+        mover.state.status === 'open' && mover.state.welcome.node === two.id && moverRoom.status === 'joined',
       'the client in the room on node two',
       5000,
     );
@@ -206,7 +207,10 @@ describe('the client library when its node drains (SIGTERM)', () => {
     t.diagnostic(`SIGTERM to rejoined on the next node: ${movedMs} ms`);
     assert.ok(movedMs < 1000, `moved in ${movedMs} ms`);
     const reconnecting = states.find((s) => s.status === 'reconnecting');
-    assert.equal(reconnecting?.status === 'reconnecting' && reconnecting.lastClose.code, CloseCode.ServiceRestart);
+    assert.equal(
+      reconnecting?.status === 'reconnecting' && reconnecting.lastClose.code,
+      CloseCode.ServiceRestart,
+    );
     assert.equal(reconnecting?.status === 'reconnecting' && reconnecting.delayMs, 0);
     const { offset: duringOffset } = await during;
     await waitFor(() => (moverRoom.offset ?? 0) >= duringOffset, 'the line sent during the drain');
