@@ -200,6 +200,10 @@ export class SwarmClient<L extends EventList = EventList> {
     };
   }
 
+  private get currentUrl(): string {
+    return this.urls[this.index % this.urls.length]!;
+  }
+
   private get connected(): boolean {
     return this.welcome !== undefined && this.socket?.readyState === OPEN;
   }
@@ -285,7 +289,7 @@ export class SwarmClient<L extends EventList = EventList> {
 
   private async dial(): Promise<void> {
     this.dialTimer = undefined;
-    const url = this.urls[this.index % this.urls.length]!;
+    const url = this.currentUrl;
     let token: string | undefined;
     try {
       token = await this.tokenForDial();
@@ -360,7 +364,7 @@ export class SwarmClient<L extends EventList = EventList> {
   private welcomed(welcome: Welcome): void {
     this.welcome = welcome;
     this.backoff.reset();
-    this.setState({ status: 'open', url: this.urls[this.index % this.urls.length]!, welcome });
+    this.setState({ status: 'open', url: this.currentUrl, welcome });
     for (const room of this.rooms.values()) room.join();
     this.flush((item) => item.room === undefined);
     this.scheduleRefresh(this.token === undefined ? undefined : expiryOf(this.token));
@@ -399,6 +403,7 @@ export class SwarmClient<L extends EventList = EventList> {
       case 'stop':
         return this.shutdown(code, reason || `closed with ${code}`);
       case 'new-token': {
+        this.setState({ status: 'reconnecting', url: this.currentUrl, delayMs: 0, lastClose: close });
         const fresh = await this.freshToken();
         if (fresh === undefined) return this.shutdown(code, reason || 'token expired', false);
         this.token = fresh;
@@ -427,7 +432,7 @@ export class SwarmClient<L extends EventList = EventList> {
 
   private retry(delayMs: number, lastClose: CloseInfo): void {
     if (this.stateValue.status === 'closed') return;
-    const url = this.urls[this.index % this.urls.length]!;
+    const url = this.currentUrl;
     this.setState({ status: 'reconnecting', url, delayMs, lastClose });
     clearTimeout(this.dialTimer);
     this.dialTimer = setTimeout(() => void this.dial(), delayMs);

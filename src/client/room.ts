@@ -275,6 +275,13 @@ export class Room<L extends EventList = EventList> {
   }
 
   private joined(answer: JoinAnswer, since: number | undefined): void {
+    if (this.statusValue === 'left') {
+      // Left while the join was on its way: the server has the membership now; give it back.
+      this.channel
+        .send({ type: 'room.leave', data: { room: this.name } }, undefined, { offline: 'reject' })
+        .catch(() => {});
+      return;
+    }
     if (this.accepting === 'never') return;
     this.memberMap.clear();
     for (const member of answer.members) this.memberMap.set(member.conn, member);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { z } from 'zod';
 import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
-import { ClientErrorCode, type SwarmClientError } from '../../src/client';
+import { ClientErrorCode, connect, type SwarmClientError } from '../../src/client';
 import { ErrorCode } from '../../src/errors';
 import { defineEvent } from '../../src/events/event';
 import type { SwarmNode } from '../../src/node';
@@ -105,6 +106,18 @@ describe('the client library against two in-process nodes', () => {
     assert.equal(graceRoom.status, 'left');
     await waitFor(() => ada.members.length === 1, 'ada to see grace leave');
     await rejectsWith(graceRoom.emit('chat.message', { text: 'x' }), ClientErrorCode.Closed);
+  });
+
+  it('gives back to the server a room left before its join was answered', async () => {
+    const name = room();
+    const client = direct();
+    await untilStatus(client, 'open');
+    const early = client.join(name);
+    await early.leave();
+    assert.equal(early.status, 'left');
+    const other = direct().join(name);
+    await other.ready;
+    await waitFor(() => other.members.length === 1, 'the early leaver to be gone from the members');
   });
 
   it("rejects a refused emit or request with the server's error code, and answers local calls", async () => {
@@ -239,6 +252,35 @@ describe('the client library against two in-process nodes', () => {
     const after = await grace.emit('chat.message', { text: 'after' });
     await waitFor(() => seen.at(-1)?.meta.offset === after.offset, 'the next event after the reset');
     assert.equal(seen.filter((s) => (s.data as { text: string }).text.startsWith('missed')).length, 0);
+  });
+
+  it("types a room's events from the app's definitions: publishAs names them, the schema shapes their data", async () => {
+    const name = room();
+    const ada = proxied().join(name);
+    const grace = direct().join(name);
+    const moves: Array<{ x: number; y: number; offset: number | undefined }> = [];
+    grace.on('cursor.moved', (data, meta) => moves.push({ ...data, offset: meta.offset }));
+    await Promise.all([ada.ready, grace.ready]);
+    const ack = await ada.emit('cursor.move', { x: 3, y: 4 });
+    await waitFor(() => moves.length === 1, 'grace to get cursor.moved');
+    // Ephemeral (stream: null): no offset, in the ack or the event.
+    assert.deepEqual(moves, [{ x: 3, y: 4, offset: undefined }]);
+    assert.equal(ack.offset, undefined);
+  });
+
+  it('refuses options without a url, and names the missing WebSocket on Node 20', () => {
+    assert.throws(() => connect({ urls: [], WebSocket }), /give `url` or a non-empty `urls`/);
+    assert.throws(
+      () => connect({ url: 'ws://127.0.0.1:1/events' }),
+      /no global WebSocket here \(Node 20\); pass one/,
+    );
+  });
+
+  it('closes for good, saying why, on a url no WebSocket can open', async () => {
+    const client = clients.open({ url: 'not a url' });
+    const closed = await untilStatus(client, 'closed');
+    assert.equal(closed.byApp, false);
+    assert.match(closed.reason, /cannot open not a url/);
   });
 
   it('rejects queued emits with closed and refuses new ones once the app closes the client', async () => {
