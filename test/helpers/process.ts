@@ -46,6 +46,14 @@ export async function spawnNode(env: Record<string, string> = {}, timeoutMs = 15
       reject(new Error(`node exited with ${code} before listening:\n${lines.join('\n')}`)),
     );
   });
-  const { port, id } = await within(listening, 'node process to listen', timeoutMs);
+  let started: { port: number; id: string };
+  try {
+    started = await within(listening, 'node process to listen', timeoutMs);
+  } catch (err) {
+    // The caller never gets this process to stop: a slow start must not outlive the test.
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  const { port, id } = started;
   return { proc, port, id, lines, exited, kill: (signal = 'SIGTERM') => proc.kill(signal) };
 }
