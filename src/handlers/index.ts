@@ -1,4 +1,4 @@
-import type { AnyEventDefinition } from '../events/event';
+import type { AnyEventDefinition } from '../events/event-definition';
 import { chatMessage } from './chat-message';
 
 /**

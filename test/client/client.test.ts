@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import { ClientErrorCode, connect, type SwarmClientError } from '../../src/client';
 import { ErrorCode } from '../../src/errors';
-import { defineEvent } from '../../src/events/event';
+import { defineEvent } from '../../src/events/event-definition';
 import type { SwarmNode } from '../../src/node';
 import {
   LibraryClients,
@@ -63,7 +63,7 @@ describe('the client library against two in-process nodes', () => {
   before(async () => {
     // A short history, so that a client away for long enough cannot be caught up.
     nodes = await startNodes(2, {
-      cluster: new MemoryCluster(20),
+      cluster: new SharedMemory(20),
       handlers: [...appEvents, slow, boom],
     });
     proxy = await TcpProxy.start([nodes[0]!.port]);

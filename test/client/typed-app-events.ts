@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from '../../src/events/event';
+import { defineEvent } from '../../src/events/event-definition';
 import { chatMessage } from '../../src/handlers/chat-message';
 
 /** A local-scope event with an answer, as an app would declare one. */

@@ -168,7 +168,7 @@ describe('a node process killed with SIGKILL', () => {
   const HEARTBEAT_MS = 200;
   const NODE_TTL_MS = 1000;
   let redis: TestRedis;
-  let procs: NodeProcess[] = [];
+  const procs: NodeProcess[] = [];
   const clients = new OpenClients();
   const connect = (proc: NodeProcess) => clients.connect(eventsUrl(proc.port));
 

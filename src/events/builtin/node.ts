@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { NodeInfoAnswer } from '../../protocol/wire';
-import { defineEvent } from '../event';
+import { defineEvent } from '../event-definition';
 
 export const nodeInfo = defineEvent({
   type: 'node.info',
@@ -11,7 +11,7 @@ export const nodeInfo = defineEvent({
   handle(ctx): NodeInfoAnswer {
     return {
       node: ctx.node.id,
-      backend: ctx.node.backend.kind,
+      backend: ctx.node.backend.name,
       connections: ctx.node.connections.size,
       rooms: ctx.node.hub.size,
     };
