@@ -8,7 +8,7 @@ import type { Backend } from './backend/backend';
 import type { Config } from './config';
 import type { Connection } from './connection';
 import { ConnectionTable } from './connection-table';
-import { CloseCode } from './errors';
+import { CloseCode, ConfigError } from './errors';
 import { builtinEvents } from './events/builtin';
 import { leaveRoom } from './events/builtin/room';
 import type { AnyEventDefinition, EmitOptions, EmitResult, NodeServices } from './events/event-definition';
@@ -17,6 +17,7 @@ import { type IncomingFrame, Router } from './events/router';
 import type { Extension, Host } from './host';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
 import { HttpRoutes, type UpgradeHandler } from './http/routes';
+import type { FlowControl } from './limits/flow-control';
 import { SocketLimits } from './limits/socket-limits';
 import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
@@ -49,6 +50,7 @@ export class SwarmNode implements Host {
   readonly router: Router;
   readonly hub: RoomHub;
   readonly connections = new ConnectionTable();
+  /** Flow control of the paced (Yjs) sockets open now, for metrics. */
   readonly services: NodeServices;
   /** This node's Prometheus figures; modules report through it (`metrics.yjs`, `metrics.backend`). */
   readonly metrics: NodeMetrics;
@@ -59,6 +61,8 @@ export class SwarmNode implements Host {
   private readonly extensions: Extension[] = [];
   private readonly readinessChecks: Array<() => string | undefined> = [];
   private draining: Promise<void> | undefined;
+  /** Set once the backend is up and the node registered; until then upgrades get 503. */
+  private started = false;
   private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
   private readonly socketLimits: SocketLimits;
   /** Upgrades past the connection cap check that have not become connections yet. */
@@ -80,6 +84,7 @@ export class SwarmNode implements Host {
       draining: () => this.isDraining,
       backendStatus: () => this.backend.status(),
       isDeclared: (type) => this.registry.get(type) !== undefined,
+      flows: () => this.socketLimits.paced(),
     });
     this.backend.useMetrics?.(this.metrics.backend);
     this.hub = new RoomHub(this.backend, this.log, this.metrics, () => this.registry.streams());
@@ -114,7 +119,9 @@ export class SwarmNode implements Host {
       },
       resync: () => this.hub.resync(),
     });
-    this.socketLimits = new SocketLimits(options.config.limits);
+    this.socketLimits = new SocketLimits(options.config.limits, (endpoint) =>
+      this.metrics.readsPaused(endpoint),
+    );
     this.server = createServer((req, res) => void this.http.request(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
@@ -209,18 +216,24 @@ export class SwarmNode implements Host {
     return this.draining !== undefined;
   }
 
-  /** Starts the backend, the extensions and the HTTP server; resolves with the bound port. */
+  /**
+   * Binds the HTTP port, then starts the backend, registers in the cluster and installs
+   * the extensions; resolves with the bound port. Until it resolves, upgrades get 503 and
+   * /readyz says `starting`.
+   */
   async start(): Promise<number> {
-    await this.backend.start();
-    await this.liveness.start();
-    for (const extension of this.extensions) await extension.install(this);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.config.port, this.config.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    // The port first: a node that cannot listen must fail before it touches Redis or
+    // registers, or the cluster would count (and later reap) a node that never served.
+    await this.listen();
+    try {
+      await this.backend.start();
+      await this.liveness.start();
+      for (const extension of this.extensions) await extension.install(this);
+    } catch (err) {
+      this.server.close();
+      throw err;
+    }
+    this.started = true;
     const { port } = this.server.address() as AddressInfo;
     this.log.info(
       {
@@ -231,6 +244,19 @@ export class SwarmNode implements Host {
       `listening on port ${port}; ${this.backend.summary}`,
     );
     return port;
+  }
+
+  /** Binds the HTTP port; a taken or forbidden address is a `ConfigError` naming the variable. */
+  private async listen(): Promise<void> {
+    const { port, host } = this.config;
+    await new Promise<void>((resolve, reject) => {
+      const failed = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port));
+      this.server.once('error', failed);
+      this.server.listen(port, host, () => {
+        this.server.off('error', failed);
+        resolve();
+      });
+    });
   }
 
   get port(): number {
@@ -286,6 +312,7 @@ export class SwarmNode implements Host {
   }
 
   private notReadyReason(): string | undefined {
+    if (!this.started) return 'starting';
     if (this.draining) return 'draining';
     if (this.backend.status() !== 'up') return 'backend unavailable';
     for (const check of this.readinessChecks) {
@@ -298,8 +325,8 @@ export class SwarmNode implements Host {
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (this.draining) {
-      refuseUpgrade(socket, 503, 'node draining');
+    if (!this.started || this.draining) {
+      refuseUpgrade(socket, 503, this.draining ? 'node draining' : 'node starting');
       return;
     }
     if (this.connections.size + this.upgrading >= this.config.limits.maxConnections) {
@@ -311,14 +338,18 @@ export class SwarmNode implements Host {
 
   /**
    * Registers a connection of any protocol (the Yjs extension uses it too). With its
-   * `socket`, the node's limits apply to it (docs/security.md): pings (4408), the send
-   * buffer (4508) and, for protocols that do not rate-limit their own frames, closing a
-   * socket that keeps sending past its rate (4429).
+   * `socket`, the node's limits apply to it (docs/security.md): pings (4504) and the send
+   * buffer (4508). Protocols that cannot drop a frame (Yjs) get the returned flow control:
+   * a socket past `YJS_RATE_LIMIT_PER_SEC` is read more slowly, and the connection reports
+   * its backlog to it (`received` / `handled`). The JSON protocol drops frames over its
+   * own rate limit instead, and gets none.
    */
-  register(conn: Connection, socket?: WebSocket): void {
+  register(conn: Connection, socket: WebSocket): FlowControl | undefined;
+  register(conn: Connection): undefined;
+  register(conn: Connection, socket?: WebSocket): FlowControl | undefined {
     this.connections.add(conn);
     this.metrics.connectionOpened(conn.endpoint);
-    if (socket) this.socketLimits.watch(conn, socket);
+    return socket ? this.socketLimits.watch(conn, socket) : undefined;
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */
@@ -335,6 +366,21 @@ export class SwarmNode implements Host {
   /** Keeps a promise of close work so a drain can wait for it. */
   track(work: Promise<void>): void {
     this.connections.track(work);
+  }
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const address = `${host}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new ConfigError('PORT', `${address} is already in use (EADDRINUSE)`);
+    case 'EACCES':
+      return new ConfigError('PORT', `${address} needs privileges this process lacks (EACCES)`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return new ConfigError('HOST', `${address} is not an address of this machine (${err.code})`);
+    default:
+      return err;
   }
 }
 

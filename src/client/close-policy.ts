@@ -2,7 +2,7 @@ import { CloseCode } from '../errors';
 
 /**
  * What the client does after a close, by code: the one table, kept in step with the
- * "swarmcast client" column of docs/codes.md by a test.
+ * "swarmcast JSON client" column of docs/codes.md by a test.
  * - `retry`: reconnect with backoff and jitter (a transient condition, possibly on another node).
  * - `next-now`: reconnect at once to the next url (the node is draining; another takes over).
  * - `new-token`: reconnect only if the app's `getToken` returns a new token, else stop.

@@ -46,14 +46,10 @@ export async function spawnNode(env: Record<string, string> = {}, timeoutMs = 15
       reject(new Error(`node exited with ${code} before listening:\n${lines.join('\n')}`)),
     );
   });
-  let started: { port: number; id: string };
-  try {
-    started = await within(listening, 'node process to listen', timeoutMs);
-  } catch (err) {
-    // The caller never gets this process to stop: a slow start must not outlive the test.
+  // A node that does not come up in time is killed here: the caller never got it to stop.
+  const { port, id } = await within(listening, 'node process to listen', timeoutMs).catch((err: unknown) => {
     proc.kill('SIGKILL');
     throw err;
-  }
-  const { port, id } = started;
+  });
   return { proc, port, id, lines, exited, kill: (signal = 'SIGTERM') => proc.kill(signal) };
 }

@@ -23,13 +23,18 @@ export function provider(
   room: string,
   doc: YDoc = new Y.Doc(),
   params: Record<string, string> = {},
+  /** The WebSocket class the provider uses: `ws`'s, or a subclass a test shapes. */
+  socketClass: new (url: string, protocols?: string | string[]) => WebSocket = WebSocket,
 ): Provider {
   const created = new WebsocketProvider(yjsServerUrl(node), room, doc, {
     params,
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    WebSocketPolyfill: socketClass as unknown as typeof globalThis.WebSocket,
     disableBc: true,
   });
   providers.add(created);
+  // Every provider adds a process 'exit' listener (to remove its awareness state on exit),
+  // so a test with a busy room passes Node's default of 10 without any leak.
+  process.setMaxListeners(Math.max(process.getMaxListeners(), providers.size + 10));
   return created;
 }
 
