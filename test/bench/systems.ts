@@ -102,6 +102,8 @@ function peerSystem(
   script: string,
   maxNodes: number,
   scheme: string,
+  /** May point it at a Redis Cluster (REDIS_CLUSTER_NODES) instead of the run's Redis. */
+  env: Record<string, string> = {},
 ): SystemSpec {
   const spec: SystemSpec = {
     name,
@@ -118,7 +120,7 @@ function peerSystem(
             script: peer(script),
             port,
             cpuProfDir: context.cpuProfDir,
-            env: { REDIS_URL: context.redis.url, NODE_ID: `${name}-${index}` },
+            env: { REDIS_URL: context.redis.url, NODE_ID: `${name}-${index}`, ...env },
           }),
         (port) => `${scheme}://127.0.0.1:${port}`,
       ),
@@ -144,6 +146,9 @@ export const yWebsocketServer = peerSystem(
 );
 export const hocuspocus = peerSystem('hocuspocus', 'hocuspocus', 'hocuspocus-server', 8, 'ws');
 export const socketIo = peerSystem('socket.io', 'socket.io', 'socketio-server', 8, 'http');
+/** socket.io on a Redis Cluster (`seeds` as in REDIS_CLUSTER_NODES), with the sharded adapter. */
+export const socketIoOnCluster = (seeds: string) =>
+  peerSystem('socket.io', 'socket.io', 'socketio-server', 8, 'http', { REDIS_CLUSTER_NODES: seeds });
 
 /** The Yjs systems in table order: ours first, then the peers. */
 export const yjsSystems: SystemSpec[] = [swarmcastYjs, hocuspocus, yWebsocketServer];
