@@ -1,5 +1,7 @@
 /** The public API for embedding swarmcast and writing handlers. */
 
+/** The schema library of `defineEvent`, so that an app's schemas are of the version swarmcast checks with. */
+export { z } from 'zod';
 export { AuthExtension, authExtension } from './auth/auth-extension';
 export { revokeUser } from './auth/revoke';
 export { createBackend } from './backend';
@@ -14,9 +16,10 @@ export type {
 } from './backend/backend';
 export { MemoryBackend } from './backend/memory/memory-backend';
 export { MemoryCluster } from './backend/memory/memory-cluster';
-export { type Config, loadConfig } from './config';
+export { type Config, configFromOptions, loadConfig, type SwarmOptions } from './config';
 export type { Connection, Identity, RoomGrants } from './connection';
-export { CloseCode, ErrorCode, SwarmError } from './errors';
+export { type AttachOptions, attach, type Swarmcast, type YjsDocuments } from './embed/attach';
+export { CloseCode, ConfigError, ErrorCode, SwarmError } from './errors';
 export {
   type Access,
   type AnyEventDefinition,
@@ -27,3 +30,4 @@ export {
   type Scope,
 } from './events/event';
 export { type Extension, SwarmNode, type SwarmNodeOptions } from './node';
+export { YjsExtension } from './yjs/yjs-extension';

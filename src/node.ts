@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -16,7 +16,7 @@ import type { AnyEventDefinition, EmitOptions, EmitResult } from './events/event
 import { EventRegistry } from './events/registry';
 import { Router } from './events/router';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
-import { HttpRoutes, type UpgradeHandler } from './http/routes';
+import { HttpRoutes, type NextHandler, type UpgradeHandler } from './http/routes';
 import { Heartbeat } from './limits/heartbeat';
 import { closeOnFlood, RateLimiter } from './limits/rate-limit';
 import { SendBufferWatch } from './limits/send-buffer';
@@ -54,6 +54,18 @@ export interface SwarmNodeOptions {
   readonly handlers?: readonly AnyEventDefinition[];
   readonly extensions?: readonly Extension[];
   readonly log?: Logger;
+  /**
+   * An HTTP or HTTPS server the app owns. The node then serves the upgrades of its own
+   * paths on it and leaves every other upgrade to the app's listeners; it never listens,
+   * and never closes the server or its connections. Its HTTP routes are `handleRequest`,
+   * which the app mounts. Without one, the node creates, listens on and closes its own.
+   */
+  readonly server?: Server;
+  /**
+   * Put before every route and WebSocket path (`/rt`: `/rt/events`, `/rt/yjs/<room>`,
+   * `/rt/healthz`), so that they do not meet the app's own. Default: none.
+   */
+  readonly pathPrefix?: string;
 }
 
 let anonymousCount = 0;
@@ -84,6 +96,9 @@ export class SwarmNode {
   authenticate: Authenticator = openAccess;
 
   private readonly server: Server;
+  private readonly ownsServer: boolean;
+  private readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    this.onUpgrade(req, socket, head);
   private readonly jsonSockets: WebSocketServer;
   private readonly http: HttpRoutes;
   private readonly extensions: Extension[] = [];
@@ -102,7 +117,7 @@ export class SwarmNode {
     this.config = options.config;
     this.id = options.config.nodeId;
     this.log = options.log ?? createLogger(options.config.logLevel, this.id);
-    this.http = new HttpRoutes(this.log);
+    this.http = new HttpRoutes(this.log, options.pathPrefix);
     this.backend =
       options.backend ?? new MemoryBackend(this.id, new MemoryCluster(options.config.historyLimit));
     this.registry = new EventRegistry([...builtinEvents, ...(options.handlers ?? [])]);
@@ -153,8 +168,9 @@ export class SwarmNode {
     });
     this.pings = new Heartbeat(options.config.limits.pingIntervalMs);
     this.sendBuffers = new SendBufferWatch(options.config.limits.maxSendBufferBytes);
-    this.server = createServer((req, res) => void this.http.request(req, res));
-    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.ownsServer = options.server === undefined;
+    this.server = options.server ?? createServer((req, res) => this.handleRequest(req, res));
+    this.server.on('upgrade', this.upgradeListener);
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
     this.route('GET /readyz', (_req, res) => {
       const reason = this.notReadyReason();
@@ -172,7 +188,7 @@ export class SwarmNode {
           startedAt: this.startedAt,
           connections: this.connections.size,
           rooms: this.hub.size,
-          address: this.server.listening ? `${this.config.host}:${this.port}` : undefined,
+          address: this.server.listening ? `${this.host}:${this.port}` : undefined,
         }),
         announceLeft: async (room, member) => {
           await this.emit('room.member.left', { room, data: member });
@@ -193,6 +209,23 @@ export class SwarmNode {
           ),
       },
       { heartbeatMs: this.config.heartbeatMs, ttlMs: this.config.nodeTtlMs },
+    );
+  }
+
+  /**
+   * Serves the node's HTTP routes (health, readiness, metrics, admin API, demo page).
+   * Usable as Express or Connect middleware: a request no route matches goes to `next`,
+   * or gets 404 without one.
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse, next?: NextHandler): void {
+    void this.http.request(req, res, next);
+  }
+
+  /** Whether this node serves the upgrade `req` asks for (its path is one of the node's endpoints). */
+  servesUpgrade(req: IncomingMessage): boolean {
+    return (
+      this.server.listeners('upgrade').includes(this.upgradeListener) &&
+      this.http.upgradeFor(req) !== undefined
     );
   }
 
@@ -225,11 +258,22 @@ export class SwarmNode {
     return this.draining !== undefined;
   }
 
-  /** Starts the backend, the extensions and the HTTP server; resolves with the bound port. */
+  /**
+   * Starts the backend, the extensions and the HTTP server; resolves with the bound port.
+   * On a server the app owns, it does not listen: it resolves with the server's port, or 0
+   * while the app has not called `listen` yet.
+   */
   async start(): Promise<number> {
     await this.backend.start();
     await this.liveness.start();
     for (const extension of this.extensions) await extension.install(this);
+    if (!this.ownsServer) {
+      this.log.info(
+        { port: this.port, backend: this.backend.kind },
+        `attached to the app's server; ${this.backend.kind === 'memory' ? 'embedded single-node backend' : 'cluster backend on Redis'}`,
+      );
+      return this.port;
+    }
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.config.port, this.config.host, () => {
@@ -251,8 +295,16 @@ export class SwarmNode {
     return port;
   }
 
+  /** The server's port; 0 while a server the app owns is not listening yet. */
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return (this.server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** The address other nodes and operators see in the registry: the one listened on. */
+  private get host(): string {
+    return this.ownsServer
+      ? this.config.host
+      : ((this.server.address() as AddressInfo | null)?.address ?? '');
   }
 
   /** Dispatches an event from server-side code, through the same router as client events. */
@@ -297,6 +349,11 @@ export class SwarmNode {
 
   /** Closes everything at once, without telling anyone (tests, and after a drain). */
   async close(): Promise<void> {
+    if (!this.ownsServer && this.draining) {
+      await this.draining;
+      this.server.off('upgrade', this.upgradeListener);
+      return;
+    }
     for (const socket of this.jsonSockets.clients) socket.terminate();
     await this.shutdown();
   }
@@ -305,8 +362,14 @@ export class SwarmNode {
     this.pings.stop();
     this.sendBuffers.stop();
     for (const extension of [...this.extensions].reverse()) await extension.close?.();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.ownsServer) {
+      this.server.closeAllConnections();
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    } else if (!this.draining) {
+      // After a drain the listener stays, so that upgrades of this node's paths keep
+      // getting 503 on the app's server instead of hanging; `close` takes it away.
+      this.server.off('upgrade', this.upgradeListener);
+    }
     await this.liveness.stop();
     await this.backend.nodes.remove(this.id).catch(() => {});
     await this.backend.close();
@@ -323,8 +386,17 @@ export class SwarmNode {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const endpoint = this.http.upgradeFor(req);
+    if (!endpoint) {
+      // Another path is the app's, when the app listens for upgrades too; with nobody
+      // else to answer, the socket would hang, so it is refused as Node would close it.
+      if (this.server.listenerCount('upgrade') === 1) {
+        socket.on('error', () => socket.destroy());
+        HttpRoutes.refuseUnknown(req, socket);
+      }
+      return;
+    }
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://localhost');
     if (this.draining) {
       refuseUpgrade(socket, 503, 'node draining');
       return;
@@ -333,7 +405,7 @@ export class SwarmNode {
       refuseUpgrade(socket, 503, 'node at its connection limit (MAX_CONNECTIONS)');
       return;
     }
-    this.http.dispatchUpgrade(req, socket, head, url);
+    endpoint(socket, head);
   }
 
   private async upgradeJson(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
