@@ -46,7 +46,37 @@ export class InstalledApp {
 
   /** Runs the example's own test (`node --test test.mjs`) where it is installed. */
   runOwnTest(): { status: number | null; output: string } {
-    const result = spawnSync(process.execPath, ['--test', 'test.mjs'], { cwd: this.dir, encoding: 'utf8' });
+    // Without NODE_TEST_CONTEXT, which this test's runner sets: with it, the child would
+    // report to that runner in its own protocol instead of printing its results.
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const result = spawnSync(process.execPath, ['--test', '--test-reporter=tap', 'test.mjs'], {
+      cwd: this.dir,
+      encoding: 'utf8',
+      env,
+    });
+    return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
+  }
+
+  /**
+   * Type-checks `source` as a strict TypeScript file of the app, against the package's
+   * declarations as installed (with their dependencies' types, no skipLibCheck).
+   */
+  typeCheck(source: string): { status: number | null; output: string } {
+    writeFileSync(path.join(this.dir, 'typed.ts'), source);
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--strict', '--noEmit', '--module', 'node16', '--moduleResolution', 'node16'];
+    args.push(
+      '--target',
+      'es2022',
+      '--typeRoots',
+      path.join(ROOT, 'node_modules', '@types'),
+      '--types',
+      'node',
+    );
+    const result = spawnSync(process.execPath, [tsc, ...args, 'typed.ts'], {
+      cwd: this.dir,
+      encoding: 'utf8',
+    });
     return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
   }
 
