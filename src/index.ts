@@ -2,9 +2,11 @@
 
 /** The schema library of `defineEvent`, so that an app's schemas are of the version swarmcast checks with. */
 export { z } from 'zod';
+export type { Authenticator, Authorizer, UpgradeDecision } from './access-hooks';
 export { AuthExtension, authExtension } from './auth/auth-extension';
 export { revokeUser } from './auth/revoke';
-export { createBackend } from './backend';
+export { createBackend, MemoryBackend, SharedMemory } from './backend';
+export type { AwarenessEntry, AwarenessStore } from './backend/awareness-store';
 export type {
   Backend,
   Bus,
@@ -14,20 +16,21 @@ export type {
   NodeRegistry,
   StateStore,
 } from './backend/backend';
-export { MemoryBackend } from './backend/memory/memory-backend';
-export { MemoryCluster } from './backend/memory/memory-cluster';
+export type { DocumentSnapshot, DocumentStore } from './backend/document-store';
+export type { RevocationRecord, RevocationStore } from './backend/revocation-store';
 export { type Config, configFromOptions, loadConfig, type SwarmOptions } from './config';
 export type { Connection, Identity, RoomGrants } from './connection';
 export { type AttachOptions, attach, type Swarmcast, type YjsDocuments } from './embed/attach';
 export { CloseCode, ConfigError, ErrorCode, SwarmError } from './errors';
+export type { Event, RoomEvent, StoredEvent } from './events/event';
 export {
   type Access,
   type AnyEventDefinition,
   defineEvent,
-  type Event,
   type EventDefinition,
   type HandlerContext,
   type Scope,
-} from './events/event';
-export { type Extension, SwarmNode, type SwarmNodeOptions } from './node';
+} from './events/event-definition';
+export type { Extension, Host } from './host';
+export { SwarmNode, type SwarmNodeOptions } from './node';
 export { YjsExtension } from './yjs/yjs-extension';

@@ -5,7 +5,7 @@ import { createBackend } from '../backend';
 import { configFromOptions, type SwarmOptions } from '../config';
 import { demoExtension } from '../demo/demo-extension';
 import { ConfigError } from '../errors';
-import type { AnyEventDefinition, EmitOptions, EmitResult } from '../events/event';
+import type { AnyEventDefinition, EmitOptions, EmitResult } from '../events/event-definition';
 import type { NextHandler } from '../http/routes';
 import { createLogger, type Logger } from '../log';
 import { metricsExtension } from '../metrics/metrics-extension';

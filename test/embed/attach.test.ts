@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { loadConfig } from '../../src/config';
 import { attach, type Swarmcast } from '../../src/embed/attach';
 import { CloseCode, ConfigError, ErrorCode } from '../../src/errors';
-import { defineEvent } from '../../src/events/event';
+import { defineEvent } from '../../src/events/event-definition';
 import { Y } from '../../src/yjs/esm';
 import { OpenClients } from '../helpers/client';
 import { waitFor, within } from '../helpers/wait';

@@ -2,8 +2,11 @@ import Redis, { type RedisOptions } from 'ioredis';
 import type { Logger } from '../../log';
 import type { Backend, BackendMetrics, BackendStatus } from '../backend';
 import { RedisKeys } from './keys';
+import { RedisAwarenessStore } from './redis-awareness-store';
 import { RedisBus } from './redis-bus';
 import { RedisCalls } from './redis-calls';
+import { RedisDocumentStore } from './redis-document-store';
+import { RedisRevocationStore } from './redis-revocation-store';
 import { RedisHistory, RedisMembers, RedisNodes, RedisState } from './redis-stores';
 import { defineScripts, type ScriptedRedis } from './scripts';
 
@@ -30,7 +33,8 @@ const COMMAND_TIMEOUT_MS = 5000;
  * by themselves, and the bus then reads whatever was published meanwhile from history.
  */
 export class RedisBackend implements Backend {
-  readonly kind = 'redis' as const;
+  readonly name = 'redis';
+  readonly summary = 'cluster backend on Redis';
   readonly redis: ScriptedRedis;
   readonly sub: Redis;
   readonly keys: RedisKeys;
@@ -40,6 +44,9 @@ export class RedisBackend implements Backend {
   readonly members: RedisMembers;
   readonly state: RedisState;
   readonly nodes: RedisNodes;
+  readonly documents: RedisDocumentStore;
+  readonly awareness: RedisAwarenessStore;
+  readonly revocations: RedisRevocationStore;
 
   private readonly listeners: Array<(status: BackendStatus) => void> = [];
   private current: BackendStatus = 'down';
@@ -74,6 +81,9 @@ export class RedisBackend implements Backend {
     this.members = new RedisMembers(this.redis, this.keys, this.calls);
     this.state = new RedisState(this.redis, this.keys, this.calls);
     this.nodes = new RedisNodes(this.redis, this.keys, this.calls);
+    this.documents = new RedisDocumentStore(this.redis, this.keys, this.calls);
+    this.awareness = new RedisAwarenessStore(this.redis, this.keys, this.calls);
+    this.revocations = new RedisRevocationStore(this.redis, this.keys.revocations());
     for (const connection of [this.redis, this.sub]) {
       connection.on('ready', () => this.update());
       connection.on('close', () => this.update());
