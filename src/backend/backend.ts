@@ -98,7 +98,7 @@ export interface NodeRegistry {
    * node that is just registering is never taken for dead.
    */
   dead(): Promise<string[]>;
-  /** Says goodbye: drops the node's heartbeat at once. */
+  /** Says goodbye: drops the node's heartbeat at once, and the node itself unless members are still listed for it. */
   remove(node: string): Promise<void>;
   /** Takes the right to clean up after a dead node, for `ttlMs`; false when another node has it. */
   claim(node: string, ttlMs: number): Promise<boolean>;

@@ -167,6 +167,11 @@ class MemoryNodes implements NodeRegistry {
 
   async remove(node: string): Promise<void> {
     this.shared.nodes.delete(node);
+    // As in Redis: gone from the registry unless members are still listed for a reaper.
+    for (const members of this.shared.members.values()) {
+      for (const member of members.values()) if (member.node === node) return;
+    }
+    this.shared.known.delete(node);
   }
 
   async claim(node: string, ttlMs: number): Promise<boolean> {

@@ -184,6 +184,11 @@ export class RedisNodes implements NodeRegistry {
 
   async remove(node: string): Promise<void> {
     await this.calls.run('write', () => this.redis.del(this.keys.node(node)));
+    // A node that left cleanly leaves the index too, or every survivor's reaper would
+    // take it for one that died. One that still has members listed (a leave failed while
+    // Redis was away) stays, so that a survivor reaps and announces them.
+    const rooms = await this.calls.run('read', () => this.redis.exists(this.keys.nodeRooms(node)));
+    if (rooms === 0) await this.calls.run('write', () => this.redis.srem(this.keys.nodeIndex(), node));
   }
 
   async claim(node: string, ttlMs: number): Promise<boolean> {
