@@ -379,6 +379,13 @@ export class SwarmNode implements Host {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // The endpoints are modules that install during start: until then, on a server of
+    // the node's own (or with no other listener), every upgrade is told to come back.
+    if (!this.started && (this.ownsServer || this.server.listenerCount('upgrade') === 1)) {
+      socket.on('error', () => socket.destroy());
+      refuseUpgrade(socket, 503, 'node starting');
+      return;
+    }
     const endpoint = this.http.upgradeFor(req);
     if (!endpoint) {
       // Another path is the app's, when the app listens for upgrades too; with nobody
