@@ -63,13 +63,19 @@ export interface LimitsConfig {
   /** Token bucket per connection: refill per second (0 turns the limit off) and capacity. */
   readonly ratePerSecond: number;
   readonly rateBurst: number;
-  /** Frames dropped within 10 s after which the socket is closed with 4429. */
+  /** Frames dropped within 10 s after which the socket is closed with 4529. */
   readonly rateMaxDrops: number;
+  /**
+   * The rate of protocols that cannot drop a frame (Yjs): past it the socket is read
+   * more slowly (flow control), never refused or closed.
+   */
+  readonly pacedPerSecond: number;
+  readonly pacedBurst: number;
   /** A socket whose unsent bytes pass this is closed with 4508. */
   readonly maxSendBufferBytes: number;
   /** Open sockets per node; upgrades past it get HTTP 503. */
   readonly maxConnections: number;
-  /** Ping period; a socket that has not answered the previous ping is closed with 4408. 0: off. */
+  /** Ping period; a socket that has not answered the previous ping is closed with 4504. 0: off. */
   readonly pingIntervalMs: number;
 }
 
@@ -107,6 +113,8 @@ export interface SwarmOptions {
   readonly rateLimitPerSec?: number;
   readonly rateLimitBurst?: number;
   readonly rateLimitMaxDrops?: number;
+  readonly yjsRateLimitPerSec?: number;
+  readonly yjsRateLimitBurst?: number;
   readonly maxSendBufferBytes?: number;
   readonly maxConnections?: number;
   readonly pingIntervalMs?: number;
@@ -142,6 +150,8 @@ export const OPTION_VARIABLES: { readonly [K in Key]-?: readonly [string, ...str
   rateLimitPerSec: ['RATE_LIMIT_PER_SEC'],
   rateLimitBurst: ['RATE_LIMIT_BURST'],
   rateLimitMaxDrops: ['RATE_LIMIT_MAX_DROPS'],
+  yjsRateLimitPerSec: ['YJS_RATE_LIMIT_PER_SEC'],
+  yjsRateLimitBurst: ['YJS_RATE_LIMIT_BURST'],
   maxSendBufferBytes: ['MAX_SEND_BUFFER_BYTES'],
   maxConnections: ['MAX_CONNECTIONS'],
   pingIntervalMs: ['PING_INTERVAL_MS'],
@@ -337,11 +347,24 @@ function publicKeyAlgorithm(raw: RawSettings, pem: string): 'RS256' | 'ES256' {
   return raw.fail('authJwtPublicKey', 'must be an RSA key (RS256) or a P-256 EC key (ES256)');
 }
 
+/**
+ * What a person sends on /yjs, with room to spare (docs/security.md, "Limits"): y-websocket
+ * sends one frame per transaction and one per awareness change. A pen at 240 Hz with its
+ * cursor is ~480 frames/s, typing with awareness ~30/s, a paste one frame: 2,000/s is four
+ * times the fastest person. The burst lets a scripted import or a paste-heavy burst of
+ * 10,000 updates through at full speed; past it a writer is only slowed, never refused.
+ * Memory does not depend on these: the backlog bound (limits/flow-control.ts) holds it.
+ */
+const YJS_RATE_PER_SEC = 2000;
+const YJS_RATE_BURST = 10_000;
+
 function limitsConfig(raw: RawSettings): LimitsConfig {
   return {
     ratePerSecond: integer(raw, 'rateLimitPerSec', 100, 0, 1_000_000),
     rateBurst: integer(raw, 'rateLimitBurst', 200, 1, 1_000_000),
     rateMaxDrops: integer(raw, 'rateLimitMaxDrops', 200, 1, 1_000_000),
+    pacedPerSecond: integer(raw, 'yjsRateLimitPerSec', YJS_RATE_PER_SEC, 0, 1_000_000),
+    pacedBurst: integer(raw, 'yjsRateLimitBurst', YJS_RATE_BURST, 1, 1_000_000),
     maxSendBufferBytes: integer(raw, 'maxSendBufferBytes', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     maxConnections: integer(raw, 'maxConnections', 10_000, 1, 10_000_000),
     pingIntervalMs: integer(raw, 'pingIntervalMs', 30_000, 0, 10 * 60_000),

@@ -17,6 +17,7 @@ import { type IncomingFrame, Router } from './events/router';
 import type { Extension, Host } from './host';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
 import { HttpRoutes, type NextHandler, type UpgradeHandler } from './http/routes';
+import type { FlowControl } from './limits/flow-control';
 import { SocketLimits } from './limits/socket-limits';
 import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
@@ -61,6 +62,7 @@ export class SwarmNode implements Host {
   readonly router: Router;
   readonly hub: RoomHub;
   readonly connections = new ConnectionTable();
+  /** Flow control of the paced (Yjs) sockets open now, for metrics. */
   readonly services: NodeServices;
   /** This node's Prometheus figures; modules report through it (`metrics.yjs`, `metrics.backend`). */
   readonly metrics: NodeMetrics;
@@ -97,6 +99,7 @@ export class SwarmNode implements Host {
       draining: () => this.isDraining,
       backendStatus: () => this.backend.status(),
       isDeclared: (type) => this.registry.get(type) !== undefined,
+      flows: () => this.socketLimits.paced(),
     });
     this.backend.useMetrics?.(this.metrics.backend);
     this.hub = new RoomHub(this.backend, this.log, this.metrics, () => this.registry.streams());
@@ -131,7 +134,9 @@ export class SwarmNode implements Host {
       },
       resync: () => this.hub.resync(),
     });
-    this.socketLimits = new SocketLimits(options.config.limits);
+    this.socketLimits = new SocketLimits(options.config.limits, (endpoint) =>
+      this.metrics.readsPaused(endpoint),
+    );
     this.ownsServer = options.server === undefined;
     this.server = options.server ?? createServer((req, res) => this.handleRequest(req, res));
     this.server.on('upgrade', this.upgradeListener);
@@ -410,14 +415,18 @@ export class SwarmNode implements Host {
 
   /**
    * Registers a connection of any protocol (the Yjs extension uses it too). With its
-   * `socket`, the node's limits apply to it (docs/security.md): pings (4408), the send
-   * buffer (4508) and, for protocols that do not rate-limit their own frames, closing a
-   * socket that keeps sending past its rate (4429).
+   * `socket`, the node's limits apply to it (docs/security.md): pings (4504) and the send
+   * buffer (4508). Protocols that cannot drop a frame (Yjs) get the returned flow control:
+   * a socket past `YJS_RATE_LIMIT_PER_SEC` is read more slowly, and the connection reports
+   * its backlog to it (`received` / `handled`). The JSON protocol drops frames over its
+   * own rate limit instead, and gets none.
    */
-  register(conn: Connection, socket?: WebSocket): void {
+  register(conn: Connection, socket: WebSocket): FlowControl | undefined;
+  register(conn: Connection): undefined;
+  register(conn: Connection, socket?: WebSocket): FlowControl | undefined {
     this.connections.add(conn);
     this.metrics.connectionOpened(conn.endpoint);
-    if (socket) this.socketLimits.watch(conn, socket);
+    return socket ? this.socketLimits.watch(conn, socket) : undefined;
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */
