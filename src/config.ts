@@ -37,6 +37,28 @@ export interface Config {
   readonly auth: AuthConfig;
   /** Abuse limits of every socket (see docs/security.md). */
   readonly limits: LimitsConfig;
+  /** The durable tier behind Redis (see docs/storage.md). */
+  readonly storage: StorageConfig;
+}
+
+/**
+ * Where rooms are kept beyond Redis: PostgreSQL (a cluster), a file (the embedded
+ * node), or nowhere (memory only, or Redis only: the behaviour before storage existed).
+ */
+export type StorageConfig =
+  | { readonly kind: 'none' }
+  | ({ readonly kind: 'postgres'; readonly url: string } & PersistConfig)
+  | ({ readonly kind: 'file'; readonly dir: string } & PersistConfig);
+
+export interface PersistConfig {
+  /** New events are copied this long after the room's last append (debounced)... */
+  readonly persistDelayMs: number;
+  /** ...and never later than this after the first uncopied one, however busy the room. */
+  readonly persistMaxWaitMs: number;
+  /** A room with no member anywhere for this long, and all copied, leaves Redis; 0: never. */
+  readonly roomIdleMs: number;
+  /** How long a `"durable": true` event waits for the database before it is answered `unavailable`. */
+  readonly durableTimeoutMs: number;
 }
 
 /** The key that verifies tokens, or `off`: open access, on purpose or for lack of a key. */
@@ -251,7 +273,61 @@ export function loadConfig(env: Env = process.env): Config {
     yjsCacheBytes: integer(env, 'YJS_CACHE_BYTES', 0, 0, 64 * 1024 * 1024 * 1024),
     auth: authConfig(env, production),
     limits: limitsConfig(env),
+    storage: storageConfig(env),
   };
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const value = env.DATABASE_URL;
+  if (value === undefined || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is not a PostgreSQL URL (postgres://user:password@host:port/database)',
+    );
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must use postgres:// or postgresql://, got "${url.protocol}"`);
+  }
+  if (!url.hostname) throw new ConfigError('DATABASE_URL', 'has no host');
+  return value;
+}
+
+const STORAGE_KINDS = ['postgres', 'file', 'none'] as const;
+
+function storageConfig(env: Env): StorageConfig {
+  const url = databaseUrl(env);
+  const clustered = pick(env, ['REDIS_URL', 'REDIS_SERVER']) !== undefined;
+  // The default keeps what each set-up did before: the embedded node gains its file;
+  // a Redis cluster without DATABASE_URL stays Redis-only rather than refusing to start.
+  const fallback = url ? 'postgres' : clustered ? 'none' : 'file';
+  const kind = oneOf(env, 'STORAGE', STORAGE_KINDS, fallback);
+  if (kind === 'none') {
+    if (url) throw new ConfigError('STORAGE', 'is "none" but DATABASE_URL is set; unset one of them');
+    return { kind };
+  }
+  const persistDelayMs = integer(env, 'PERSIST_DELAY_MS', 1000, 10, 10 * 60_000);
+  const persist: PersistConfig = {
+    persistDelayMs,
+    persistMaxWaitMs: integer(env, 'PERSIST_MAX_WAIT_MS', 5 * persistDelayMs, persistDelayMs, 60 * 60_000),
+    roomIdleMs: integer(env, 'ROOM_IDLE_MS', 10 * 60_000, 0, 30 * 24 * 60 * 60_000),
+    durableTimeoutMs: integer(env, 'DURABLE_TIMEOUT_MS', 5000, 100, 10 * 60_000),
+  };
+  if (kind === 'postgres') {
+    if (!url) throw new ConfigError('DATABASE_URL', 'must be set when STORAGE is "postgres"');
+    return { kind, url, ...persist };
+  }
+  if (clustered) {
+    throw new ConfigError(
+      'STORAGE',
+      'a file database cannot serve a Redis cluster: nodes on other hosts would each have their own file; set DATABASE_URL (PostgreSQL), or STORAGE=none',
+    );
+  }
+  if (url) throw new ConfigError('STORAGE', 'is "file" but DATABASE_URL is set; unset one of them');
+  return { kind, dir: env.DATA_DIR || './data', ...persist };
 }
 
 function liveness(env: Env): { heartbeatMs: number; nodeTtlMs: number } {

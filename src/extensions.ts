@@ -5,6 +5,7 @@ import { demoExtension } from './demo/demo-extension';
 import type { Logger } from './log';
 import { metricsExtension } from './metrics/metrics-extension';
 import type { Extension } from './node';
+import { StorageExtension } from './storage/storage-extension';
 import { YjsExtension } from './yjs/yjs-extension';
 
 /**
@@ -14,6 +15,7 @@ import { YjsExtension } from './yjs/yjs-extension';
 export function defaultExtensions(config: Config, _log: Logger): Extension[] {
   const yjs = new YjsExtension();
   return [
+    new StorageExtension(),
     metricsExtension({ processMetrics: true }),
     authExtension(),
     yjs,

@@ -32,7 +32,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  await node.start();
+  try {
+    await node.start();
+  } catch (err) {
+    // A store that cannot be opened (DATABASE_URL, DATA_DIR) is found only at start.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`swarmcast: bad configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
 }
 
 main().catch((err: unknown) => {

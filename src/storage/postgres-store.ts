@@ -93,7 +93,7 @@ export class PostgresStore implements DocumentStore {
   async open(): Promise<void> {
     let client: PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await this.checkout();
     } catch (err) {
       throw new ConfigError(
         'DATABASE_URL',
@@ -131,6 +131,17 @@ export class PostgresStore implements DocumentStore {
     await this.pool.end();
   }
 
+  /**
+   * A client for a transaction. A connection that breaks between two of its queries
+   * emits 'error' on the client (not the pool); the next query fails with it, which is
+   * what the caller handles, so the event itself only needs a listener.
+   */
+  private async checkout(): Promise<PoolClient> {
+    const client = await this.pool.connect();
+    if (client.listenerCount('error') === 0) client.on('error', () => {});
+    return client;
+  }
+
   async load(room: string, recent: number): Promise<StoredRoom | undefined> {
     const found = await this.pool.query<RoomRow>('SELECT * FROM swarmcast_rooms WHERE room = $1', [room]);
     const row = found.rows[0];
@@ -154,7 +165,7 @@ export class PostgresStore implements DocumentStore {
   }
 
   async save(copy: RoomCopy): Promise<CopyProgress> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     try {
       await client.query('BEGIN');
       // The upsert takes the row lock, so two copies of one room are applied one after the other.

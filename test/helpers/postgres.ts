@@ -102,7 +102,7 @@ export class TestPostgres {
   /** Stops the private server at once (as a crash would); `resume` starts it again with its data. */
   async stop(): Promise<void> {
     const proc = this.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    if (!proc || !this.running) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     // SIGQUIT is PostgreSQL's immediate shutdown: no checkpoint, clients cut off.
     proc.kill('SIGQUIT');
@@ -110,8 +110,14 @@ export class TestPostgres {
     this.proc = undefined;
   }
 
+  /** Starts the private server again after `stop`; a no-op while it runs. */
   async resume(): Promise<void> {
+    if (this.running) return;
     await this.launch();
+  }
+
+  private get running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
   async close(): Promise<void> {

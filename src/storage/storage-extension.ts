@@ -1,0 +1,105 @@
+import type { MemoryBackend } from '../backend/memory/memory-backend';
+import type { RedisBackend } from '../backend/redis/redis-backend';
+import type { Extension, SwarmNode } from '../node';
+import { MemoryYjsStore } from '../yjs/memory-yjs-store';
+import { RedisYjsStore } from '../yjs/redis-yjs-store';
+import { YjsLog } from '../yjs/yjs-log';
+import type { CopyCoordination } from './copy-coordination';
+import type { DocumentStore } from './document-store';
+import { createDocumentStore } from './index';
+import { MemoryCopyCoordination } from './memory-copy-coordination';
+import { Persister } from './persister';
+import { RedisCopyCoordination } from './redis-copy-coordination';
+
+export interface StorageOptions {
+  /** A store of the user's own (S3, a service): used instead of the one STORAGE / DATABASE_URL choose. */
+  readonly store?: DocumentStore;
+}
+
+/** How long a stopping node keeps copying what it has pending before it lets go. */
+const CLOSE_FLUSH_MS = 5000;
+
+/**
+ * The durable tier behind Redis (docs/storage.md): opens the store at start (a bad
+ * DATABASE_URL or a newer schema stops the node), copies what this node appends
+ * (write-behind), and answers `"durable": true` events once they are in the database.
+ */
+export class StorageExtension implements Extension {
+  readonly name = 'storage';
+  private installed: { store: DocumentStore; persister: Persister } | undefined;
+
+  constructor(private readonly options: StorageOptions = {}) {}
+
+  /** The open store, once installed with one (the admin API reads it). */
+  get store(): DocumentStore | undefined {
+    return this.installed?.store;
+  }
+
+  get persister(): Persister | undefined {
+    return this.installed?.persister;
+  }
+
+  async install(node: SwarmNode): Promise<void> {
+    const config = node.config.storage;
+    const store = this.options.store ?? createDocumentStore(config, node.log);
+    if (!store || config.kind === 'none') {
+      node.log.info(
+        { storage: 'none' },
+        node.backend.kind === 'memory'
+          ? 'storage off (STORAGE=none): rooms live only in this process and are lost when it stops'
+          : 'storage off: rooms live only in Redis (set DATABASE_URL to keep them in PostgreSQL)',
+      );
+      return;
+    }
+    await store.open();
+    const yjs = new YjsLog(yjsStoreOf(node), node.backend.history);
+    const persister = new Persister({
+      store,
+      coordination: coordinationOf(node),
+      history: node.backend.history,
+      state: node.backend.state,
+      document: (room) => yjs.read(room),
+      log: node.log.child({ module: 'storage' }),
+      registry: node.metrics.registry,
+      persistDelayMs: config.persistDelayMs,
+      persistMaxWaitMs: config.persistMaxWaitMs,
+      durableTimeoutMs: config.durableTimeoutMs,
+      historyLimit: node.config.historyLimit,
+    });
+    this.installed = { store, persister };
+    persister.start();
+    node.router.onAppended((event) => persister.appended(event));
+    node.router.setDurableWait((event) => persister.durable(event));
+    node.log.info(
+      { storage: config.kind, where: store.description, persistDelayMs: config.persistDelayMs },
+      `storage: ${store.description}; new events are copied within ${config.persistMaxWaitMs} ms`,
+    );
+  }
+
+  async close(): Promise<void> {
+    const installed = this.installed;
+    if (!installed) return;
+    this.installed = undefined;
+    await installed.persister.close(CLOSE_FLUSH_MS);
+    await installed.store.close();
+  }
+}
+
+/** The one place that picks the backend's implementations of what the copy needs. */
+function coordinationOf(node: SwarmNode): CopyCoordination {
+  switch (node.backend.kind) {
+    case 'memory':
+      return new MemoryCopyCoordination((node.backend as MemoryBackend).cluster);
+    case 'redis':
+      return new RedisCopyCoordination(node.backend as RedisBackend);
+  }
+}
+
+function yjsStoreOf(node: SwarmNode): MemoryYjsStore | RedisYjsStore {
+  switch (node.backend.kind) {
+    case 'memory':
+      return new MemoryYjsStore((node.backend as MemoryBackend).cluster);
+    case 'redis':
+      return new RedisYjsStore(node.backend as RedisBackend);
+  }
+}
