@@ -43,6 +43,7 @@ export interface HubMetrics {
  */
 export class RoomHub {
   private readonly rooms = new Map<string, LocalRoom>();
+  private readonly enterChecks: Array<(room: string) => Promise<void>> = [];
 
   constructor(
     private readonly backend: Backend,
@@ -62,8 +63,17 @@ export class RoomHub {
     return [...(this.rooms.get(room)?.members.values() ?? [])].map((slot) => slot.conn);
   }
 
+  /**
+   * Runs `check` before every entry into a room on this node; a rejection refuses the
+   * entry with its error. The storage module loads a room that is not in Redis here.
+   */
+  beforeEnter(check: (room: string) => Promise<void>): void {
+    this.enterChecks.push(check);
+  }
+
   /** Makes `conn` a local member of `room`. Its deliveries are held until `release`. */
   async enter(room: string, conn: Connection): Promise<Entry> {
+    for (const check of this.enterChecks) await check(room);
     let local = this.rooms.get(room);
     if (!local) {
       const opened = new LocalRoom(room);

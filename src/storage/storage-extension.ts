@@ -8,8 +8,12 @@ import type { CopyCoordination } from './copy-coordination';
 import type { DocumentStore } from './document-store';
 import { createDocumentStore } from './index';
 import { MemoryCopyCoordination } from './memory-copy-coordination';
+import { MemoryRoomRestore } from './memory-room-restore';
 import { Persister } from './persister';
 import { RedisCopyCoordination } from './redis-copy-coordination';
+import { RedisRoomRestore } from './redis-room-restore';
+import { RoomLoader } from './room-loader';
+import type { RoomRestore } from './room-restore';
 
 export interface StorageOptions {
   /** A store of the user's own (S3, a service): used instead of the one STORAGE / DATABASE_URL choose. */
@@ -53,9 +57,18 @@ export class StorageExtension implements Extension {
     }
     await store.open();
     const yjs = new YjsLog(yjsStoreOf(node), node.backend.history);
+    const coordination = coordinationOf(node);
+    const loader = new RoomLoader({
+      store,
+      restore: restoreOf(node),
+      coordination,
+      log: node.log.child({ module: 'storage' }),
+      registry: node.metrics.registry,
+      historyLimit: node.config.historyLimit,
+    });
     const persister = new Persister({
       store,
-      coordination: coordinationOf(node),
+      coordination,
       history: node.backend.history,
       state: node.backend.state,
       document: (room) => yjs.read(room),
@@ -68,6 +81,7 @@ export class StorageExtension implements Extension {
     });
     this.installed = { store, persister };
     persister.start();
+    node.hub.beforeEnter((room) => loader.ensure(room));
     node.router.onAppended((event) => persister.appended(event));
     node.router.setDurableWait((event) => persister.durable(event));
     node.log.info(
@@ -92,6 +106,15 @@ function coordinationOf(node: SwarmNode): CopyCoordination {
       return new MemoryCopyCoordination((node.backend as MemoryBackend).cluster);
     case 'redis':
       return new RedisCopyCoordination(node.backend as RedisBackend);
+  }
+}
+
+function restoreOf(node: SwarmNode): RoomRestore {
+  switch (node.backend.kind) {
+    case 'memory':
+      return new MemoryRoomRestore((node.backend as MemoryBackend).cluster);
+    case 'redis':
+      return new RedisRoomRestore(node.backend as RedisBackend);
   }
 }
 

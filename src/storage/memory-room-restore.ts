@@ -1,0 +1,71 @@
+import type { MemoryCluster } from '../backend/memory/memory-cluster';
+import type { RoomEvent } from '../events/event';
+import { MemoryYjsStore } from '../yjs/memory-yjs-store';
+import type { StoredRoom } from './document-store';
+import type { RoomRestore } from './room-restore';
+
+/** The loaded rooms of every MemoryCluster: nodes of one process share them as they share the cluster. */
+const loadedRooms = new WeakMap<MemoryCluster, Set<string>>();
+
+/** Loading rooms back into a MemoryCluster: the embedded node after a restart. */
+export class MemoryRoomRestore implements RoomRestore {
+  private readonly loaded: Set<string>;
+  private readonly locks = new Map<string, { token: string; until: number }>();
+  private readonly yjs: MemoryYjsStore;
+  private next = 0;
+
+  constructor(private readonly cluster: MemoryCluster) {
+    let loaded = loadedRooms.get(cluster);
+    if (!loaded) {
+      loaded = new Set();
+      loadedRooms.set(cluster, loaded);
+    }
+    this.loaded = loaded;
+    this.yjs = new MemoryYjsStore(cluster);
+  }
+
+  async isLoaded(room: string): Promise<boolean> {
+    return this.loaded.has(room);
+  }
+
+  async lock(room: string, ttlMs: number): Promise<string | undefined> {
+    const held = this.locks.get(room);
+    if (held && held.until > Date.now()) return undefined;
+    const token = String(++this.next);
+    this.locks.set(room, { token, until: Date.now() + ttlMs });
+    return token;
+  }
+
+  async unlock(room: string, token: string): Promise<void> {
+    if (this.locks.get(room)?.token === token) this.locks.delete(room);
+  }
+
+  async restore(room: string, stored: StoredRoom | undefined): Promise<boolean> {
+    if (this.loaded.has(room)) return false;
+    this.loaded.add(room);
+    if (!stored || this.cluster.existing(room, 'events') || this.cluster.existing(room, 'yjs')) return false;
+    const { events, yjs } = stored.progress;
+    if (events.offset > 0) {
+      const log = this.cluster.stream(room, 'events');
+      log.epoch = events.epoch;
+      log.offset = events.offset;
+      log.events = stored.recent.map(
+        (e): RoomEvent => ({ ...e, room, stream: 'events', epoch: events.epoch }),
+      );
+    }
+    const entries = Object.entries(stored.state);
+    if (entries.length > 0) this.cluster.state.set(room, new Map(entries));
+    if (stored.document && yjs.offset > 0) {
+      const log = this.cluster.stream(room, 'yjs');
+      log.epoch = yjs.epoch;
+      log.offset = yjs.offset;
+      // The store's own compaction step writes the snapshot, as a compaction would.
+      const token = await this.yjs.lock(room, 10_000);
+      if (token) {
+        await this.yjs.compact(room, stored.document.update, yjs.offset, yjs.epoch, token);
+        await this.yjs.unlock(room, token);
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { encodeEnvelope } from '../backend/envelope';
+import type { RedisBackend } from '../backend/redis/redis-backend';
+import { SNAPSHOT_PART_BYTES } from '../yjs/redis-yjs-store';
+import type { StoredRoom } from './document-store';
+import type { RoomRestore } from './room-restore';
+
+/**
+ * Load a room back, in one step. KEYS: 1 loaded marker, 2 events log, 3 events seq,
+ * 4 events epoch, 5 yjs seq, 6 yjs epoch, 7 state hash, 8 yjs snapshot hash.
+ * ARGV: 1 events offset, 2 events epoch, 3 yjs offset, 4 yjs epoch, 5 state pairs,
+ * 6 snapshot parts, 7 events, then the state's key/JSON pairs, the snapshot's parts, and
+ * per event its offset and envelope. A room with live stream keys is only marked: what
+ * Redis holds is newer than the database. Returns 1 when it wrote the room back.
+ */
+const RESTORE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], '1')
+if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('EXISTS', KEYS[6]) == 1 then return 0 end
+local states, parts, events = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local i = 8
+if tonumber(ARGV[1]) > 0 then
+  redis.call('SET', KEYS[3], ARGV[1])
+  redis.call('SET', KEYS[4], ARGV[2])
+end
+for _ = 1, states do
+  redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+if parts > 0 then
+  redis.call('SET', KEYS[5], ARGV[3])
+  redis.call('SET', KEYS[6], ARGV[4])
+  redis.call('DEL', KEYS[8])
+  redis.call('HSET', KEYS[8], 'offset', ARGV[3], 'epoch', ARGV[4], 'parts', parts)
+  for p = 0, parts - 1 do
+    redis.call('HSET', KEYS[8], 'p' .. p, ARGV[i])
+    i = i + 1
+  end
+end
+for _ = 1, events do
+  redis.call('XADD', KEYS[2], ARGV[i] .. '-0', 'e', ARGV[i + 1])
+  i = i + 2
+end
+return 1
+`;
+
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+interface RestoreScripts {
+  swarmStorageRestore(...args: Array<string | Buffer | number>): Promise<number>;
+  swarmStorageLoadUnlock(lock: string, token: string): Promise<number>;
+}
+
+/** Loading rooms back into the cluster's Redis; the marker and load lock sit under the room's hash tag. */
+export class RedisRoomRestore implements RoomRestore {
+  private readonly redis: RedisBackend['redis'] & RestoreScripts;
+
+  constructor(private readonly backend: RedisBackend) {
+    backend.redis.defineCommand('swarmStorageRestore', { numberOfKeys: 8, lua: RESTORE });
+    backend.redis.defineCommand('swarmStorageLoadUnlock', { numberOfKeys: 1, lua: UNLOCK });
+    this.redis = backend.redis as RedisBackend['redis'] & RestoreScripts;
+  }
+
+  roomKey(room: string, what: 'loaded' | 'loading'): string {
+    return `${this.backend.keys.prefix}:room:${this.backend.keys.tag(room)}:storage:${what}`;
+  }
+
+  async isLoaded(room: string): Promise<boolean> {
+    return (
+      (await this.backend.calls.run('read', () => this.redis.exists(this.roomKey(room, 'loaded')))) === 1
+    );
+  }
+
+  async lock(room: string, ttlMs: number): Promise<string | undefined> {
+    const token = randomUUID();
+    const ok = await this.backend.calls.run('write', () =>
+      this.redis.set(this.roomKey(room, 'loading'), token, 'PX', ttlMs, 'NX'),
+    );
+    return ok === 'OK' ? token : undefined;
+  }
+
+  async unlock(room: string, token: string): Promise<void> {
+    await this.backend.calls.run('write', () =>
+      this.redis.swarmStorageLoadUnlock(this.roomKey(room, 'loading'), token),
+    );
+  }
+
+  async restore(room: string, stored: StoredRoom | undefined): Promise<boolean> {
+    const keys = this.backend.keys;
+    const events = stored?.progress.events ?? { offset: 0, epoch: '' };
+    const yjs = stored?.progress.yjs ?? { offset: 0, epoch: '' };
+    const state = Object.entries(stored?.state ?? {});
+    const update = stored?.document && yjs.offset > 0 ? Buffer.from(stored.document.update) : undefined;
+    const parts: Buffer[] = [];
+    if (update) {
+      for (let at = 0; at < update.length; at += SNAPSHOT_PART_BYTES) {
+        parts.push(update.subarray(at, at + SNAPSHOT_PART_BYTES));
+      }
+      if (parts.length === 0) parts.push(Buffer.alloc(0));
+    }
+    const recent = events.offset > 0 ? (stored?.recent ?? []) : [];
+    const args: Array<string | Buffer | number> = [
+      this.roomKey(room, 'loaded'),
+      keys.log(room, 'events'),
+      keys.seq(room, 'events'),
+      keys.epoch(room, 'events'),
+      keys.seq(room, 'yjs'),
+      keys.epoch(room, 'yjs'),
+      keys.state(room),
+      keys.yjsSnapshot(room),
+      events.offset,
+      events.epoch,
+      yjs.offset,
+      yjs.epoch,
+      state.length,
+      parts.length,
+      recent.length,
+      ...state.flatMap(([key, value]) => [key, JSON.stringify(value)]),
+      ...parts,
+      ...recent.flatMap((event) => [
+        event.offset,
+        encodeEnvelope({ ...event, room, stream: 'events', epoch: events.epoch }),
+      ]),
+    ];
+    const wrote = await this.backend.calls.run('write', () => this.redis.swarmStorageRestore(...args));
+    return wrote === 1;
+  }
+}
