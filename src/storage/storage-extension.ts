@@ -12,6 +12,7 @@ import { MemoryRoomRestore } from './memory-room-restore';
 import { Persister } from './persister';
 import { RedisCopyCoordination } from './redis-copy-coordination';
 import { RedisRoomRestore } from './redis-room-restore';
+import { roomHistory } from './room-history';
 import { RoomLoader } from './room-loader';
 import type { RoomRestore } from './room-restore';
 
@@ -81,6 +82,7 @@ export class StorageExtension implements Extension {
     });
     this.installed = { store, persister };
     persister.start();
+    node.registry.register(roomHistory(store));
     node.hub.beforeEnter((room) => loader.ensure(room));
     node.router.onAppended((event) => persister.appended(event));
     node.router.setDurableWait((event) => persister.durable(event));
