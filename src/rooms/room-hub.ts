@@ -141,6 +141,9 @@ export class RoomHub {
   private async open(local: LocalRoom): Promise<void> {
     try {
       await this.backend.bus.subscribe(local.name);
+      // Again once subscribed: a room evicted between the first check and the subscription
+      // (which eviction waits for) is loaded back before its heads are read.
+      for (const check of this.enterChecks) await check(local.name);
       const heads = await Promise.all(STREAMS.map((s) => this.backend.history.head(local.name, s)));
       STREAMS.forEach((stream, i) => {
         local.sequencers.set(stream, this.createSequencer(local, stream, heads[i]!));

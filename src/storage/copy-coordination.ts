@@ -25,4 +25,8 @@ export interface CopyCoordination {
    * was recorded as copied; at most `limit`. Rooms active since are their appenders' job.
    */
   behind(quietSince: number, limit: number): Promise<string[]>;
+  /** Rooms of the index last active before `quietSince`, at most `limit`: the eviction's candidates. */
+  idle(quietSince: number, limit: number): Promise<string[]>;
+  /** Drops the room from the index (it left the hot tier). */
+  forget(room: string): Promise<void>;
 }

@@ -40,6 +40,18 @@ export class MemoryCopyCoordination implements CopyCoordination {
     await this.touch(room, at);
   }
 
+  async idle(quietSince: number, limit: number): Promise<string[]> {
+    return [...this.warm]
+      .filter(([, at]) => at < quietSince)
+      .slice(0, limit)
+      .map(([room]) => room);
+  }
+
+  async forget(room: string): Promise<void> {
+    this.warm.delete(room);
+    this.recorded.delete(room);
+  }
+
   async behind(quietSince: number, limit: number): Promise<string[]> {
     const out: string[] = [];
     for (const [room, at] of this.warm) {

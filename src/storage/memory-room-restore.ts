@@ -40,6 +40,14 @@ export class MemoryRoomRestore implements RoomRestore {
     if (this.locks.get(room)?.token === token) this.locks.delete(room);
   }
 
+  /**
+   * The embedded node does not evict: its rooms live in its own heap, which one process
+   * serving one machine's rooms is sized for (docs/storage.md).
+   */
+  async evict(): Promise<boolean> {
+    return false;
+  }
+
   async restore(room: string, stored: StoredRoom | undefined): Promise<boolean> {
     if (this.loaded.has(room)) return false;
     this.loaded.add(room);

@@ -104,6 +104,11 @@ export class Persister {
     });
   }
 
+  /** False from a failed copy until the next one succeeds. */
+  get databaseUp(): boolean {
+    return !this.databaseDown;
+  }
+
   /** Starts the sweep that takes over rooms whose appender went quiet without finishing its copy. */
   start(): void {
     const every = Math.max(500, this.options.persistMaxWaitMs);

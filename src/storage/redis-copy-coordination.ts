@@ -103,6 +103,16 @@ export class RedisCopyCoordination implements CopyCoordination {
     );
   }
 
+  async idle(quietSince: number, limit: number): Promise<string[]> {
+    return this.backend.calls.run('read', () =>
+      this.redis.zrangebyscore(this.indexKey(), '-inf', `(${quietSince}`, 'LIMIT', 0, limit),
+    );
+  }
+
+  async forget(room: string): Promise<void> {
+    await this.backend.calls.run('write', () => this.redis.zrem(this.indexKey(), room));
+  }
+
   async behind(quietSince: number, limit: number): Promise<string[]> {
     const out: string[] = [];
     const keys = this.backend.keys;

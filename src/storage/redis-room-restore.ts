@@ -44,6 +44,23 @@ end
 return 1
 `;
 
+/**
+ * Remove a cold room, in one step, only if no node serves it and it is all copied.
+ * KEYS: 1 members, 2 events seq, 3 events epoch, 4 yjs seq, 5 yjs epoch, 6 the copied
+ * record, 7.. the room's other keys. ARGV: 1 the room channel. Returns 1 when removed.
+ * A node subscribes to the channel before it reads a room, so a room some node is
+ * opening is never removed under it.
+ */
+const EVICT = `
+if redis.call('HLEN', KEYS[1]) > 0 then return 0 end
+if redis.call('PUBSUB', 'NUMSUB', ARGV[1])[2] > 0 then return 0 end
+local now = (redis.call('GET', KEYS[2]) or '0') .. '|' .. (redis.call('GET', KEYS[3]) or '') .. '|'
+  .. (redis.call('GET', KEYS[4]) or '0') .. '|' .. (redis.call('GET', KEYS[5]) or '')
+if now ~= (redis.call('GET', KEYS[6]) or '0||0|') then return 0 end
+redis.call('DEL', unpack(KEYS))
+return 1
+`;
+
 const UNLOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -52,6 +69,7 @@ return 0
 interface RestoreScripts {
   swarmStorageRestore(...args: Array<string | Buffer | number>): Promise<number>;
   swarmStorageLoadUnlock(lock: string, token: string): Promise<number>;
+  swarmStorageEvict(...args: string[]): Promise<number>;
 }
 
 /** Loading rooms back into the cluster's Redis; the marker and load lock sit under the room's hash tag. */
@@ -61,6 +79,7 @@ export class RedisRoomRestore implements RoomRestore {
   constructor(private readonly backend: RedisBackend) {
     backend.redis.defineCommand('swarmStorageRestore', { numberOfKeys: 8, lua: RESTORE });
     backend.redis.defineCommand('swarmStorageLoadUnlock', { numberOfKeys: 1, lua: UNLOCK });
+    backend.redis.defineCommand('swarmStorageEvict', { lua: EVICT });
     this.redis = backend.redis as RedisBackend['redis'] & RestoreScripts;
   }
 
@@ -86,6 +105,28 @@ export class RedisRoomRestore implements RoomRestore {
     await this.backend.calls.run('write', () =>
       this.redis.swarmStorageLoadUnlock(this.roomKey(room, 'loading'), token),
     );
+  }
+
+  async evict(room: string): Promise<boolean> {
+    const keys = this.backend.keys;
+    const roomKeys = [
+      keys.members(room),
+      keys.seq(room, 'events'),
+      keys.epoch(room, 'events'),
+      keys.seq(room, 'yjs'),
+      keys.epoch(room, 'yjs'),
+      `${keys.prefix}:room:${keys.tag(room)}:storage:copied`,
+      keys.log(room, 'events'),
+      keys.log(room, 'yjs'),
+      keys.state(room),
+      keys.yjsSnapshot(room),
+      keys.awareness(room),
+      this.roomKey(room, 'loaded'),
+    ];
+    const removed = await this.backend.calls.run('write', () =>
+      this.redis.swarmStorageEvict(String(roomKeys.length), ...roomKeys, keys.roomChannel(room)),
+    );
+    return removed === 1;
   }
 
   async restore(room: string, stored: StoredRoom | undefined): Promise<boolean> {

@@ -16,4 +16,10 @@ export interface RoomRestore {
    * events, the key/value state and the Yjs snapshot. Resolves whether it wrote.
    */
   restore(room: string, stored: StoredRoom | undefined): Promise<boolean>;
+  /**
+   * In one step, removes every key of the room from the hot tier, if no node serves it
+   * (no member, no subscribed node) and nothing was appended since the last copy;
+   * otherwise does nothing. Resolves whether it removed the room.
+   */
+  evict(room: string): Promise<boolean>;
 }

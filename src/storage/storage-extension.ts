@@ -6,6 +6,7 @@ import { RedisYjsStore } from '../yjs/redis-yjs-store';
 import { YjsLog } from '../yjs/yjs-log';
 import type { CopyCoordination } from './copy-coordination';
 import type { DocumentStore } from './document-store';
+import { Evictor } from './evictor';
 import { createDocumentStore } from './index';
 import { MemoryCopyCoordination } from './memory-copy-coordination';
 import { MemoryRoomRestore } from './memory-room-restore';
@@ -31,7 +32,7 @@ const CLOSE_FLUSH_MS = 5000;
  */
 export class StorageExtension implements Extension {
   readonly name = 'storage';
-  private installed: { store: DocumentStore; persister: Persister } | undefined;
+  private installed: { store: DocumentStore; persister: Persister; evictor: Evictor } | undefined;
 
   constructor(private readonly options: StorageOptions = {}) {}
 
@@ -59,9 +60,10 @@ export class StorageExtension implements Extension {
     await store.open();
     const yjs = new YjsLog(yjsStoreOf(node), node.backend.history);
     const coordination = coordinationOf(node);
+    const restore = restoreOf(node);
     const loader = new RoomLoader({
       store,
-      restore: restoreOf(node),
+      restore,
       coordination,
       log: node.log.child({ module: 'storage' }),
       registry: node.metrics.registry,
@@ -80,8 +82,17 @@ export class StorageExtension implements Extension {
       durableTimeoutMs: config.durableTimeoutMs,
       historyLimit: node.config.historyLimit,
     });
-    this.installed = { store, persister };
+    const evictor = new Evictor({
+      coordination,
+      restore,
+      log: node.log.child({ module: 'storage' }),
+      registry: node.metrics.registry,
+      roomIdleMs: config.roomIdleMs,
+      databaseUp: () => persister.databaseUp,
+    });
+    this.installed = { store, persister, evictor };
     persister.start();
+    evictor.start();
     node.registry.register(roomHistory(store));
     node.hub.beforeEnter((room) => loader.ensure(room));
     node.router.onAppended((event) => persister.appended(event));
@@ -96,6 +107,7 @@ export class StorageExtension implements Extension {
     const installed = this.installed;
     if (!installed) return;
     this.installed = undefined;
+    installed.evictor.stop();
     await installed.persister.close(CLOSE_FLUSH_MS);
     await installed.store.close();
   }
