@@ -14,12 +14,16 @@ import { YjsExtension } from './yjs/yjs-extension';
  */
 export function defaultExtensions(config: Config, _log: Logger): Extension[] {
   const yjs = new YjsExtension();
+  const storage = new StorageExtension();
   return [
-    new StorageExtension(),
+    storage,
     metricsExtension({ processMetrics: true }),
     authExtension(),
     yjs,
-    adminExtension(config.adminToken, { inspectors: { yjs: (room) => yjs.inspect(room) } }),
+    adminExtension(config.adminToken, {
+      inspectors: { yjs: (room) => yjs.inspect(room) },
+      endpoints: () => storage.adminEndpoints(),
+    }),
     demoExtension(),
   ];
 }

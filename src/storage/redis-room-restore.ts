@@ -47,7 +47,8 @@ return 1
 /**
  * Remove a cold room, in one step, only if no node serves it and it is all copied.
  * KEYS: 1 members, 2 events seq, 3 events epoch, 4 yjs seq, 5 yjs epoch, 6 the copied
- * record, 7.. the room's other keys. ARGV: 1 the room channel. Returns 1 when removed.
+ * record, 7.. the room's other keys. ARGV: 1 the room channel, 2 'force' to remove it
+ * even if not all copied (a delete). Returns 1 when removed.
  * A node subscribes to the channel before it reads a room, so a room some node is
  * opening is never removed under it.
  */
@@ -56,7 +57,7 @@ if redis.call('HLEN', KEYS[1]) > 0 then return 0 end
 if redis.call('PUBSUB', 'NUMSUB', ARGV[1])[2] > 0 then return 0 end
 local now = (redis.call('GET', KEYS[2]) or '0') .. '|' .. (redis.call('GET', KEYS[3]) or '') .. '|'
   .. (redis.call('GET', KEYS[4]) or '0') .. '|' .. (redis.call('GET', KEYS[5]) or '')
-if now ~= (redis.call('GET', KEYS[6]) or '0||0|') then return 0 end
+if ARGV[2] ~= 'force' and now ~= (redis.call('GET', KEYS[6]) or '0||0|') then return 0 end
 redis.call('DEL', unpack(KEYS))
 return 1
 `;
@@ -107,7 +108,7 @@ export class RedisRoomRestore implements RoomRestore {
     );
   }
 
-  async evict(room: string): Promise<boolean> {
+  async evict(room: string, force = false): Promise<boolean> {
     const keys = this.backend.keys;
     const roomKeys = [
       keys.members(room),
@@ -124,7 +125,12 @@ export class RedisRoomRestore implements RoomRestore {
       this.roomKey(room, 'loaded'),
     ];
     const removed = await this.backend.calls.run('write', () =>
-      this.redis.swarmStorageEvict(String(roomKeys.length), ...roomKeys, keys.roomChannel(room)),
+      this.redis.swarmStorageEvict(
+        String(roomKeys.length),
+        ...roomKeys,
+        keys.roomChannel(room),
+        force ? 'force' : '',
+      ),
     );
     return removed === 1;
   }

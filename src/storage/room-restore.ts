@@ -18,8 +18,9 @@ export interface RoomRestore {
   restore(room: string, stored: StoredRoom | undefined): Promise<boolean>;
   /**
    * In one step, removes every key of the room from the hot tier, if no node serves it
-   * (no member, no subscribed node) and nothing was appended since the last copy;
-   * otherwise does nothing. Resolves whether it removed the room.
+   * (no member, no subscribed node) and nothing was appended since the last copy
+   * (unless `force`: the room is being deleted everywhere); otherwise does nothing.
+   * Resolves whether it removed the room.
    */
-  evict(room: string): Promise<boolean>;
+  evict(room: string, force?: boolean): Promise<boolean>;
 }

@@ -1,3 +1,4 @@
+import type { AdminEndpoint } from '../admin/admin-api';
 import type { MemoryBackend } from '../backend/memory/memory-backend';
 import type { RedisBackend } from '../backend/redis/redis-backend';
 import type { Extension, SwarmNode } from '../node';
@@ -16,6 +17,7 @@ import { RedisRoomRestore } from './redis-room-restore';
 import { roomHistory } from './room-history';
 import { RoomLoader } from './room-loader';
 import type { RoomRestore } from './room-restore';
+import { storageEndpoints } from './storage-admin';
 
 export interface StorageOptions {
   /** A store of the user's own (S3, a service): used instead of the one STORAGE / DATABASE_URL choose. */
@@ -32,7 +34,14 @@ const CLOSE_FLUSH_MS = 5000;
  */
 export class StorageExtension implements Extension {
   readonly name = 'storage';
-  private installed: { store: DocumentStore; persister: Persister; evictor: Evictor } | undefined;
+  private installed:
+    | {
+        store: DocumentStore;
+        persister: Persister;
+        evictor: Evictor;
+        endpoints: Record<string, AdminEndpoint>;
+      }
+    | undefined;
 
   constructor(private readonly options: StorageOptions = {}) {}
 
@@ -43,6 +52,11 @@ export class StorageExtension implements Extension {
 
   get persister(): Persister | undefined {
     return this.installed?.persister;
+  }
+
+  /** The admin API's storage routes (none without storage); read once the node is installing the API. */
+  adminEndpoints(): Record<string, AdminEndpoint> {
+    return this.installed?.endpoints ?? {};
   }
 
   async install(node: SwarmNode): Promise<void> {
@@ -90,7 +104,14 @@ export class StorageExtension implements Extension {
       roomIdleMs: config.roomIdleMs,
       databaseUp: () => persister.databaseUp,
     });
-    this.installed = { store, persister, evictor };
+    const endpoints = storageEndpoints({
+      node,
+      store,
+      restore,
+      coordination,
+      document: (room) => yjs.read(room),
+    });
+    this.installed = { store, persister, evictor, endpoints };
     persister.start();
     evictor.start();
     node.registry.register(roomHistory(store));
