@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { ConfigError } from '../errors';
 import type { Position } from '../events/event';
 import { nextEventsPosition, replacesDocument } from './copy-rules';
@@ -76,10 +76,20 @@ export class FileStore implements DocumentStore {
   }
 
   async open(): Promise<void> {
+    let Sqlite: typeof Database;
+    try {
+      // Loaded only here: a node on PostgreSQL (the Docker image) needs no SQLite binary.
+      Sqlite = (await import('better-sqlite3')).default;
+    } catch (err) {
+      throw new ConfigError(
+        'STORAGE',
+        `the file store needs better-sqlite3's native module, which did not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); set DATABASE_URL, or STORAGE=none`,
+      );
+    }
     let db: Database.Database;
     try {
       mkdirSync(this.dir, { recursive: true });
-      db = new Database(path.join(this.dir, FILE_NAME));
+      db = new Sqlite(path.join(this.dir, FILE_NAME));
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
     } catch (err) {

@@ -295,6 +295,12 @@ export class Persister {
         }
       }
       const yjsHead = await history.head(room, 'yjs');
+      const eventsHead = await history.head(room, 'events');
+      if (eventsHead.offset === 0 && yjsHead.offset === 0) {
+        // Redis does not hold the room (evicted, deleted, flushed): its state there is not
+        // "empty", it is absent, and must not replace what the database has.
+        return progress;
+      }
       const document =
         yjsHead.offset > 0 && !covers(progress.yjs, yjsHead) ? await this.options.document(room) : undefined;
       progress = await store.save({ room, state: await state.all(room), document, activeAt });

@@ -137,6 +137,10 @@ describe('admin API: rooms in storage', () => {
     const refused = await api('rooms/gone', 'DELETE');
     assert.equal(refused.status, 409);
     await client.request('room.leave', { data: { room: 'gone' } });
+    await waitFor(async () => {
+      const pending = await node!.metrics.registry.getSingleMetric('swarmcast_storage_rooms_pending')?.get();
+      return pending?.values[0]?.value === 0;
+    }, 'the leave copied');
     await waitFor(async () => (await api('rooms/gone', 'DELETE')).status === 200, 'the delete', 5000);
     assert.equal(await storage.store!.load('gone', 10), undefined);
     const keys = redis.client();
