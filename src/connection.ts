@@ -1,9 +1,6 @@
 import type { CloseCode, ErrorCode } from './errors';
 import type { Event } from './events/event';
 
-/** Which wire protocol a connection speaks. */
-export type Protocol = 'json' | 'yjs';
-
 /**
  * What the upgrade established about a client. Set once at the upgrade; never from frames.
  * `auth.refresh` replaces grants and expiry later: the auth module holds the current ones
@@ -25,11 +22,20 @@ export type RoomGrants = Readonly<Record<string, 'read' | 'write'>>;
 
 /**
  * One client socket, whatever its protocol. The router and the room hub talk to
- * connections only through this interface.
+ * connections only through this interface: a connection says what it can do, never
+ * which protocol it speaks.
  */
 export interface Connection {
   readonly id: string;
-  readonly protocol: Protocol;
+  /** The endpoint it came through, as metrics count it (`json`, `yjs`); never switched on. */
+  readonly endpoint: string;
+  /**
+   * It joins and leaves rooms by request, and is listed among their members. Otherwise it
+   * is bound to one room for its life, and losing access to that room closes it.
+   */
+  readonly joinsRooms: boolean;
+  /** It drops and answers frames past its rate itself; otherwise the node closes it when it floods. */
+  readonly limitsOwnRate: boolean;
   readonly identity: Identity;
   /** Rooms this connection has joined on this node. */
   readonly rooms: Set<string>;

@@ -2,9 +2,9 @@ import { adminExtension } from './admin/admin-api';
 import { authExtension } from './auth/auth-extension';
 import type { Config } from './config';
 import { demoExtension } from './demo/demo-extension';
+import type { Extension } from './host';
 import type { Logger } from './log';
 import { metricsExtension } from './metrics/metrics-extension';
-import type { Extension } from './node';
 import { StorageExtension } from './storage/storage-extension';
 import { YjsExtension } from './yjs/yjs-extension';
 

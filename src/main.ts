@@ -7,7 +7,7 @@ import { createLogger } from './log';
 import { SwarmNode } from './node';
 
 /** `npm start` / `yarn dev`: one node from the environment, drained on SIGTERM and SIGINT. */
-async function main(): Promise<void> {
+export async function main(): Promise<SwarmNode> {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
@@ -32,19 +32,21 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  try {
-    await node.start();
-  } catch (err) {
-    // A store that cannot be opened (DATABASE_URL, DATA_DIR) is found only at start.
-    if (err instanceof ConfigError) {
-      process.stderr.write(`swarmcast: bad configuration: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  await node.start();
+  return node;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`swarmcast: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+/** main(), with a failure to start turned into a message and an exit code. */
+export function runMain(): Promise<SwarmNode> {
+  return main().catch((err: unknown): never => {
+    // A port that is taken (or a HOST that is not ours) is the operator's to fix: one line.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`swarmcast: cannot start: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`swarmcast: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+if (require.main === module) void runMain();

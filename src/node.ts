@@ -1,51 +1,31 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
-import { selectProtocol } from './auth/token-source';
+import type { WebSocket } from 'ws';
+import { AccessHooks, type Authenticator, type Authorizer, type UpgradeDecision } from './access-hooks';
+import { embeddedBackend } from './backend';
 import type { Backend } from './backend/backend';
-import { MemoryBackend } from './backend/memory/memory-backend';
-import { MemoryCluster } from './backend/memory/memory-cluster';
-import { Liveness } from './cluster/liveness';
 import type { Config } from './config';
-import type { Connection, Identity } from './connection';
-import { CloseCode } from './errors';
+import type { Connection } from './connection';
+import { ConnectionTable } from './connection-table';
+import { CloseCode, ConfigError } from './errors';
 import { builtinEvents } from './events/builtin';
 import { leaveRoom } from './events/builtin/room';
-import type { AnyEventDefinition, EmitOptions, EmitResult } from './events/event';
+import type { RoomEvent } from './events/event';
+import type { AnyEventDefinition, EmitOptions, EmitResult, NodeServices } from './events/event-definition';
 import { EventRegistry } from './events/registry';
-import { Router } from './events/router';
+import { type DurableWait, type IncomingFrame, Router } from './events/router';
+import type { Extension, Host } from './host';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
 import { HttpRoutes, type UpgradeHandler } from './http/routes';
-import { Heartbeat } from './limits/heartbeat';
-import { closeOnFlood, RateLimiter } from './limits/rate-limit';
-import { SendBufferWatch } from './limits/send-buffer';
+import { SocketLimits } from './limits/socket-limits';
 import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
-import { JsonConnection } from './protocol/json-connection';
+import { Liveness } from './nodes/liveness';
+import { JsonEndpoint } from './protocol/json-endpoint';
 import { RoomHub } from './rooms/room-hub';
-import { ConnectionTable, type NodeServices } from './services';
 
-/** The outcome of checking an upgrade request: who it is, or the HTTP status that refuses it. */
-export type UpgradeDecision =
-  | { readonly ok: true; readonly identity: Identity }
-  | { readonly ok: false; readonly status: number; readonly message: string };
-
-/** Decides who an upgrade request is. `room` is set for /yjs/<room>. */
-export type Authenticator = (
-  req: IncomingMessage,
-  url: URL,
-  room: string | undefined,
-) => Promise<UpgradeDecision>;
-
-export type { UpgradeHandler };
-
-/** A module that plugs into a node: Yjs, auth, metrics, the admin API, the demo page. */
-export interface Extension {
-  readonly name: string;
-  install(node: SwarmNode): void | Promise<void>;
-  close?(): void | Promise<void>;
-}
+export type { Authenticator, Authorizer, Extension, Host, UpgradeDecision, UpgradeHandler };
 
 export interface SwarmNodeOptions {
   readonly config: Config;
@@ -56,20 +36,12 @@ export interface SwarmNodeOptions {
   readonly log?: Logger;
 }
 
-let anonymousCount = 0;
-
-/** Anyone may connect when no authenticator is installed; each connection is its own anonymous user. */
-const openAccess: Authenticator = async () => ({
-  ok: true,
-  identity: { user: `anon-${process.pid}-${++anonymousCount}` },
-});
-
 /**
  * One swarmcast node: an HTTP server with the WebSocket endpoints, the router, the
  * room hub and a backend. Start several (processes, or in one process over a shared
- * MemoryCluster) and they form a cluster through their backend.
+ * SharedMemory) and they form a cluster through their backend.
  */
-export class SwarmNode {
+export class SwarmNode implements Host {
   readonly id: string;
   readonly config: Config;
   readonly log: Logger;
@@ -81,18 +53,17 @@ export class SwarmNode {
   readonly services: NodeServices;
   /** This node's Prometheus figures; modules report through it (`metrics.yjs`, `metrics.backend`). */
   readonly metrics: NodeMetrics;
-  authenticate: Authenticator = openAccess;
+  private readonly access = new AccessHooks();
 
   private readonly server: Server;
-  private readonly jsonSockets: WebSocketServer;
   private readonly http: HttpRoutes;
   private readonly extensions: Extension[] = [];
-  private readonly closing = new Set<Promise<void>>();
   private readonly readinessChecks: Array<() => string | undefined> = [];
   private draining: Promise<void> | undefined;
+  /** Set once the backend is up and the node registered; until then upgrades get 503. */
+  private started = false;
   private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
-  private readonly pings: Heartbeat;
-  private readonly sendBuffers: SendBufferWatch;
+  private readonly socketLimits: SocketLimits;
   /** Upgrades past the connection cap check that have not become connections yet. */
   private upgrading = 0;
   private readonly liveness: Liveness;
@@ -103,8 +74,7 @@ export class SwarmNode {
     this.id = options.config.nodeId;
     this.log = options.log ?? createLogger(options.config.logLevel, this.id);
     this.http = new HttpRoutes(this.log);
-    this.backend =
-      options.backend ?? new MemoryBackend(this.id, new MemoryCluster(options.config.historyLimit));
+    this.backend = options.backend ?? embeddedBackend(this.id, options.config.historyLimit);
     this.registry = new EventRegistry([...builtinEvents, ...(options.handlers ?? [])]);
     this.metrics = new NodeMetrics({
       node: this.id,
@@ -115,13 +85,13 @@ export class SwarmNode {
       isDeclared: (type) => this.registry.get(type) !== undefined,
     });
     this.backend.useMetrics?.(this.metrics.backend);
-    this.hub = new RoomHub(this.backend, this.log, this.metrics);
+    this.hub = new RoomHub(this.backend, this.log, this.metrics, () => this.registry.streams());
     const services: NodeServices = {
       id: this.id,
       backend: this.backend,
       hub: this.hub,
       connections: this.connections,
-      can: (conn, access, room) => this.router.can(conn, access, room),
+      can: (conn, access, room) => this.access.authorize(conn, access, room),
       emit: (type, opts) => this.emit(type, opts),
       membershipStale: () => this.liveness.membershipStale(),
     };
@@ -133,6 +103,7 @@ export class SwarmNode {
       hub: this.hub,
       services: () => services,
       log: this.log,
+      authorize: (conn, access, room) => this.access.authorize(conn, access, room),
       observer: this.metrics,
     });
     this.backend.bus.listen({
@@ -146,13 +117,7 @@ export class SwarmNode {
       },
       resync: () => this.hub.resync(),
     });
-    this.jsonSockets = new WebSocketServer({
-      noServer: true,
-      maxPayload: options.config.maxFrameBytes,
-      handleProtocols: selectProtocol,
-    });
-    this.pings = new Heartbeat(options.config.limits.pingIntervalMs);
-    this.sendBuffers = new SendBufferWatch(options.config.limits.maxSendBufferBytes);
+    this.socketLimits = new SocketLimits(options.config.limits);
     this.server = createServer((req, res) => void this.http.request(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
@@ -160,8 +125,8 @@ export class SwarmNode {
       const reason = this.notReadyReason();
       sendJson(res, reason ? 503 : 200, { ready: !reason, node: this.id, reason });
     });
-    this.addUpgrade('/events', (req, socket, head, url) => void this.upgradeJson(req, socket, head, url));
-    this.extensions.push(...(options.extensions ?? []));
+    // The JSON endpoint is a module like the others, installed first.
+    this.extensions.push(new JsonEndpoint(), ...(options.extensions ?? []));
     this.liveness = new Liveness(
       {
         id: this.id,
@@ -188,7 +153,7 @@ export class SwarmNode {
           this.hub.roomNames().flatMap((room) =>
             this.hub
               .localMembers(room)
-              .filter((conn) => conn.protocol === 'json')
+              .filter((conn) => conn.joinsRooms)
               .map((conn) => ({ room, member: { conn: conn.id, user: conn.identity.user, node: this.id } })),
           ),
       },
@@ -221,38 +186,85 @@ export class SwarmNode {
     this.peerDownHandlers.push(handler);
   }
 
+  addAuthenticator(authenticator: Authenticator): void {
+    this.access.addAuthenticator(authenticator);
+  }
+
+  addAuthorizer(authorizer: Authorizer): void {
+    this.access.addAuthorizer(authorizer);
+  }
+
+  /** Runs the authenticators; an upgrade being authenticated counts against MAX_CONNECTIONS. */
+  async authenticate(req: IncomingMessage, url: URL, room: string | undefined): Promise<UpgradeDecision> {
+    this.upgrading++;
+    try {
+      return await this.access.authenticate(req, url, room);
+    } finally {
+      this.upgrading--;
+    }
+  }
+
+  fromSocket(conn: Connection, frame: IncomingFrame): Promise<void> {
+    return this.router.fromSocket(conn, frame);
+  }
+
   get isDraining(): boolean {
     return this.draining !== undefined;
   }
 
-  /** Starts the backend, the extensions and the HTTP server; resolves with the bound port. */
+  /**
+   * Binds the HTTP port, then starts the backend, registers in the cluster and installs
+   * the extensions; resolves with the bound port. Until it resolves, upgrades get 503 and
+   * /readyz says `starting`.
+   */
   async start(): Promise<number> {
-    await this.backend.start();
-    await this.liveness.start();
-    for (const extension of this.extensions) await extension.install(this);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.config.port, this.config.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    // The port first: a node that cannot listen must fail before it touches Redis or
+    // registers, or the cluster would count (and later reap) a node that never served.
+    await this.listen();
+    try {
+      await this.backend.start();
+      await this.liveness.start();
+      for (const extension of this.extensions) await extension.install(this);
+    } catch (err) {
+      this.server.close();
+      throw err;
+    }
+    this.started = true;
     const { port } = this.server.address() as AddressInfo;
     this.log.info(
       {
         port,
-        backend: this.backend.kind,
+        backend: this.backend.name,
         redis: this.config.redisUrl ? redact(this.config.redisUrl) : undefined,
       },
-      this.backend.kind === 'memory'
-        ? `listening on port ${port}; embedded single-node backend (no REDIS_URL set)`
-        : `listening on port ${port}; cluster backend on Redis`,
+      `listening on port ${port}; ${this.backend.summary}`,
     );
     return port;
   }
 
+  /** Binds the HTTP port; a taken or forbidden address is a `ConfigError` naming the variable. */
+  private async listen(): Promise<void> {
+    const { port, host } = this.config;
+    await new Promise<void>((resolve, reject) => {
+      const failed = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port));
+      this.server.once('error', failed);
+      this.server.listen(port, host, () => {
+        this.server.off('error', failed);
+        resolve();
+      });
+    });
+  }
+
   get port(): number {
     return (this.server.address() as AddressInfo).port;
+  }
+
+  onAppended(listener: (event: RoomEvent) => void): void {
+    this.router.onAppended(listener);
+  }
+
+  setDurableWait(wait: DurableWait): void {
+    this.router.setDurableWait(wait);
   }
 
   /** Dispatches an event from server-side code, through the same router as client events. */
@@ -277,33 +289,24 @@ export class SwarmNode {
     const deadline = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), timeoutMs).unref(),
     );
-    const work = (async () => {
-      for (const conn of [...this.connections.all()]) conn.close(CloseCode.ServiceRestart, 'node draining');
-      // Sockets close when their clients answer the close frame; then their leave work runs.
-      while (this.connections.size > 0 || this.closing.size > 0) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        await Promise.all(this.closing);
-      }
-    })();
+    for (const conn of [...this.connections.all()]) conn.close(CloseCode.ServiceRestart, 'node draining');
+    const work = this.connections.emptied();
     const timedOut = (await Promise.race([work, deadline])) === 'timeout';
     if (timedOut) {
       this.log.warn({ connections: this.connections.size }, 'drain timed out; closing what is left');
     }
     this.metrics.drainFinished((performance.now() - started) / 1000, timedOut);
-    for (const socket of this.jsonSockets.clients) socket.terminate();
     await this.shutdown();
     this.log.info('drained');
   }
 
   /** Closes everything at once, without telling anyone (tests, and after a drain). */
   async close(): Promise<void> {
-    for (const socket of this.jsonSockets.clients) socket.terminate();
     await this.shutdown();
   }
 
   private async shutdown(): Promise<void> {
-    this.pings.stop();
-    this.sendBuffers.stop();
+    this.socketLimits.stop();
     for (const extension of [...this.extensions].reverse()) await extension.close?.();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -313,6 +316,7 @@ export class SwarmNode {
   }
 
   private notReadyReason(): string | undefined {
+    if (!this.started) return 'starting';
     if (this.draining) return 'draining';
     if (this.backend.status() !== 'up') return 'backend unavailable';
     for (const check of this.readinessChecks) {
@@ -325,8 +329,8 @@ export class SwarmNode {
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (this.draining) {
-      refuseUpgrade(socket, 503, 'node draining');
+    if (!this.started || this.draining) {
+      refuseUpgrade(socket, 503, this.draining ? 'node draining' : 'node starting');
       return;
     }
     if (this.connections.size + this.upgrading >= this.config.limits.maxConnections) {
@@ -334,34 +338,6 @@ export class SwarmNode {
       return;
     }
     this.http.dispatchUpgrade(req, socket, head, url);
-  }
-
-  private async upgradeJson(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    this.upgrading++;
-    let decision: UpgradeDecision;
-    try {
-      decision = await this.authenticate(req, url, undefined);
-    } finally {
-      this.upgrading--;
-    }
-    if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
-    this.jsonSockets.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new JsonConnection(
-        ws,
-        decision.identity,
-        this.router,
-        this.log,
-        {
-          rate: this.rateLimiter(),
-          maxSendBufferBytes: this.config.limits.maxSendBufferBytes,
-        },
-        socket,
-      );
-      this.register(conn, ws);
-      ws.on('close', () => this.track(this.disconnect(conn, conn.settled())));
-      ws.on('error', (err) => this.log.debug({ err, conn: conn.id }, 'socket error'));
-      conn.open(this.id);
-    });
   }
 
   /**
@@ -372,24 +348,8 @@ export class SwarmNode {
    */
   register(conn: Connection, socket?: WebSocket): void {
     this.connections.add(conn);
-    this.metrics.connectionOpened(conn.protocol);
-    if (!socket) return;
-    this.pings.watch(socket);
-    this.sendBuffers.watch(socket);
-    if (conn.protocol !== 'json') {
-      closeOnFlood(socket, this.rateLimiter(), () =>
-        conn.close(CloseCode.RateLimited, 'rate limit exceeded'),
-      );
-    }
-  }
-
-  private rateLimiter(): RateLimiter {
-    const { limits } = this.config;
-    return new RateLimiter({
-      perSecond: limits.ratePerSecond,
-      burst: limits.rateBurst,
-      maxDrops: limits.rateMaxDrops,
-    });
+    this.metrics.connectionOpened(conn.endpoint);
+    if (socket) this.socketLimits.watch(conn, socket);
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */
@@ -405,8 +365,22 @@ export class SwarmNode {
 
   /** Keeps a promise of close work so a drain can wait for it. */
   track(work: Promise<void>): void {
-    this.closing.add(work);
-    void work.finally(() => this.closing.delete(work));
+    this.connections.track(work);
+  }
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const address = `${host}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new ConfigError('PORT', `${address} is already in use (EADDRINUSE)`);
+    case 'EACCES':
+      return new ConfigError('PORT', `${address} needs privileges this process lacks (EACCES)`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return new ConfigError('HOST', `${address} is not an address of this machine (${err.code})`);
+    default:
+      return err;
   }
 }
 

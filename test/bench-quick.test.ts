@@ -56,7 +56,12 @@ test('the quick bench run writes a complete report: every scenario table, finite
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    proc.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    // The run takes about two minutes: its progress lines ("[12.3s] scenario S2") go on to
+    // stderr, which the test runner shows as they come, so `npm test` says where it is.
+    proc.stdout.on('data', (chunk: Buffer) => {
+      output.push(chunk.toString());
+      process.stderr.write(chunk.toString().replace(/^(?=.)/gm, '  quick bench '));
+    });
     proc.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     const code = await within(
       new Promise<number | null>((resolve) => proc.once('exit', resolve)),

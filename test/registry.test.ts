@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { builtinEvents } from '../src/events/builtin';
-import { defineEvent } from '../src/events/event';
+import { defineEvent } from '../src/events/event-definition';
 import { EventRegistry } from '../src/events/registry';
 
 const sample = (type: string) => defineEvent({ type, scope: 'local', access: 'connect', data: z.object({}) });
@@ -20,6 +20,16 @@ describe('EventRegistry', () => {
     ]) {
       assert.ok(registry.get(type), type);
     }
+  });
+
+  it('has a room stream for each stream the declared room events name, and the default one', () => {
+    const registry = new EventRegistry(builtinEvents);
+    assert.deepEqual(registry.streams(), ['events']);
+    const room = (type: string, stream?: string | null) =>
+      defineEvent({ type, scope: 'room', access: 'write', stream, data: z.object({}) });
+    registry.register(room('doc.update', 'doc')).register(room('cursor.move', null));
+    registry.register(room('note.add', 'notes')).register(room('note.edit', 'notes'));
+    assert.deepEqual(registry.streams(), ['events', 'doc', 'notes']);
   });
 
   it('refuses a type declared twice', () => {

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { z } from 'zod';
+import type { Authorizer } from '../src/access-hooks';
 import { MemoryBackend } from '../src/backend/memory/memory-backend';
+import { ConnectionTable } from '../src/connection-table';
 import { ErrorCode } from '../src/errors';
 import { builtinEvents } from '../src/events/builtin';
-import { defineEvent } from '../src/events/event';
+import type { NodeServices } from '../src/events/event-definition';
+import { defineEvent } from '../src/events/event-definition';
 import { EventRegistry } from '../src/events/registry';
 import { Router } from '../src/events/router';
 import { handlers } from '../src/handlers';
 import { createLogger } from '../src/log';
 import { RoomHub } from '../src/rooms/room-hub';
-import { ConnectionTable, type NodeServices } from '../src/services';
 import { FakeConnection } from './helpers/fake-connection';
 import { waitFor } from './helpers/wait';
 
@@ -44,7 +46,7 @@ const refuse = defineEvent({
   handle: (ctx) => ctx.fail('not today'),
 });
 
-function setup() {
+function setup(authorize?: Authorizer) {
   const log = createLogger('silent', 'n1');
   const backend = new MemoryBackend('n1');
   const hub = new RoomHub(backend, log);
@@ -59,7 +61,15 @@ function setup() {
     emit: (type, options) => router.emit(type, options),
     membershipStale: () => {},
   };
-  const router: Router = new Router({ node: 'n1', registry, backend, hub, services: () => services, log });
+  const router: Router = new Router({
+    node: 'n1',
+    registry,
+    backend,
+    hub,
+    services: () => services,
+    log,
+    authorize,
+  });
   backend.bus.listen({
     room: (e) => hub.receive(e),
     cluster: (e) => void router.fromBus(e, e.from.node),
@@ -127,7 +137,7 @@ describe('Router', () => {
 
   it('asks the authorizer with the access the event type declares', async () => {
     const asked: string[] = [];
-    router.setAuthorizer((_conn, access, room) => {
+    const { router } = setup((_conn, access, room) => {
       asked.push(`${access}:${room}`);
       return access !== 'write';
     });
@@ -154,9 +164,9 @@ describe('Router', () => {
   });
 
   it('runs a cluster event here at once and on another node through the bus', async () => {
-    // A second node on the first one's MemoryCluster.
+    // A second node on the first one's SharedMemory.
     const log = createLogger('silent', 'n2');
-    const backend2 = new MemoryBackend('n2', backend.cluster);
+    const backend2 = new MemoryBackend('n2', backend.shared);
     const hub2 = new RoomHub(backend2, log);
     const services2: NodeServices = {
       id: 'n2',

@@ -28,11 +28,12 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const alone = files.filter((file) => file.endsWith('bench-quick.test.js'));
 const together = files.filter((file) => !alone.includes(file));
 let status = 0;
-for (const [batch, batchConcurrency] of [
-  [together, concurrency],
-  [alone, '1'],
+for (const [batch, batchConcurrency, what] of [
+  [together, concurrency, `${together.length} test files, ${concurrency} at a time`],
+  [alone, '1', 'the quick benchmark, alone (about 2 minutes; its progress follows)'],
 ]) {
   if (batch.length === 0) continue;
+  process.stdout.write(`swarmcast tests: ${what}\n`);
   const result = spawnSync(
     process.execPath,
     ['--test', `--test-concurrency=${batchConcurrency}`, '--test-reporter=spec', ...batch],

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HistoryRead, HistoryStore } from '../src/backend/backend';
-import type { Position, RoomEvent } from '../src/events/event';
+import type { Position, StoredEvent } from '../src/events/event';
 import { GAP_GRACE_MS, Sequencer } from '../src/rooms/sequencer';
 import { waitFor } from './helpers/wait';
 
-const event = (offset: number, epoch = 'e1'): RoomEvent => ({
+const event = (offset: number, epoch = 'e1'): StoredEvent => ({
   type: 'x',
   room: 'r',
   data: offset,

@@ -4,9 +4,8 @@ import { REVOKE_EVENT, revokeUser } from '../auth/revoke';
 import type { NodeInfo } from '../backend/backend';
 import { ErrorCode, SwarmError } from '../errors';
 import { roomName } from '../events/builtin/room';
-import { STREAMS } from '../events/event';
+import type { Extension, Host } from '../host';
 import { sendJson } from '../http/respond';
-import type { Extension, SwarmNode } from '../node';
 import { bearerMatches } from './bearer';
 import { BadRequest, readJsonBody } from './body';
 
@@ -58,7 +57,7 @@ export class AdminApi {
   private readonly startedAt = Date.now();
 
   constructor(
-    private readonly node: SwarmNode,
+    private readonly node: Host,
     private readonly token: string,
   ) {}
 
@@ -142,9 +141,10 @@ export class AdminApi {
 
   private async room(name: string): Promise<Record<string, unknown>> {
     const { backend } = this.node;
+    const streams = this.node.registry.streams();
     const [members, heads] = await Promise.all([
       backend.members.list(name),
-      Promise.all(STREAMS.map((stream) => backend.history.head(name, stream))),
+      Promise.all(streams.map((stream) => backend.history.head(name, stream))),
     ]);
     const byNode: Record<string, Array<{ conn: string; user: string }>> = {};
     for (const { node, conn, user } of members) {
@@ -155,7 +155,7 @@ export class AdminApi {
     return {
       room: name,
       members: { total: members.length, byNode },
-      history: Object.fromEntries(STREAMS.map((stream, i) => [stream, heads[i]])),
+      history: Object.fromEntries(streams.map((stream, i) => [stream, heads[i]])),
       ...sections,
     };
   }

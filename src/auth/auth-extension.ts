@@ -1,17 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import type { UpgradeDecision } from '../access-hooks';
 import type { Connection } from '../connection';
 import { CloseCode, ErrorCode, SwarmError } from '../errors';
 import { leaveRoom } from '../events/builtin/room';
-import { type Access, type AnyEventDefinition, defineEvent } from '../events/event';
-import type { Extension, SwarmNode, UpgradeDecision } from '../node';
+import { type Access, type AnyEventDefinition, defineEvent } from '../events/event-definition';
+import type { Extension, Host } from '../host';
+import { tokenFrom } from '../http/token-source';
 import { accessTo, satisfies } from './grants';
 import { TokenError, TokenVerifier, type VerifiedToken } from './jwt';
-import { revocationStore } from './revocation-store';
-import { Revocations } from './revocations';
+import { REVOCATION_TTL_MS, Revocations } from './revocations';
 import { revokeEvent } from './revoke';
 import { Sessions } from './sessions';
-import { tokenFrom } from './token-source';
 
 export const REFRESH_EVENT = 'auth.refresh';
 
@@ -29,18 +29,20 @@ export class AuthExtension implements Extension {
   readonly revocations = new Revocations();
   readonly sessions = new Sessions();
   private verifier: TokenVerifier | undefined;
-  private node: SwarmNode | undefined;
+  private node: Host | undefined;
   private sweep: NodeJS.Timeout | undefined;
   private readonly expired = new WeakSet<Connection>();
 
-  async install(node: SwarmNode): Promise<void> {
+  async install(node: Host): Promise<void> {
     if (this.node) throw new Error('an AuthExtension serves one node; create one per node');
     this.node = node;
-    const store = revocationStore(node.backend);
+    const store = node.backend.revocations;
     node.registry.register(this.refreshEvent());
     node.registry.register(revokeEvent(this.revocations, store));
     try {
-      for (const { user, room, at } of (await store?.recent()) ?? []) this.revocations.record(user, room, at);
+      for (const { user, room, at } of await store.recent(REVOCATION_TTL_MS)) {
+        this.revocations.record(user, room, at);
+      }
     } catch (err) {
       node.log.warn({ err }, 'could not read past revocations; only new ones apply on this node');
     }
@@ -54,8 +56,8 @@ export class AuthExtension implements Extension {
       return;
     }
     this.verifier = await TokenVerifier.create(auth);
-    node.authenticate = (req, url, room) => this.authenticate(req, url, room);
-    node.router.setAuthorizer((conn, access, room) => this.authorize(conn, access, room));
+    node.addAuthenticator((req, url, room) => this.authenticate(req, url, room));
+    node.addAuthorizer((conn, access, room) => this.authorize(conn, access, room));
     this.sweep = setInterval(() => this.closeExpired(), EXPIRY_SWEEP_MS);
     this.sweep.unref();
     const algorithm = auth.mode === 'hs256' ? 'HS256' : auth.algorithm;
@@ -144,7 +146,7 @@ export class AuthExtension implements Extension {
         // Rooms the new token no longer grants are left (events) or closed (Yjs: one room per socket).
         for (const room of [...conn.rooms]) {
           if (this.authorize(conn, 'read', room)) continue;
-          if (conn.protocol === 'json') await leaveRoom(ctx.node, conn, room);
+          if (conn.joinsRooms) await leaveRoom(ctx.node, conn, room);
           else conn.close(CloseCode.Revoked, `access to room ${room} revoked`);
         }
         return { user: verified.user, expiresAt: verified.expiresAt ?? null };

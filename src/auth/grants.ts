@@ -1,5 +1,5 @@
 import type { RoomGrants } from '../connection';
-import type { Access } from '../events/event';
+import type { Access } from '../events/event-definition';
 
 export type RoomAccess = 'read' | 'write';
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import type { RevocationStore } from '../backend/revocation-store';
+import type { ConnectionTable } from '../connection-table';
 import { CloseCode } from '../errors';
 import { roomName } from '../events/builtin/room';
-import { type AnyEventDefinition, defineEvent, type EmitResult } from '../events/event';
-import type { ConnectionTable } from '../services';
-import type { RevocationStore } from './revocation-store';
+import { type AnyEventDefinition, defineEvent, type EmitResult } from '../events/event-definition';
 import type { Revocations } from './revocations';
 
 export const REVOKE_EVENT = 'user.revoke';
@@ -30,10 +30,7 @@ const revokeData = z.object({
  * and closes the user's sockets there, or only those in `room`, with 4403. The node
  * that issued it also writes it to the store, for nodes that start later.
  */
-export function revokeEvent(
-  revocations: Revocations,
-  store: RevocationStore | undefined,
-): AnyEventDefinition {
+export function revokeEvent(revocations: Revocations, store: RevocationStore): AnyEventDefinition {
   return defineEvent({
     type: REVOKE_EVENT,
     scope: 'cluster',
@@ -43,7 +40,7 @@ export function revokeEvent(
     async handle(ctx) {
       const { user, room, at, reason } = ctx.data;
       revocations.record(user, room, at);
-      if (ctx.origin.kind === 'server') await store?.add({ user, room, at });
+      if (ctx.origin.kind === 'server') await store.add({ user, room, at });
       const closed = closeConnectionsOf(ctx.node.connections, user, room);
       ctx.log.info({ user, room, reason, closed }, 'access revoked');
     },

@@ -1,4 +1,7 @@
-import type { Event, Position, RoomEvent, StreamName } from '../events/event';
+import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../events/event';
+import type { AwarenessStore } from './awareness-store';
+import type { DocumentStore } from './document-store';
+import type { RevocationStore } from './revocation-store';
 
 /** A room member as every node sees it. */
 export interface Member {
@@ -35,10 +38,13 @@ export interface BusListener {
  */
 export interface Bus {
   /**
-   * Appends the event to `stream` of its room (when `stream` is not null) and publishes
-   * it on the room's channel, atomically. Returns the event with stream, offset and epoch set.
+   * Appends the event to `stream` of its room and publishes it on the room's channel,
+   * atomically. Returns the event with stream, offset and epoch set. With `stream` null
+   * the event is only published (ephemeral: no position).
    */
-  publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent>;
+  publishRoom(event: RoomEvent, stream: StreamName): Promise<StoredEvent>;
+  publishRoom(event: RoomEvent, stream: null): Promise<RoomEvent>;
+  publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent>;
   publishCluster(event: Event): Promise<void>;
   /** Resolves once messages of the room are being received. */
   subscribe(room: string): Promise<void>;
@@ -50,7 +56,7 @@ export interface HistoryRead {
   /** The stream's head: the offset of its newest event, and its epoch. */
   readonly head: Position;
   /** Events after the requested offset, in order, up to the head or the limit. */
-  readonly events: RoomEvent[];
+  readonly events: StoredEvent[];
   /** False when the history no longer reaches back to the requested offset or the epoch differs. */
   readonly complete: boolean;
 }
@@ -92,7 +98,7 @@ export interface NodeRegistry {
    * node that is just registering is never taken for dead.
    */
   dead(): Promise<string[]>;
-  /** Says goodbye: drops the node's heartbeat at once. */
+  /** Says goodbye: drops the node's heartbeat at once, and the node itself unless members are still listed for it. */
   remove(node: string): Promise<void>;
   /** Takes the right to clean up after a dead node, for `ttlMs`; false when another node has it. */
   claim(node: string, ttlMs: number): Promise<boolean>;
@@ -113,16 +119,26 @@ export interface BackendMetrics {
 }
 
 /**
- * Everything a node keeps outside its own heap: the bus and the stores, as one matched
- * set (the atomic append-and-publish needs both). Memory and Redis implement it.
+ * Everything a node keeps outside its own heap: the bus and every store a module needs,
+ * as one matched set (the atomic append-and-publish needs both bus and history; the
+ * compaction needs both history and documents). Memory and Redis implement it; a new
+ * backend implements every member (docs/architecture.md lists them) and passes the
+ * contract suite in test/backend/.
  */
 export interface Backend {
-  readonly kind: 'memory' | 'redis';
+  /** What the backend is called in node.info and the logs (`memory`, `redis`). Never switched on. */
+  readonly name: string;
+  /** How the start-up log line describes the node's place, after `listening on port N; `. */
+  readonly summary: string;
   readonly bus: Bus;
   readonly history: HistoryStore;
   readonly members: MemberStore;
   readonly state: StateStore;
   readonly nodes: NodeRegistry;
+  /** Compacted documents (snapshot + lock) over the DOCUMENT_STREAM of each room. */
+  readonly documents: DocumentStore;
+  readonly awareness: AwarenessStore;
+  readonly revocations: RevocationStore;
   /** Whether the backend can serve now (Redis reachable). */
   status(): BackendStatus;
   /** Called on every status change. */

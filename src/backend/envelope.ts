@@ -1,4 +1,4 @@
-import type { Event, RoomEvent } from '../events/event';
+import type { Event, RoomEvent, StoredEvent } from '../events/event';
 
 /**
  * How an event travels between nodes and sits in a Redis stream: a 4-byte big-endian
@@ -55,4 +55,14 @@ export function decodeEnvelope(bytes: Buffer): Event {
     offset: header.offset,
     epoch: header.epoch,
   };
+}
+
+/** Decodes a stream entry: an envelope with its room and position; throws on anything less. */
+export function decodeStored(bytes: Buffer): StoredEvent {
+  const event = decodeEnvelope(bytes);
+  const { room, stream, offset, epoch } = event;
+  if (room === undefined || stream === undefined || offset === undefined || epoch === undefined) {
+    throw new Error('stream entry without its room or position');
+  }
+  return { ...event, room, stream, offset, epoch };
 }

@@ -2,8 +2,19 @@ import type { Config } from '../config';
 import type { Logger } from '../log';
 import type { Backend } from './backend';
 import { MemoryBackend } from './memory/memory-backend';
-import { MemoryCluster } from './memory/memory-cluster';
+import { SharedMemory } from './memory/shared-memory';
 import { RedisBackend } from './redis/redis-backend';
+
+/**
+ * The one place that picks a backend; every other module sees only the Backend interface
+ * (the layering check in `npm test` holds this).
+ */
+export { MemoryBackend, RedisBackend, SharedMemory };
+
+/** The embedded backend of one node on its own. */
+export function embeddedBackend(node: string, historyLimit: number): Backend {
+  return new MemoryBackend(node, new SharedMemory(historyLimit));
+}
 
 /** The backend the configuration asks for: Redis when REDIS_URL is set, else the embedded one. */
 export function createBackend(config: Config, log: Logger): Backend {
@@ -16,5 +27,5 @@ export function createBackend(config: Config, log: Logger): Backend {
       log,
     });
   }
-  return new MemoryBackend(config.nodeId, new MemoryCluster(config.historyLimit));
+  return embeddedBackend(config.nodeId, config.historyLimit);
 }

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Extension, SwarmNode } from '../node';
+import type { Extension, Host } from '../host';
 import { demoBuildDir } from './paths';
 
 /** One file of the bundled page, held in memory: the whole page is a few hundred KiB. */
@@ -43,7 +43,7 @@ export interface DemoOptions {
 export function demoExtension(options: DemoOptions = {}): Extension {
   return {
     name: 'demo',
-    install(node: SwarmNode) {
+    install(node: Host) {
       const dir = options.dir ?? demoBuildDir();
       const assets = loadAssets(dir);
       const page = assets.get('index.html');

@@ -1,29 +1,18 @@
-import type { z } from 'zod';
-import type { Connection } from '../connection';
-import type { Logger } from '../log';
-import type { NodeServices } from '../services';
+/**
+ * The event data model: what an event is, where it sits in a room stream. The handler
+ * API that declares and runs events is in event-definition.ts.
+ */
 
 /**
- * Where an event runs. `local`: on the node that received it, answer to the sender.
- * `room`: on that node, then appended to the room's stream and delivered to every
- * member on every node. `cluster`: the handler runs once on every live node.
+ * A room's ordered, durable streams. A stream exists because an event definition names
+ * it (`stream`); every room-scope event goes to its definition's stream (DEFAULT_STREAM
+ * when it names none) and gets its offset there, or to none when its definition says
+ * `stream: null` (ephemeral: awareness, typing indicators).
  */
-export type Scope = 'local' | 'room' | 'cluster';
+export type StreamName = string;
 
-/**
- * What the sender must hold. `connect`: any connection. `read` / `write`: that access
- * to the event's room. `server`: only server-side code may emit it (clients get
- * `unknown_type`, so they cannot probe for it).
- */
-export type Access = 'connect' | 'read' | 'write' | 'server';
-
-/**
- * The ordered, durable streams a room has. Every room-scope event goes to one of them
- * (and gets its offset there), or to none when its definition says `stream: null`
- * (ephemeral: awareness, typing indicators).
- */
-export type StreamName = 'events' | 'yjs';
-export const STREAMS: readonly StreamName[] = ['events', 'yjs'];
+/** The stream of room events whose definition names none. */
+export const DEFAULT_STREAM: StreamName = 'events';
 
 /** Who caused an event. `conn`/`user` are absent for server-emitted events. Clients never set it. */
 export interface Sender {
@@ -60,75 +49,11 @@ export interface RoomEvent<D = EventData> extends Event<D> {
 }
 
 /**
- * Where this copy of an event came from, so that nothing is echoed back to its node
- * or stored twice: a client socket on this node, server-side code on this node, or
- * another node through the bus.
+ * A room event that has been through a stream: what the bus hands back from an append
+ * and what history reads return, with its position always present.
  */
-export type Origin =
-  | { readonly kind: 'socket'; readonly conn: Connection }
-  | { readonly kind: 'server' }
-  | { readonly kind: 'bus'; readonly node: string };
-
-export interface EmitOptions {
-  readonly room?: string;
-  readonly data: EventData;
-}
-
-/** What `emit` gives back: the handler's answer for local events, the position for room events. */
-export interface EmitResult {
-  readonly answer?: unknown;
-  readonly position?: Position;
-}
-
-export interface RoomStateApi {
-  get(key: string): Promise<unknown>;
-  set(key: string, value: unknown): Promise<void>;
-  all(): Promise<Record<string, unknown>>;
-}
-
-export interface HandlerContext<D> {
-  readonly event: Event<D>;
-  readonly data: D;
-  readonly room: string | undefined;
-  readonly from: Sender;
-  readonly origin: Origin;
-  /** The sending connection, on the node that received the event from a socket. */
-  readonly connection: Connection | undefined;
-  readonly node: NodeServices;
-  readonly log: Logger;
-  /**
-   * Sends the `ack` now, with this answer, instead of after the handler returns. Use it
-   * when the sender must see the answer before frames the handler releases next.
-   */
-  reply(answer: unknown): void;
-  /** Dispatches a further event as the server (access `server` allowed, no membership check). */
-  emit(type: string, options: EmitOptions): Promise<EmitResult>;
-  /** The event room's key/value state. Throws for events without a room. */
-  readonly state: RoomStateApi;
-  /** Rejects the event: the sender gets an `error` with code `rejected` and this message. */
-  fail(message: string, details?: unknown): never;
-}
-
-/**
- * A declared event type. Room scope: the handler's return value, when not undefined,
- * replaces `data` in what is published; `publishAs` renames the published type.
- * Local scope: the return value is the `ack` answer. Cluster scope: runs on every node.
- */
-export interface EventDefinition<S extends z.ZodType = z.ZodType> {
-  readonly type: string;
-  readonly scope: Scope;
-  readonly access: Access;
-  readonly data: S;
-  readonly stream?: StreamName | null;
-  readonly publishAs?: string;
-  readonly description?: string;
-  handle?(ctx: HandlerContext<z.output<S>>): unknown;
-}
-
-/** A definition with its data type erased, as the registry holds it. */
-export type AnyEventDefinition = EventDefinition<z.ZodType>;
-
-/** Declares an event type; the data type of its handler is inferred from the schema. */
-export function defineEvent<S extends z.ZodType>(definition: EventDefinition<S>): AnyEventDefinition {
-  return definition as unknown as AnyEventDefinition;
+export interface StoredEvent<D = EventData> extends RoomEvent<D> {
+  readonly stream: StreamName;
+  readonly offset: number;
+  readonly epoch: string;
 }

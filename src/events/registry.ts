@@ -1,4 +1,5 @@
-import type { AnyEventDefinition } from './event';
+import { DEFAULT_STREAM, type StreamName } from './event';
+import type { AnyEventDefinition } from './event-definition';
 
 /** Frame types the server itself sends; no event may take these names. */
 export const RESERVED_TYPES = new Set(['welcome', 'ack', 'error']);
@@ -31,5 +32,14 @@ export class EventRegistry {
 
   list(): AnyEventDefinition[] {
     return [...this.definitions.values()];
+  }
+
+  /** The room streams the declared room events go to: what a room reads the heads of. */
+  streams(): StreamName[] {
+    const streams = new Set<StreamName>([DEFAULT_STREAM]);
+    for (const definition of this.definitions.values()) {
+      if (definition.scope === 'room' && definition.stream) streams.add(definition.stream);
+    }
+    return [...streams];
   }
 }

@@ -1,22 +1,21 @@
+import type { Authorizer } from '../access-hooks';
 import type { Backend } from '../backend/backend';
 import type { Connection } from '../connection';
 import { ErrorCode, SwarmError, toWireError } from '../errors';
 import type { Logger } from '../log';
 import type { RoomHub } from '../rooms/room-hub';
-import type { NodeServices } from '../services';
+import { DEFAULT_STREAM, type Event, type RoomEvent, type Sender } from './event';
 import type {
   Access,
   AnyEventDefinition,
   EmitOptions,
   EmitResult,
-  Event,
   HandlerContext,
+  NodeServices,
   Origin,
-  RoomEvent,
   RoomStateApi,
   Scope,
-  Sender,
-} from './event';
+} from './event-definition';
 import type { EventRegistry } from './registry';
 
 /** A frame as a codec hands it over: not yet validated against any schema. */
@@ -35,13 +34,7 @@ export interface IncomingFrame {
  */
 export type DurableWait = (event: RoomEvent) => Promise<void>;
 
-/**
- * Decides whether a connection may send an event of this definition to this room.
- * The default allows everything; the auth module replaces it with token grants.
- */
-export type Authorizer = (conn: Connection, access: Access, room: string | undefined) => boolean;
-
-export const allowAll: Authorizer = () => true;
+const allowAll: Authorizer = () => true;
 
 export interface RouterObserver {
   received?(type: string, scope: string): void;
@@ -65,21 +58,18 @@ export interface RouterDeps {
 const MAX_ISSUES = 3;
 
 /**
- * Validates, authorises, runs handlers and routes by scope (DESIGN.md "The flow of one
- * message"). Entry points: frames from sockets, events from server code, cluster
+ * Validates, authorises, runs handlers and routes by scope (docs/architecture.md "The
+ * flow of one message"). Entry points: frames from sockets, events from server code, cluster
  * events from the bus.
  */
 export class Router {
-  private authorize: Authorizer;
+  private readonly authorize: Authorizer;
   private durableWait: DurableWait | undefined;
   private readonly appendListeners: Array<(event: RoomEvent) => void> = [];
 
   constructor(private readonly deps: RouterDeps) {
+    // The node's composed authorizers (src/access-hooks.ts); alone, a router allows everything.
     this.authorize = deps.authorize ?? allowAll;
-  }
-
-  setAuthorizer(authorize: Authorizer): void {
-    this.authorize = authorize;
   }
 
   /** How `"durable": true` frames wait for the database; without one they are answered `unavailable`. */
@@ -226,7 +216,7 @@ export class Router {
             data: result === undefined ? event.data : result,
             from: event.from,
           },
-          definition.stream === undefined ? 'events' : definition.stream,
+          definition.stream === undefined ? DEFAULT_STREAM : definition.stream,
         );
         this.deps.observer?.published?.(published.type, 'room');
         this.deps.hub.receive(published);

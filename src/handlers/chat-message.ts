@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from '../events/event';
+import { defineEvent } from '../events/event-definition';
 
 /**
  * The example of a user-defined event type: a chat line for everyone in the room.

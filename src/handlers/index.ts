@@ -1,4 +1,4 @@
-import type { AnyEventDefinition } from '../events/event';
+import type { AnyEventDefinition } from '../events/event-definition';
 import { chatMessage } from './chat-message';
 
 /** The application's own event types. Add one line per new handler file. */

@@ -1,3 +1,4 @@
+import type { LimitsConfig } from '../config';
 /** What to do with one incoming frame. */
 export type Admission = 'accept' | 'drop' | 'close';
 
@@ -73,5 +74,14 @@ export function closeOnFlood(
       closed = true;
       close();
     }
+  });
+}
+
+/** The limiter of one client connection under the node's configured limits. */
+export function connectionRateLimiter(limits: LimitsConfig): RateLimiter {
+  return new RateLimiter({
+    perSecond: limits.ratePerSecond,
+    burst: limits.rateBurst,
+    maxDrops: limits.rateMaxDrops,
   });
 }

@@ -1,4 +1,4 @@
-import type { Extension } from '../node';
+import type { Extension } from '../host';
 
 export interface MetricsOptions {
   /**

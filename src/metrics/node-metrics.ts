@@ -1,8 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { BackendMetrics, BackendStatus } from '../backend/backend';
-import type { Connection, Protocol } from '../connection';
+import type { Connection } from '../connection';
 import type { ErrorCode } from '../errors';
-import type { Scope, StreamName } from '../events/event';
+import type { StreamName } from '../events/event';
+import type { Scope } from '../events/event-definition';
 import type { RouterObserver } from '../events/router';
 import type { HubMetrics } from '../rooms/room-hub';
 
@@ -33,7 +34,8 @@ export interface YjsMetrics {
 /** Where a counted event came from: a client socket on this node, or another node by the bus. */
 export type EventSource = 'client' | 'bus';
 
-const PROTOCOLS: readonly Protocol[] = ['json', 'yjs'];
+/** The endpoints of the built-in modules, counted (as 0) before their first connection. */
+const ENDPOINTS: readonly string[] = ['json', 'yjs'];
 
 /** Redis answers in well under a millisecond on a LAN; the top buckets catch a stalled server. */
 const REDIS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -78,9 +80,9 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
       labelNames: ['protocol'],
       registers,
       collect() {
-        const counts = new Map<Protocol, number>(PROTOCOLS.map((p) => [p, 0]));
+        const counts = new Map<string, number>(ENDPOINTS.map((p) => [p, 0]));
         for (const conn of source.connections())
-          counts.set(conn.protocol, (counts.get(conn.protocol) ?? 0) + 1);
+          counts.set(conn.endpoint, (counts.get(conn.endpoint) ?? 0) + 1);
         for (const [protocol, count] of counts) this.set({ protocol }, count);
       },
     });
@@ -256,7 +258,7 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
     return this.registry.contentType;
   }
 
-  connectionOpened(protocol: Protocol): void {
+  connectionOpened(protocol: string): void {
     this.connectionsOpened.inc({ protocol });
   }
 

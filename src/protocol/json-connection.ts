@@ -23,14 +23,16 @@ export interface ConnectionLimits {
  */
 export class JsonConnection implements Connection {
   readonly id = randomUUID();
-  readonly protocol = 'json' as const;
+  readonly endpoint = 'json';
+  readonly joinsRooms = true;
+  readonly limitsOwnRate = true;
   readonly rooms = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly socket: WebSocket,
     readonly identity: Identity,
-    private readonly router: Router,
+    private readonly router: Pick<Router, 'fromSocket'>,
     private readonly log: Logger,
     private readonly limits: ConnectionLimits,
     /** The socket under `socket`: its writes are held to the end of each tick (write-batch.ts). */

@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend';
 import type { Connection } from '../connection';
 import { UnavailableError } from '../errors';
-import { type Position, type RoomEvent, STREAMS, type StreamName } from '../events/event';
+import { DEFAULT_STREAM, type Position, type RoomEvent, type StreamName } from '../events/event';
 import type { Logger } from '../log';
 import { Sequencer } from './sequencer';
 
@@ -49,6 +49,8 @@ export class RoomHub {
     private readonly backend: Backend,
     private readonly log: Logger,
     private readonly metrics?: HubMetrics,
+    /** The streams a room reads the heads of when it opens: those the node's events declare. */
+    private readonly streams: () => readonly StreamName[] = () => [DEFAULT_STREAM],
   ) {}
 
   get size(): number {
@@ -91,8 +93,8 @@ export class RoomHub {
     local.members.set(conn.id, slot);
     conn.rooms.add(room);
     const positions = Object.fromEntries(
-      STREAMS.map((stream) => [stream, local.sequencers.get(stream)!.position]),
-    ) as Record<StreamName, Position>;
+      [...local.sequencers].map(([stream, sequencer]) => [stream, sequencer.position]),
+    );
     return {
       positions,
       release: (replay = []) => {
@@ -126,8 +128,9 @@ export class RoomHub {
       local.early.push(event);
       return;
     }
-    if (event.stream) this.sequencerFor(local, event.stream).offer(event);
-    else this.fanout(local, event);
+    const sequencer = event.stream ? local.sequencers.get(event.stream) : undefined;
+    if (sequencer) sequencer.offer(event);
+    else if (!event.stream) this.fanout(local, event);
   }
 
   /** The bus may have lost messages: every stream of every room reads what it missed. */
@@ -144,8 +147,9 @@ export class RoomHub {
       // Again once subscribed: a room evicted between the first check and the subscription
       // (which eviction waits for) is loaded back before its heads are read.
       for (const check of this.enterChecks) await check(local.name);
-      const heads = await Promise.all(STREAMS.map((s) => this.backend.history.head(local.name, s)));
-      STREAMS.forEach((stream, i) => {
+      const streams = this.streams();
+      const heads = await Promise.all(streams.map((s) => this.backend.history.head(local.name, s)));
+      streams.forEach((stream, i) => {
         local.sequencers.set(stream, this.createSequencer(local, stream, heads[i]!));
       });
     } catch (err) {
@@ -156,10 +160,6 @@ export class RoomHub {
     const early = local.early ?? [];
     local.early = null;
     for (const event of early) this.receive(event);
-  }
-
-  private sequencerFor(local: LocalRoom, stream: StreamName): Sequencer {
-    return local.sequencers.get(stream)!;
   }
 
   private createSequencer(local: LocalRoom, stream: StreamName, head: Position): Sequencer {

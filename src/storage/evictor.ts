@@ -1,7 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
+import type { CopyCoordination } from '../backend/copy-coordination';
+import type { RoomRestore } from '../backend/room-restore';
 import type { Logger } from '../log';
-import type { CopyCoordination } from './copy-coordination';
-import type { RoomRestore } from './room-restore';
 
 export interface EvictorOptions {
   readonly coordination: CopyCoordination;

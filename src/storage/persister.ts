@@ -1,9 +1,10 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HistoryStore, StateStore } from '../backend/backend';
+import type { CopyCoordination } from '../backend/copy-coordination';
+import { DOCUMENT_STREAM } from '../backend/document-store';
 import { UnavailableError } from '../errors';
-import type { Position, RoomEvent, StreamName } from '../events/event';
+import { DEFAULT_STREAM, type Position, type RoomEvent } from '../events/event';
 import type { Logger } from '../log';
-import type { CopyCoordination } from './copy-coordination';
 import type { CopyProgress, DocumentStore, StoredEvent } from './document-store';
 
 /** A room's whole Yjs document as of an offset of its `yjs` stream (the Yjs module's YjsLog reads it). */
@@ -38,8 +39,8 @@ interface Pending {
   /** When the oldest uncopied append of this node happened (the lag). */
   firstAt: number;
   lastAt: number;
-  /** The newest position this node appended, per stream. */
-  readonly appended: Partial<Record<StreamName, Position>>;
+  /** The newest position this node appended, per stored stream. */
+  readonly appended: Partial<Record<keyof CopyProgress, Position>>;
   failures: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -118,7 +119,8 @@ export class Persister {
 
   /** This node appended `event` to its room: copy it within the delay. */
   appended(event: RoomEvent): void {
-    if (this.closed || event.offset === undefined || !event.stream) return;
+    const stream = storedAs(event.stream);
+    if (this.closed || event.offset === undefined || !stream) return;
     const now = Date.now();
     let room = this.pending.get(event.room);
     if (!room) {
@@ -128,7 +130,7 @@ export class Persister {
       this.options.coordination.touch(event.room, now).catch(() => {});
     }
     room.lastAt = now;
-    room.appended[event.stream] = { offset: event.offset, epoch: event.epoch ?? '' };
+    room.appended[stream] = { offset: event.offset, epoch: event.epoch ?? '' };
     this.schedule(event.room, room);
   }
 
@@ -137,7 +139,9 @@ export class Persister {
    * `durableTimeoutMs` (the event is in Redis and is copied once the database answers).
    */
   async durable(event: RoomEvent): Promise<void> {
-    const stream = event.stream ?? 'events';
+    const stream = storedAs(event.stream ?? DEFAULT_STREAM);
+    if (!stream)
+      throw new UnavailableError(`events of stream "${event.stream}" are not kept in the database`);
     const wanted = { offset: event.offset ?? 0, epoch: event.epoch ?? '' };
     const deadline = Date.now() + this.options.durableTimeoutMs;
     let wait = DURABLE_POLL_MS;
@@ -245,10 +249,10 @@ export class Persister {
     }
     if (room) {
       room.failures = 0;
-      const done = (Object.keys(target) as StreamName[]).every((stream) =>
+      const done = (Object.keys(target) as Array<keyof CopyProgress>).every((stream) =>
         covers(progress[stream], target[stream]!),
       );
-      const newer = (Object.keys(room.appended) as StreamName[]).some(
+      const newer = (Object.keys(room.appended) as Array<keyof CopyProgress>).some(
         (stream) => room.appended[stream] !== target[stream],
       );
       if (done && !newer) {
@@ -269,18 +273,18 @@ export class Persister {
       const activeAt = this.pending.get(room)?.lastAt ?? Date.now();
       let progress = await store.progress(room);
       for (;;) {
-        const head = await history.head(room, 'events');
+        const head = await history.head(room, DEFAULT_STREAM);
         const same = head.epoch === progress.events.epoch;
         let after = same ? progress.events.offset : 0;
         if (head.offset <= after) break;
-        let read = await history.read(room, 'events', after, head.epoch, BATCH);
+        let read = await history.read(room, DEFAULT_STREAM, after, head.epoch, BATCH);
         if (!read.complete && read.head.epoch === head.epoch) {
           // Redis trimmed events before they were copied: copy what it still holds.
           const from = Math.max(after, read.head.offset - this.options.historyLimit);
           log.warn({ room, lost: from - after }, 'events were trimmed from Redis before they were copied');
           this.eventsLost.inc(from - after);
           after = from;
-          read = await history.read(room, 'events', after, head.epoch, BATCH);
+          read = await history.read(room, DEFAULT_STREAM, after, head.epoch, BATCH);
         }
         if (!read.complete) continue; // the epoch changed under the read: start over from the new head
         if (read.events.length === 0) break;
@@ -294,8 +298,8 @@ export class Persister {
           throw new Error(`lost the copy lock of room "${room}"`);
         }
       }
-      const yjsHead = await history.head(room, 'yjs');
-      const eventsHead = await history.head(room, 'events');
+      const yjsHead = await history.head(room, DOCUMENT_STREAM);
+      const eventsHead = await history.head(room, DEFAULT_STREAM);
       if (eventsHead.offset === 0 && yjsHead.offset === 0) {
         // Redis does not hold the room (evicted, deleted, flushed): its state there is not
         // "empty", it is absent, and must not replace what the database has.
@@ -336,4 +340,14 @@ function covers(progress: Position, wanted: Position): boolean {
 
 function toStored(event: RoomEvent): StoredEvent {
   return { offset: event.offset ?? 0, type: event.type, data: event.data, from: event.from };
+}
+
+/**
+ * Which part of the stored room a stream is: the default stream's events are the
+ * history, the document stream is the Yjs document. Other streams are not kept.
+ */
+function storedAs(stream: string | undefined): keyof CopyProgress | undefined {
+  if (stream === DEFAULT_STREAM) return 'events';
+  if (stream === DOCUMENT_STREAM) return 'yjs';
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode, SwarmError, UnavailableError } from '../errors';
 import { roomName } from '../events/builtin/room';
-import { defineEvent } from '../events/event';
+import { defineEvent } from '../events/event-definition';
 import type { DocumentStore, StoredEvent } from './document-store';
 
 /** Most events one page carries: a page is one frame, and frames are bounded (MAX_FRAME_BYTES applies to clients only). */

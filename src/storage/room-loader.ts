@@ -1,9 +1,9 @@
 import { Counter, type Registry } from 'prom-client';
+import type { CopyCoordination } from '../backend/copy-coordination';
+import type { RoomRestore } from '../backend/room-restore';
 import { UnavailableError } from '../errors';
 import type { Logger } from '../log';
-import type { CopyCoordination } from './copy-coordination';
 import type { DocumentStore } from './document-store';
-import type { RoomRestore } from './room-restore';
 
 export interface RoomLoaderOptions {
   readonly store: DocumentStore;

@@ -1,15 +1,15 @@
 import type { AdminEndpoint } from '../admin/admin-api';
+import type { CopyCoordination } from '../backend/copy-coordination';
+import type { RoomRestore } from '../backend/room-restore';
 import { ErrorCode, SwarmError } from '../errors';
 import { roomName } from '../events/builtin/room';
+import type { Host } from '../host';
 import { sendJson } from '../http/respond';
-import type { SwarmNode } from '../node';
-import type { CopyCoordination } from './copy-coordination';
 import type { DocumentStore } from './document-store';
 import type { DocumentReader } from './persister';
-import type { RoomRestore } from './room-restore';
 
 export interface StorageAdminParts {
-  readonly node: SwarmNode;
+  readonly node: Host;
   readonly store: DocumentStore;
   readonly restore: RoomRestore;
   readonly coordination: CopyCoordination;

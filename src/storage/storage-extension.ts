@@ -1,22 +1,13 @@
 import type { AdminEndpoint } from '../admin/admin-api';
-import type { MemoryBackend } from '../backend/memory/memory-backend';
-import type { RedisBackend } from '../backend/redis/redis-backend';
-import type { Extension, SwarmNode } from '../node';
-import { MemoryYjsStore } from '../yjs/memory-yjs-store';
-import { RedisYjsStore } from '../yjs/redis-yjs-store';
+import { storageSeamOf } from '../backend/storage-seam';
+import type { Extension, Host } from '../host';
 import { YjsLog } from '../yjs/yjs-log';
-import type { CopyCoordination } from './copy-coordination';
 import type { DocumentStore } from './document-store';
 import { Evictor } from './evictor';
 import { createDocumentStore } from './index';
-import { MemoryCopyCoordination } from './memory-copy-coordination';
-import { MemoryRoomRestore } from './memory-room-restore';
 import { Persister } from './persister';
-import { RedisCopyCoordination } from './redis-copy-coordination';
-import { RedisRoomRestore } from './redis-room-restore';
 import { roomHistory } from './room-history';
 import { RoomLoader } from './room-loader';
-import type { RoomRestore } from './room-restore';
 import { storageEndpoints } from './storage-admin';
 
 export interface StorageOptions {
@@ -59,22 +50,21 @@ export class StorageExtension implements Extension {
     return this.installed?.endpoints ?? {};
   }
 
-  async install(node: SwarmNode): Promise<void> {
+  async install(node: Host): Promise<void> {
     const config = node.config.storage;
     const store = this.options.store ?? createDocumentStore(config, node.log);
     if (!store || config.kind === 'none') {
       node.log.info(
         { storage: 'none' },
-        node.backend.kind === 'memory'
+        node.backend.name === 'memory' /* only for the wording of the log line */
           ? 'storage off (STORAGE=none): rooms live only in this process and are lost when it stops'
           : 'storage off: rooms live only in Redis (set DATABASE_URL to keep them in PostgreSQL)',
       );
       return;
     }
     await store.open();
-    const yjs = new YjsLog(yjsStoreOf(node), node.backend.history);
-    const coordination = coordinationOf(node);
-    const restore = restoreOf(node);
+    const { coordination, restore } = storageSeamOf(node.backend);
+    const yjs = new YjsLog(node.backend.documents, node.backend.history);
     const loader = new RoomLoader({
       store,
       restore,
@@ -116,8 +106,8 @@ export class StorageExtension implements Extension {
     evictor.start();
     node.registry.register(roomHistory(store));
     node.hub.beforeEnter((room) => loader.ensure(room));
-    node.router.onAppended((event) => persister.appended(event));
-    node.router.setDurableWait((event) => persister.durable(event));
+    node.onAppended((event) => persister.appended(event));
+    node.setDurableWait((event) => persister.durable(event));
     node.log.info(
       { storage: config.kind, where: store.description, persistDelayMs: config.persistDelayMs },
       `storage: ${store.description}; new events are copied within ${config.persistMaxWaitMs} ms`,
@@ -131,33 +121,5 @@ export class StorageExtension implements Extension {
     installed.evictor.stop();
     await installed.persister.close(CLOSE_FLUSH_MS);
     await installed.store.close();
-  }
-}
-
-/** The one place that picks the backend's implementations of what the copy needs. */
-function coordinationOf(node: SwarmNode): CopyCoordination {
-  switch (node.backend.kind) {
-    case 'memory':
-      return new MemoryCopyCoordination((node.backend as MemoryBackend).cluster);
-    case 'redis':
-      return new RedisCopyCoordination(node.backend as RedisBackend);
-  }
-}
-
-function restoreOf(node: SwarmNode): RoomRestore {
-  switch (node.backend.kind) {
-    case 'memory':
-      return new MemoryRoomRestore((node.backend as MemoryBackend).cluster);
-    case 'redis':
-      return new RedisRoomRestore(node.backend as RedisBackend);
-  }
-}
-
-function yjsStoreOf(node: SwarmNode): MemoryYjsStore | RedisYjsStore {
-  switch (node.backend.kind) {
-    case 'memory':
-      return new MemoryYjsStore((node.backend as MemoryBackend).cluster);
-    case 'redis':
-      return new RedisYjsStore(node.backend as RedisBackend);
   }
 }

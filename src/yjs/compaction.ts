@@ -1,8 +1,8 @@
+import type { DocumentStore } from '../backend/document-store';
 import type { Logger } from '../log';
 import type { YjsMetrics } from '../metrics/node-metrics';
 import { Y } from './esm';
 import type { YjsLog } from './yjs-log';
-import type { YjsStore } from './yjs-store';
 
 export interface CompactionLimits {
   /** Compact once the log tail holds this many entries... */
@@ -39,7 +39,7 @@ export class Compactor {
   private readonly oneOff = new Set<string>();
 
   constructor(
-    private readonly store: YjsStore,
+    private readonly store: DocumentStore,
     private readonly log: YjsLog,
     private readonly limits: CompactionLimits,
     private readonly logger: Logger,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { DOCUMENT_STREAM } from '../backend/document-store';
 import type { Connection, Identity } from '../connection';
 import { CloseCode, ErrorCode } from '../errors';
 import type { Event } from '../events/event';
@@ -55,7 +56,9 @@ export interface YjsRoomServices {
  */
 export class YjsConnection implements Connection {
   readonly id = randomUUID();
-  readonly protocol = 'yjs' as const;
+  readonly endpoint = 'yjs';
+  readonly joinsRooms = false;
+  readonly limitsOwnRate = false;
   readonly rooms = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   /** Updates routed but not yet appended (see `pipeline`). */
@@ -222,7 +225,7 @@ export class YjsConnection implements Connection {
       case ROOM_RESET:
         // Updates this node missed can no longer be read from the log (compacted away): send
         // the whole document, which Yjs merges without duplicating anything.
-        if ((event.data as { stream?: string }).stream === 'yjs') this.resendDocument();
+        if ((event.data as { stream?: string }).stream === DOCUMENT_STREAM) this.resendDocument();
         return;
       default:
         // JSON room events of the same room are not for Yjs clients.

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { type AnyEventDefinition, defineEvent } from '../events/event';
+import type { AwarenessEntry, AwarenessStore } from '../backend/awareness-store';
+import { DOCUMENT_STREAM } from '../backend/document-store';
+import { type AnyEventDefinition, defineEvent } from '../events/event-definition';
 import { decodeAwarenessUpdate, isValidUpdate } from './yjs-codec';
-import type { AwarenessEntry, YjsStore } from './yjs-store';
 
 export const YJS_UPDATE = 'yjs.update';
 export const YJS_AWARENESS = 'yjs.awareness';
@@ -23,17 +24,17 @@ const awarenessUpdate = z.instanceof(Uint8Array).refine(
 
 /**
  * The Yjs protocol as typed events, routed like JSON events. `yjs.update` is appended to
- * the room's `yjs` stream (so it gets an offset and goes through the sequencer's gap
+ * the room's document stream (so it gets an offset and goes through the sequencer's gap
  * repair) and then fanned out; `yjs.awareness` is ephemeral (no stream) but its latest
  * state per client is kept in the store for new joiners on any node.
  */
-export function yjsEvents(store: YjsStore): AnyEventDefinition[] {
+export function yjsEvents(awareness: AwarenessStore): AnyEventDefinition[] {
   return [
     defineEvent({
       type: YJS_UPDATE,
       scope: 'room',
       access: 'write',
-      stream: 'yjs',
+      stream: DOCUMENT_STREAM,
       description: 'A Yjs document update (binary), appended to the room’s update log.',
       data: update,
     }),
@@ -45,7 +46,7 @@ export function yjsEvents(store: YjsStore): AnyEventDefinition[] {
       description: 'A y-protocols awareness update (binary): cursors, names, presence.',
       data: awarenessUpdate,
       async handle(ctx) {
-        const room = ctx.room!;
+        const { room } = ctx;
         const now = Date.now();
         const put: AwarenessEntry[] = [];
         const removed: number[] = [];
@@ -53,8 +54,8 @@ export function yjsEvents(store: YjsStore): AnyEventDefinition[] {
           if (state.state === 'null') removed.push(state.client);
           else put.push({ ...state, node: ctx.from.node, conn: ctx.from.conn, updatedAt: now });
         }
-        if (put.length > 0) await store.putAwareness(room, put);
-        if (removed.length > 0) await store.removeAwareness(room, removed);
+        if (put.length > 0) await awareness.put(room, put);
+        if (removed.length > 0) await awareness.remove(room, removed);
       },
     }),
   ];

@@ -1,17 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { MemoryBackend } from '../backend/memory/memory-backend';
-import type { RedisBackend } from '../backend/redis/redis-backend';
+import type { AwarenessStore } from '../backend/awareness-store';
 import { MAX_ROOM_NAME } from '../events/builtin/room';
 import type { Event, Position } from '../events/event';
+import type { Extension, Host } from '../host';
 import { refuseUpgrade } from '../http/respond';
-import type { Extension, SwarmNode } from '../node';
 import { Compactor } from './compaction';
 import { DocumentCache } from './document-cache';
 import { Y, type YDoc } from './esm';
-import { MemoryYjsStore } from './memory-yjs-store';
-import { RedisYjsStore } from './redis-yjs-store';
 import {
   type AwarenessState,
   decodeAwarenessUpdate,
@@ -21,7 +18,6 @@ import {
 import { YjsConnection, type YjsRoomServices } from './yjs-connection';
 import { YJS_AWARENESS, YJS_UPDATE, yjsEvents } from './yjs-events';
 import { YjsLog } from './yjs-log';
-import type { YjsStore } from './yjs-store';
 
 /** The path prefix of the y-websocket endpoint: `WS /yjs/<room>`. */
 export const YJS_PATH = '/yjs/';
@@ -43,11 +39,6 @@ export interface YjsRoomFigures {
   readonly documentBytes: number;
 }
 
-export interface YjsOptions {
-  /** Where snapshots, locks and awareness live; by default chosen from the node's backend. */
-  readonly store?: (node: SwarmNode) => YjsStore;
-}
-
 /**
  * Yjs collaboration: the y-websocket protocol on `WS /yjs/<room>`, documents stored as
  * a snapshot plus the room's `yjs` update log, awareness shared through the backend.
@@ -56,7 +47,13 @@ export interface YjsOptions {
 export class YjsExtension implements Extension {
   readonly name = 'yjs';
   private installed:
-    | { node: SwarmNode; store: YjsStore; log: YjsLog; compactor: Compactor; cache?: DocumentCache }
+    | {
+        node: Host;
+        awareness: AwarenessStore;
+        log: YjsLog;
+        compactor: Compactor;
+        cache?: DocumentCache;
+      }
     | undefined;
   private sockets: WebSocketServer | undefined;
   /** Open Yjs sockets per room on this node, to stop compaction bookkeeping when the last leaves. */
@@ -66,21 +63,19 @@ export class YjsExtension implements Extension {
   /** Awareness events already noted: each reaches every local client of its room. */
   private readonly recorded = new WeakSet<Event>();
 
-  constructor(private readonly options: YjsOptions = {}) {}
-
-  install(node: SwarmNode): void {
-    const store = this.options.store?.(node) ?? defaultStore(node);
-    for (const definition of yjsEvents(store)) node.registry.register(definition);
+  install(node: Host): void {
+    const { documents, awareness, history } = node.backend;
+    for (const definition of yjsEvents(awareness)) node.registry.register(definition);
     const cache = node.config.yjsCacheBytes > 0 ? new DocumentCache(node.config.yjsCacheBytes) : undefined;
-    const log = new YjsLog(store, node.backend.history, cache, node.config.yjsCompactEntries);
+    const log = new YjsLog(documents, history, cache, node.config.yjsCompactEntries);
     const compactor = new Compactor(
-      store,
+      documents,
       log,
       { maxEntries: node.config.yjsCompactEntries, maxBytes: node.config.yjsCompactBytes },
       node.log.child({ module: 'yjs' }),
       node.metrics.yjs,
     );
-    this.installed = { node, store, log, compactor, cache };
+    this.installed = { node, awareness, log, compactor, cache };
     this.sockets = new WebSocketServer({ noServer: true, maxPayload: node.config.yjsMaxFrameBytes });
     node.addUpgrade(YJS_PATH, (req, socket, head, url) => void this.upgrade(req, socket, head, url));
     node.onPeerDown((dead) => this.clearNode(dead));
@@ -177,7 +172,7 @@ export class YjsExtension implements Extension {
   }
 
   private async closed(conn: YjsConnection): Promise<void> {
-    const { node, compactor, store } = this.require();
+    const { node, compactor, awareness } = this.require();
     await conn.settled().catch(() => {});
     await conn.clearAwareness().catch((err: unknown) => {
       node.log.warn({ err, conn: conn.id, room: conn.room }, 'could not clear awareness on close');
@@ -190,7 +185,7 @@ export class YjsExtension implements Extension {
       this.clocks.delete(conn.room);
       compactor.forget(conn.room);
       this.installed?.cache?.release(conn.room);
-      await store.forgetRoom(node.id, conn.room).catch(() => {
+      await awareness.forgetRoom(node.id, conn.room).catch(() => {
         // Only a longer list for the reaper to visit; the next leave tries again.
       });
     }
@@ -198,8 +193,8 @@ export class YjsExtension implements Extension {
 
   /** A node died: its clients' awareness states are removed from the store and from every peer. */
   private async clearNode(dead: string): Promise<void> {
-    const { node, store } = this.require();
-    for (const { room, entries } of await store.removeNode(dead)) {
+    const { node, awareness } = this.require();
+    for (const { room, entries } of await awareness.removeNode(dead)) {
       const update = encodeAwarenessUpdate(
         entries.map((e) => ({ client: e.client, clock: e.clock + 1, state: 'null' })),
       );
@@ -228,13 +223,13 @@ export class YjsExtension implements Extension {
   }
 
   private roomServices(): YjsRoomServices {
-    const { node, store, compactor } = this.require();
+    const { node, awareness, compactor } = this.require();
     return {
       log: node.log,
       enter: (room, conn) => node.hub.enter(room, conn),
       document: (room) => this.document(room),
       awareness: async (room) => {
-        const entries = await store.listAwareness(room, AWARENESS_MAX_AGE_MS);
+        const entries = await awareness.list(room, AWARENESS_MAX_AGE_MS);
         return entries.length > 0 ? encodeAwarenessUpdate(entries) : undefined;
       },
       newer: async (room, states) => {
@@ -245,14 +240,14 @@ export class YjsExtension implements Extension {
         const seen = this.clocks.get(room);
         const unseen = seen ? states.filter((state) => isNewer(state, seen.get(state.client))) : states;
         if (unseen.length === 0) return [];
-        const stored = await store.awarenessOf(
+        const stored = await awareness.of(
           room,
           unseen.map((s) => s.client),
         );
         return unseen.filter((state) => isNewer(state, stored.get(state.client)));
       },
       seen: (room, event) => this.recordAwareness(room, event),
-      route: (conn, frame) => node.router.fromSocket(conn, frame),
+      route: (conn, frame) => node.fromSocket(conn, frame),
       emitAwareness: async (room, update) => {
         await node.emit(YJS_AWARENESS, { room, data: update });
       },
@@ -289,13 +284,4 @@ function roomOf(url: URL): string | undefined {
     return undefined;
   }
   return room.length >= 1 && room.length <= MAX_ROOM_NAME ? room : undefined;
-}
-
-function defaultStore(node: SwarmNode): YjsStore {
-  switch (node.backend.kind) {
-    case 'memory':
-      return new MemoryYjsStore((node.backend as MemoryBackend).cluster);
-    case 'redis':
-      return new RedisYjsStore(node.backend as RedisBackend);
-  }
 }

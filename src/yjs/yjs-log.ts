@@ -1,9 +1,9 @@
 import type { HistoryStore } from '../backend/backend';
+import { DOCUMENT_STREAM, type DocumentStore } from '../backend/document-store';
 import { UnavailableError } from '../errors';
 import type { CachedDocument, DocumentCache } from './document-cache';
 import { Y } from './esm';
 import { EMPTY_UPDATE } from './yjs-codec';
-import type { YjsStore } from './yjs-store';
 
 /** How many log entries one history read asks for. */
 const READ_BATCH = 1000;
@@ -42,7 +42,7 @@ export class YjsLog {
   private readonly reads = new Map<string, ReadSlot>();
 
   constructor(
-    private readonly store: YjsStore,
+    private readonly store: DocumentStore,
     private readonly history: HistoryStore,
     private readonly cache?: DocumentCache,
     /** How many entries a cached document may absorb before it is read afresh (the compaction threshold). */
@@ -115,7 +115,7 @@ export class YjsLog {
     let offset = after;
     // A document cached before the stream existed has the empty epoch and offset 0.
     for (;;) {
-      const read = await this.history.read(room, 'yjs', offset, epoch || undefined, READ_BATCH);
+      const read = await this.history.read(room, DOCUMENT_STREAM, offset, epoch || undefined, READ_BATCH);
       if (!read.complete || (epoch !== '' && read.head.epoch !== epoch)) return undefined;
       for (const event of read.events) {
         if (!(event.data instanceof Uint8Array) || (event.offset ?? 0) <= offset) continue;
@@ -150,7 +150,7 @@ export class YjsLog {
     let epoch = snapshot.epoch;
     let tailBytes = 0;
     for (;;) {
-      const read = await this.history.read(room, 'yjs', offset, epoch || undefined, READ_BATCH);
+      const read = await this.history.read(room, DOCUMENT_STREAM, offset, epoch || undefined, READ_BATCH);
       if (!read.complete) {
         const restarted = epoch !== '' && read.head.epoch !== epoch && offset === snapshot.offset;
         if (!restarted) return undefined;

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import WebSocket from 'ws';
 import { AuthExtension } from '../../src/auth/auth-extension';
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import type { RoomGrants } from '../../src/connection';
 import { handlers } from '../../src/handlers';
 import type { Extension, SwarmNode } from '../../src/node';
@@ -64,14 +64,14 @@ export function keyPair(kind: 'rsa' | 'ec') {
 
 export interface AuthNodeOptions {
   env?: Record<string, string>;
-  cluster?: MemoryCluster;
+  cluster?: SharedMemory;
   /** Extra extensions per node (made fresh for each node). */
   extensions?: () => Extension[];
 }
 
 /** Starts `count` nodes with auth on (HS256 with SECRET unless `env` says otherwise), one AuthExtension each. */
 export async function startAuthNodes(count: number, options: AuthNodeOptions = {}): Promise<SwarmNode[]> {
-  const cluster = options.cluster ?? new MemoryCluster(1000);
+  const cluster = options.cluster ?? new SharedMemory(1000);
   const nodes: SwarmNode[] = [];
   for (let i = 0; i < count; i++) {
     nodes.push(

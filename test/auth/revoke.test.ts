@@ -1,10 +1,10 @@
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import type { SwarmNode } from '../../src/node';
 import { startAuthNodes } from './auth-helpers';
 import { revokeSuite } from './revoke-suite';
 
 revokeSuite('the in-memory bus', async () => {
-  const cluster = new MemoryCluster(1000);
+  const cluster = new SharedMemory(1000);
   const nodes = await startAuthNodes(3, { cluster });
   return {
     nodes,

@@ -1,4 +1,4 @@
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import type { SwarmNode } from '../../src/node';
 import { clusterSuite } from '../helpers/cluster-suite';
 import { startNodes } from '../helpers/nodes';
@@ -7,7 +7,7 @@ clusterSuite('the in-memory bus', () => {
   let nodes: SwarmNode[] = [];
   return {
     async start(count, options) {
-      nodes = await startNodes(count, { ...options, cluster: new MemoryCluster(1000) });
+      nodes = await startNodes(count, { ...options, cluster: new SharedMemory(1000) });
       return nodes;
     },
     async stop() {

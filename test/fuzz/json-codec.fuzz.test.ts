@@ -72,7 +72,11 @@ const textFrame = fc.oneof(
 function appends(text: string): boolean {
   const decoded = decodeJsonFrame(text);
   if (!decoded.ok || decoded.frame.room !== ROOM) return false;
-  const definition = { 'chat.message': chatMessage, 'room.state.set': roomStateSet }[decoded.frame.type];
+  // A Map, not an object literal: a frame of type "toString" must not find Object.prototype's.
+  const definition = new Map<string, typeof chatMessage | typeof roomStateSet>([
+    ['chat.message', chatMessage],
+    ['room.state.set', roomStateSet],
+  ]).get(decoded.frame.type);
   return definition?.data.safeParse(decoded.frame.data ?? {}).success ?? false;
 }
 

@@ -7,7 +7,9 @@ let count = 0;
 /** A Connection that records what the node sends it, for unit tests of the router and hub. */
 export class FakeConnection implements Connection {
   readonly id = `fake-${++count}`;
-  readonly protocol = 'json' as const;
+  readonly endpoint = 'json';
+  readonly joinsRooms = true;
+  readonly limitsOwnRate = true;
   readonly rooms = new Set<string>();
   readonly delivered: Event[] = [];
   readonly acks: Array<{ id: string | number; answer: unknown }> = [];

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Backend } from '../../src/backend/backend';
 import { MemoryBackend } from '../../src/backend/memory/memory-backend';
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import { type Config, loadConfig } from '../../src/config';
-import type { AnyEventDefinition } from '../../src/events/event';
+import type { AnyEventDefinition } from '../../src/events/event-definition';
 import { handlers } from '../../src/handlers';
 import { type Extension, SwarmNode } from '../../src/node';
 
@@ -13,7 +13,7 @@ export interface TestNodeOptions {
   extensions?: Extension[];
   /** Makes the backend for this node; defaults to a memory backend on `cluster`. */
   backend?: (config: Config) => Backend;
-  cluster?: MemoryCluster;
+  cluster?: SharedMemory;
 }
 
 /** A prefix no other test uses, for keys in a shared Redis. */
@@ -31,7 +31,7 @@ export async function startNode(options: TestNodeOptions = {}): Promise<SwarmNod
   });
   const backend =
     options.backend?.(config) ??
-    new MemoryBackend(config.nodeId, options.cluster ?? new MemoryCluster(config.historyLimit));
+    new MemoryBackend(config.nodeId, options.cluster ?? new SharedMemory(config.historyLimit));
   const node = new SwarmNode({
     config,
     backend,
@@ -44,7 +44,7 @@ export async function startNode(options: TestNodeOptions = {}): Promise<SwarmNod
 
 /** Starts `count` nodes in this process that share one backend cluster. */
 export async function startNodes(count: number, options: TestNodeOptions = {}): Promise<SwarmNode[]> {
-  const cluster = options.cluster ?? new MemoryCluster(1000);
+  const cluster = options.cluster ?? new SharedMemory(1000);
   const nodes: SwarmNode[] = [];
   for (let i = 0; i < count; i++) {
     nodes.push(

@@ -52,6 +52,10 @@ export async function spawnNode(env: Record<string, string> = {}, timeoutMs = 15
       reject(new Error(`node exited with ${code} before listening:\n${lines.join('\n')}`)),
     );
   });
-  const { port, id } = await within(listening, 'node process to listen', timeoutMs);
+  // A node that does not come up in time is killed here: the caller never got it to stop.
+  const { port, id } = await within(listening, 'node process to listen', timeoutMs).catch((err: unknown) => {
+    proc.kill('SIGKILL');
+    throw err;
+  });
   return { proc, port, id, lines, exited, kill: (signal = 'SIGTERM') => proc.kill(signal) };
 }

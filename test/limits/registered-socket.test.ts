@@ -13,7 +13,9 @@ import { waitFor, within } from '../helpers/wait';
 /** A binary protocol like /yjs: it cannot drop frames, so the node's limits do the policing. */
 class BinaryConnection implements Connection {
   readonly id = randomUUID();
-  readonly protocol = 'yjs' as const;
+  readonly endpoint = 'yjs';
+  readonly joinsRooms = false;
+  readonly limitsOwnRate = false;
   readonly rooms = new Set<string>();
   readonly identity = { user: `raw-${this.id}` };
   constructor(readonly socket: WebSocket) {}

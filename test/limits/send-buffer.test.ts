@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { WebSocketServer } from 'ws';
 import { CloseCode } from '../../src/errors';
+import type { Extension } from '../../src/host';
 import type { SwarmNode } from '../../src/node';
+import { JsonEndpoint } from '../../src/protocol/json-endpoint';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
 import { waitFor, within } from '../helpers/wait';
@@ -86,7 +87,10 @@ describe('slow consumers', () => {
     late.socket.send(
       JSON.stringify({ type: 'room.join', data: { room: 'replay', since: 0, epoch }, id: 'j' }),
     );
-    const serverSockets = (node as unknown as { jsonSockets: WebSocketServer }).jsonSockets.clients;
+    const endpoint = (node as unknown as { extensions: Extension[] }).extensions.find(
+      (extension): extension is JsonEndpoint => extension instanceof JsonEndpoint,
+    );
+    const serverSockets = endpoint?.clients ?? new Set();
     await waitFor(
       () => [...serverSockets].some((socket) => socket.readyState === socket.CLOSING),
       'the node to close the joiner',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import { ErrorCode } from '../../src/errors';
 import { metricsExtension } from '../../src/metrics/metrics-extension';
 import type { SwarmNode } from '../../src/node';
@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait';
 import { parseMetrics, scrape } from './scrape';
 
 describe('GET /metrics', () => {
-  let cluster: MemoryCluster;
+  let cluster: SharedMemory;
   let nodes: SwarmNode[];
   const clients: JsonClient[] = [];
   const connect = async (node: SwarmNode) => {
@@ -23,7 +23,7 @@ describe('GET /metrics', () => {
   };
 
   before(async () => {
-    cluster = new MemoryCluster(1000);
+    cluster = new SharedMemory(1000);
     nodes = await startNodes(2, { cluster, extensions: [metricsExtension()] });
   });
   after(async () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { RedisBackend } from '../../src/backend/redis/redis-backend';
+import { RedisRoomRestore } from '../../src/backend/redis/redis-room-restore';
 import type { SwarmNode } from '../../src/node';
-import { RedisRoomRestore } from '../../src/storage/redis-room-restore';
 import { StorageExtension } from '../../src/storage/storage-extension';
 import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { OpenClients } from '../helpers/client';

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryBackend } from '../../src/backend/memory/memory-backend';
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import { DocumentCache } from '../../src/yjs/document-cache';
 import { Y } from '../../src/yjs/esm';
-import { MemoryYjsStore } from '../../src/yjs/memory-yjs-store';
 import { YjsLog } from '../../src/yjs/yjs-log';
 
 const doc = (bytes: number, offset = 1, epoch = 'e') => ({
@@ -37,9 +36,9 @@ describe('document cache', () => {
   });
 
   it('spares a join the merge of the whole log tail (figures printed)', async () => {
-    const cluster = new MemoryCluster(1000);
+    const cluster = new SharedMemory(1000);
     const backend = new MemoryBackend('n', cluster);
-    const store = new MemoryYjsStore(cluster);
+    const store = backend.documents;
     const room = 'bench';
     const source = new Y.Doc();
     const tail = 199;

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MemoryBackend } from '../../src/backend/memory/memory-backend';
+import { MemoryBackend } from '../../src/backend/memory/memory-backend';
 import type { SwarmNode } from '../../src/node';
-import { MemoryYjsStore } from '../../src/yjs/memory-yjs-store';
 import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { startNode } from '../helpers/nodes';
 import { waitFor } from '../helpers/wait';
@@ -13,19 +12,19 @@ describe('awareness relays in a busy room', () => {
   let lookups = 0;
 
   before(async () => {
-    const extension = new YjsExtension({
-      store: (n) => {
-        // The memory store, counting how often a frame's states are checked against it.
-        const store = new MemoryYjsStore((n.backend as MemoryBackend).cluster);
-        const awarenessOf = store.awarenessOf.bind(store);
-        store.awarenessOf = (room, clients) => {
+    node = await startNode({
+      extensions: [new YjsExtension()],
+      backend: (config) => {
+        // The memory backend, counting how often a frame's states are checked against its store.
+        const backend = new MemoryBackend(config.nodeId);
+        const of = backend.awareness.of.bind(backend.awareness);
+        backend.awareness.of = (room, clients) => {
           lookups++;
-          return awarenessOf(room, clients);
+          return of(room, clients);
         };
-        return store;
+        return backend;
       },
     });
-    node = await startNode({ extensions: [extension] });
   });
   after(async () => {
     destroyAll();

@@ -18,14 +18,12 @@ describe('yjs connection on one node', () => {
     yjs = new YjsExtension();
     node = await startNode({ extensions: [yjs] });
     // Readers: `?role=reader` in the URL; the authorizer refuses them write access.
-    node.authenticate = async (_req, url, room) => {
+    node.addAuthenticator(async (_req, url, room) => {
       if (url.searchParams.get('role') === 'nobody') return { ok: false, status: 403, message: 'no access' };
       const reader = url.searchParams.get('role') === 'reader';
       return { ok: true, identity: { user: `${reader ? 'reader' : 'writer'}-${room}` } };
-    };
-    node.router.setAuthorizer(
-      (conn, access) => !(access === 'write' && conn.identity.user.startsWith('reader')),
-    );
+    });
+    node.addAuthorizer((conn, access) => !(access === 'write' && conn.identity.user.startsWith('reader')));
   });
   afterEach(() => destroyAll());
   after(() => node.close());

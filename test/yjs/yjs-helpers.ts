@@ -30,6 +30,9 @@ export function provider(
     disableBc: true,
   });
   providers.add(created);
+  // Every provider adds a process 'exit' listener (to remove its awareness state on exit),
+  // so a test with a busy room passes Node's default of 10 without any leak.
+  process.setMaxListeners(Math.max(process.getMaxListeners(), providers.size + 10));
   return created;
 }
 

@@ -1,11 +1,11 @@
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import type { SwarmNode } from '../../src/node';
 import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { startNode, uniquePrefix } from '../helpers/nodes';
 import { yjsClusterSuite } from './yjs-suite';
 
 yjsClusterSuite('the in-memory bus', () => {
-  const cluster = new MemoryCluster(1000);
+  const cluster = new SharedMemory(1000);
   const nodes: SwarmNode[] = [];
   return {
     async start(count, env = {}) {

@@ -1,4 +1,5 @@
-import type { Event, Position, RoomEvent, StreamName } from '../../events/event';
+import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../../events/event';
+import type { AwarenessStore } from '../awareness-store';
 import type {
   Backend,
   BackendStatus,
@@ -12,24 +13,33 @@ import type {
   NodeRegistry,
   StateStore,
 } from '../backend';
-import { MemoryCluster } from './memory-cluster';
+import type { DocumentStore } from '../document-store';
+import { reachesBack } from '../history-reach';
+import type { RevocationStore } from '../revocation-store';
+import { MemoryAwarenessStore } from './memory-awareness-store';
+import { MemoryDocumentStore } from './memory-document-store';
+import { MemoryRevocationStore } from './memory-revocation-store';
+import { SharedMemory } from './shared-memory';
 
 class MemoryBus implements Bus {
   private rooms = new Set<string>();
 
   constructor(
-    private readonly cluster: MemoryCluster,
+    private readonly shared: SharedMemory,
     private readonly node: string,
   ) {}
 
-  async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent> {
-    const published = stream ? this.cluster.append(event, stream) : event;
-    this.cluster.publishRoom(this.node, published);
+  publishRoom(event: RoomEvent, stream: StreamName): Promise<StoredEvent>;
+  publishRoom(event: RoomEvent, stream: null): Promise<RoomEvent>;
+  publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent>;
+  async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent> {
+    const published = stream ? this.shared.append(event, stream) : event;
+    this.shared.publishRoom(this.node, published);
     return published;
   }
 
   async publishCluster(event: Event): Promise<void> {
-    this.cluster.publishCluster(this.node, event);
+    this.shared.publishCluster(this.node, event);
   }
 
   async subscribe(room: string): Promise<void> {
@@ -41,19 +51,19 @@ class MemoryBus implements Bus {
   }
 
   listen(listener: BusListener): void {
-    this.rooms = this.cluster.attach(this.node, listener);
+    this.rooms = this.shared.attach(this.node, listener);
   }
 
   detach(): void {
-    this.cluster.detach(this.node);
+    this.shared.detach(this.node);
   }
 }
 
 class MemoryHistory implements HistoryStore {
-  constructor(private readonly cluster: MemoryCluster) {}
+  constructor(private readonly shared: SharedMemory) {}
 
   async head(room: string, stream: StreamName): Promise<Position> {
-    return this.cluster.head(room, stream);
+    return this.shared.head(room, stream);
   }
 
   async read(
@@ -63,136 +73,147 @@ class MemoryHistory implements HistoryStore {
     epoch?: string,
     limit = 1000,
   ): Promise<HistoryRead> {
-    const log = this.cluster.existing(room, stream) ?? { offset: 0, epoch: '', events: [] };
+    const log = this.shared.existing(room, stream) ?? { offset: 0, epoch: '', events: [] };
     const head = { offset: log.offset, epoch: log.epoch };
     const first = log.events[0]?.offset ?? log.offset + 1;
-    const sameEpoch = epoch === undefined || epoch === '' || epoch === log.epoch;
-    const complete = sameEpoch && after <= log.offset && first <= after + 1;
+    const complete = reachesBack(head, first, after, epoch);
     if (!complete) return { head, events: [], complete };
-    const events = log.events.filter((event) => (event.offset ?? 0) > after).slice(0, limit);
+    const events = log.events.filter((event) => event.offset > after).slice(0, limit);
     return { head, events: structuredClone(events), complete };
   }
 }
 
 class MemoryMembers implements MemberStore {
-  constructor(private readonly cluster: MemoryCluster) {}
+  constructor(private readonly shared: SharedMemory) {}
 
   async add(room: string, member: Member): Promise<void> {
-    let members = this.cluster.members.get(room);
+    let members = this.shared.members.get(room);
     if (!members) {
       members = new Map();
-      this.cluster.members.set(room, members);
+      this.shared.members.set(room, members);
     }
     members.set(member.conn, member);
   }
 
   async remove(room: string, conn: string): Promise<boolean> {
-    const members = this.cluster.members.get(room);
+    const members = this.shared.members.get(room);
     const removed = members?.delete(conn) ?? false;
-    if (members?.size === 0) this.cluster.members.delete(room);
+    if (members?.size === 0) this.shared.members.delete(room);
     return removed;
   }
 
   async list(room: string): Promise<Member[]> {
-    return [...(this.cluster.members.get(room)?.values() ?? [])];
+    return [...(this.shared.members.get(room)?.values() ?? [])];
   }
 
   async removeNode(node: string): Promise<Array<{ room: string; member: Member }>> {
     const removed: Array<{ room: string; member: Member }> = [];
-    for (const [room, members] of this.cluster.members) {
+    for (const [room, members] of this.shared.members) {
       for (const member of members.values()) {
         if (member.node !== node) continue;
         members.delete(member.conn);
         removed.push({ room, member });
       }
-      if (members.size === 0) this.cluster.members.delete(room);
+      if (members.size === 0) this.shared.members.delete(room);
     }
     return removed;
   }
 }
 
 class MemoryState implements StateStore {
-  constructor(private readonly cluster: MemoryCluster) {}
+  constructor(private readonly shared: SharedMemory) {}
 
   async get(room: string, key: string): Promise<unknown> {
-    return structuredClone(this.cluster.state.get(room)?.get(key));
+    return structuredClone(this.shared.state.get(room)?.get(key));
   }
 
   async set(room: string, key: string, value: unknown): Promise<void> {
-    let state = this.cluster.state.get(room);
+    let state = this.shared.state.get(room);
     if (!state) {
       state = new Map();
-      this.cluster.state.set(room, state);
+      this.shared.state.set(room, state);
     }
     if (value === null) state.delete(key);
     else state.set(key, structuredClone(value));
   }
 
   async all(room: string): Promise<Record<string, unknown>> {
-    return structuredClone(Object.fromEntries(this.cluster.state.get(room) ?? []));
+    return structuredClone(Object.fromEntries(this.shared.state.get(room) ?? []));
   }
 }
 
 class MemoryNodes implements NodeRegistry {
-  constructor(private readonly cluster: MemoryCluster) {}
+  constructor(private readonly shared: SharedMemory) {}
 
   async heartbeat(info: NodeInfo, ttlMs: number): Promise<boolean> {
     const now = Date.now();
-    const alive = (this.cluster.nodes.get(info.id)?.expiresAt ?? 0) > now;
-    this.cluster.nodes.set(info.id, { info, expiresAt: now + ttlMs });
-    this.cluster.known.add(info.id);
+    const alive = (this.shared.nodes.get(info.id)?.expiresAt ?? 0) > now;
+    this.shared.nodes.set(info.id, { info, expiresAt: now + ttlMs });
+    this.shared.known.add(info.id);
     return alive;
   }
 
   async live(): Promise<NodeInfo[]> {
     const now = Date.now();
-    return [...this.cluster.nodes.values()].filter((n) => n.expiresAt > now).map((n) => n.info);
+    return [...this.shared.nodes.values()].filter((n) => n.expiresAt > now).map((n) => n.info);
   }
 
   async dead(): Promise<string[]> {
     const now = Date.now();
-    const nodes = new Set<string>(this.cluster.known);
-    for (const members of this.cluster.members.values()) for (const m of members.values()) nodes.add(m.node);
-    return [...nodes].filter((id) => (this.cluster.nodes.get(id)?.expiresAt ?? 0) <= now);
+    const nodes = new Set<string>(this.shared.known);
+    for (const members of this.shared.members.values()) for (const m of members.values()) nodes.add(m.node);
+    return [...nodes].filter((id) => (this.shared.nodes.get(id)?.expiresAt ?? 0) <= now);
   }
 
   async remove(node: string): Promise<void> {
-    this.cluster.nodes.delete(node);
+    this.shared.nodes.delete(node);
+    // As in Redis: gone from the registry unless members are still listed for a reaper.
+    for (const members of this.shared.members.values()) {
+      for (const member of members.values()) if (member.node === node) return;
+    }
+    this.shared.known.delete(node);
   }
 
   async claim(node: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
-    if ((this.cluster.claims.get(node) ?? 0) > now) return false;
-    this.cluster.claims.set(node, now + ttlMs);
+    if ((this.shared.claims.get(node) ?? 0) > now) return false;
+    this.shared.claims.set(node, now + ttlMs);
     return true;
   }
 
   async forget(node: string): Promise<void> {
-    this.cluster.known.delete(node);
+    this.shared.known.delete(node);
   }
 }
 
 /**
  * The embedded backend: no Redis, everything in this process. One node on its own,
- * or several nodes of one process sharing a MemoryCluster (tests).
+ * or several nodes of one process sharing a SharedMemory (tests).
  */
 export class MemoryBackend implements Backend {
-  readonly kind = 'memory' as const;
+  readonly name = 'memory';
+  readonly summary = 'embedded single-node backend (no REDIS_URL set)';
   readonly bus: MemoryBus;
   readonly history: HistoryStore;
   readonly members: MemberStore;
   readonly state: StateStore;
   readonly nodes: NodeRegistry;
+  readonly documents: DocumentStore;
+  readonly awareness: AwarenessStore;
+  readonly revocations: RevocationStore;
 
   constructor(
     node: string,
-    readonly cluster: MemoryCluster = new MemoryCluster(1000),
+    readonly shared: SharedMemory = new SharedMemory(1000),
   ) {
-    this.bus = new MemoryBus(cluster, node);
-    this.history = new MemoryHistory(cluster);
-    this.members = new MemoryMembers(cluster);
-    this.state = new MemoryState(cluster);
-    this.nodes = new MemoryNodes(cluster);
+    this.bus = new MemoryBus(shared, node);
+    this.history = new MemoryHistory(shared);
+    this.members = new MemoryMembers(shared);
+    this.state = new MemoryState(shared);
+    this.nodes = new MemoryNodes(shared);
+    this.documents = new MemoryDocumentStore(shared);
+    this.awareness = new MemoryAwarenessStore(shared);
+    this.revocations = new MemoryRevocationStore(shared);
   }
 
   status(): BackendStatus {

@@ -2,8 +2,12 @@ import Redis, { type RedisOptions } from 'ioredis';
 import type { Logger } from '../../log';
 import type { Backend, BackendMetrics, BackendStatus } from '../backend';
 import { RedisKeys } from './keys';
+import { describeConnectionError, redactRedisUrl } from './redis-address';
+import { RedisAwarenessStore } from './redis-awareness-store';
 import { RedisBus } from './redis-bus';
 import { RedisCalls } from './redis-calls';
+import { RedisDocumentStore } from './redis-document-store';
+import { RedisRevocationStore } from './redis-revocation-store';
 import { RedisHistory, RedisMembers, RedisNodes, RedisState } from './redis-stores';
 import { defineScripts, type ScriptedRedis } from './scripts';
 
@@ -30,7 +34,8 @@ const COMMAND_TIMEOUT_MS = 5000;
  * by themselves, and the bus then reads whatever was published meanwhile from history.
  */
 export class RedisBackend implements Backend {
-  readonly kind = 'redis' as const;
+  readonly name = 'redis';
+  readonly summary = 'cluster backend on Redis';
   readonly redis: ScriptedRedis;
   readonly sub: Redis;
   readonly keys: RedisKeys;
@@ -40,6 +45,9 @@ export class RedisBackend implements Backend {
   readonly members: RedisMembers;
   readonly state: RedisState;
   readonly nodes: RedisNodes;
+  readonly documents: RedisDocumentStore;
+  readonly awareness: RedisAwarenessStore;
+  readonly revocations: RedisRevocationStore;
 
   private readonly listeners: Array<(status: BackendStatus) => void> = [];
   private current: BackendStatus = 'down';
@@ -47,6 +55,8 @@ export class RedisBackend implements Backend {
   private wasUp = false;
   /** The subscriber is connected and has subscribed every channel again. */
   private subscribed = false;
+  /** The last connection error of either connection, for the log lines that say why Redis is away. */
+  private lastError: unknown;
 
   constructor(private readonly options: RedisBackendOptions) {
     this.keys = new RedisKeys(options.keyPrefix);
@@ -74,11 +84,17 @@ export class RedisBackend implements Backend {
     this.members = new RedisMembers(this.redis, this.keys, this.calls);
     this.state = new RedisState(this.redis, this.keys, this.calls);
     this.nodes = new RedisNodes(this.redis, this.keys, this.calls);
+    this.documents = new RedisDocumentStore(this.redis, this.keys, this.calls);
+    this.awareness = new RedisAwarenessStore(this.redis, this.keys, this.calls);
+    this.revocations = new RedisRevocationStore(this.redis, this.keys.revocations());
     for (const connection of [this.redis, this.sub]) {
       connection.on('ready', () => this.update());
       connection.on('close', () => this.update());
       // Connection errors are reported through status changes; without a listener ioredis would print them.
-      connection.on('error', (err: Error) => options.log.debug({ err }, 'redis connection error'));
+      connection.on('error', (err: Error) => {
+        this.lastError = err;
+        options.log.debug({ err }, 'redis connection error');
+      });
     }
     this.sub.on('ready', () => void this.onSubscriberReady());
     this.sub.on('close', () => {
@@ -102,13 +118,19 @@ export class RedisBackend implements Backend {
   /** Connects both connections. A Redis that is down at start is waited for in the background. */
   async start(): Promise<void> {
     const connect = (connection: Redis) =>
-      connection.connect().catch((err: unknown) => {
-        this.options.log.error(
-          { err },
-          'Redis is unreachable; retrying in the background, /readyz is 503 until it answers',
-        );
-      });
-    await Promise.all([connect(this.redis), connect(this.sub)]);
+      connection.connect().then(
+        () => true,
+        () => false,
+      );
+    const connected = await Promise.all([connect(this.redis), connect(this.sub)]);
+    if (connected.includes(false)) {
+      const redis = redactRedisUrl(this.options.url);
+      const cause = describeConnectionError(this.lastError ?? 'no answer');
+      this.options.log.error(
+        { redis, cause },
+        `Redis at ${redis} is unreachable (${cause}); retrying in the background, /readyz is 503 until it answers`,
+      );
+    }
     // Serve only once subscribed too, so the node's first heartbeat and joins find it up.
     if (this.current !== 'up') {
       await new Promise<void>((resolve) => {
@@ -150,8 +172,15 @@ export class RedisBackend implements Backend {
     if (next === this.current) return;
     this.current = next;
     if (next === 'down') {
-      this.options.log.warn('Redis connection lost; events that need it fail with "unavailable"');
+      const redis = redactRedisUrl(this.options.url);
+      const cause =
+        this.lastError === undefined ? 'connection closed' : describeConnectionError(this.lastError);
+      this.options.log.warn(
+        { redis, cause },
+        `Redis connection to ${redis} lost (${cause}); events that need it fail with "unavailable"`,
+      );
     } else {
+      this.lastError = undefined;
       this.options.log.info('Redis connection up');
       // Both connections are back and every channel is subscribed again: now, and not
       // before, every room stream reads what was published while this node was away.

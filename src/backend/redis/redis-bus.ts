@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
-import type { Event, RoomEvent, StreamName } from '../../events/event';
+import type { Event, RoomEvent, StoredEvent, StreamName } from '../../events/event';
 import type { Bus, BusListener } from '../backend';
+import { DOCUMENT_STREAM } from '../document-store';
 import { decodeEnvelope, encodeEnvelope } from '../envelope';
 import type { RedisKeys } from './keys';
 import type { RedisCalls } from './redis-calls';
@@ -35,7 +36,10 @@ export class RedisBus implements Bus {
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
   }
 
-  async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent> {
+  publishRoom(event: RoomEvent, stream: StreamName): Promise<StoredEvent>;
+  publishRoom(event: RoomEvent, stream: null): Promise<RoomEvent>;
+  publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent>;
+  async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent> {
     const channel = this.keys.roomChannel(event.room);
     if (stream === null) {
       await this.calls.run('publish', () => this.redis.publish(channel, encodeEnvelope(event)));
@@ -46,9 +50,9 @@ export class RedisBus implements Bus {
     // The script appends offset and epoch to the header, so it gets the header open-ended.
     const header = envelope.subarray(4, 4 + headerLength - 1);
     const body = envelope.subarray(4 + headerLength);
-    // The events stream is capped; the Yjs log is trimmed only by compaction, which
+    // Streams are capped; the document stream is trimmed only by compaction, which
     // folds it into the snapshot first.
-    const maxlen = stream === 'events' ? this.historyLimit : 0;
+    const maxlen = stream === DOCUMENT_STREAM ? 0 : this.historyLimit;
     const [offset, epoch] = (await this.calls.run('publish', () =>
       this.redis.swarmAppendPublish(
         this.keys.log(event.room, stream),

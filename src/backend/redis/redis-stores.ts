@@ -1,4 +1,4 @@
-import type { Position, RoomEvent, StreamName } from '../../events/event';
+import type { Position, StreamName } from '../../events/event';
 import type {
   HistoryRead,
   HistoryStore,
@@ -8,7 +8,8 @@ import type {
   NodeRegistry,
   StateStore,
 } from '../backend';
-import { decodeEnvelope } from '../envelope';
+import { decodeStored } from '../envelope';
+import { reachesBack } from '../history-reach';
 import type { RedisKeys } from './keys';
 import type { RedisCalls } from './redis-calls';
 import type { ScriptedRedis } from './scripts';
@@ -47,10 +48,9 @@ export class RedisHistory implements HistoryStore {
     const head = { offset: Number(reply[0]!.toString()), epoch: reply[1]!.toString() };
     const firstId = reply[2];
     const first = firstId ? Number(firstId.toString().split('-')[0]) : head.offset + 1;
-    const sameEpoch = epoch === undefined || epoch === '' || epoch === head.epoch;
-    const complete = sameEpoch && after <= head.offset && first <= after + 1;
+    const complete = reachesBack(head, first, after, epoch);
     if (!complete) return { head, events: [], complete };
-    const events = reply.slice(3).map((entry) => decodeEnvelope(entry) as RoomEvent);
+    const events = reply.slice(3).map(decodeStored);
     return { head, events, complete };
   }
 }
@@ -184,6 +184,11 @@ export class RedisNodes implements NodeRegistry {
 
   async remove(node: string): Promise<void> {
     await this.calls.run('write', () => this.redis.del(this.keys.node(node)));
+    // A node that left cleanly leaves the index too, or every survivor's reaper would
+    // take it for one that died. One that still has members listed (a leave failed while
+    // Redis was away) stays, so that a survivor reaps and announces them.
+    const rooms = await this.calls.run('read', () => this.redis.exists(this.keys.nodeRooms(node)));
+    if (rooms === 0) await this.calls.run('write', () => this.redis.srem(this.keys.nodeIndex(), node));
   }
 
   async claim(node: string, ttlMs: number): Promise<boolean> {

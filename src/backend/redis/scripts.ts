@@ -82,8 +82,9 @@ return 1
 `;
 
 /**
- * Remove every member a dead node had in one room, returning them.
- * KEYS: 1 members hash. ARGV: 1 node id.
+ * Remove every entry a dead node had in one room's hash, returning them: the hash's
+ * values are JSON objects with a `node` field (room members, and awareness states).
+ * KEYS: 1 the hash. ARGV: 1 node id.
  */
 export const REMOVE_NODE_MEMBERS = `
 local all = redis.call('HGETALL', KEYS[1])

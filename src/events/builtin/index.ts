@@ -1,4 +1,4 @@
-import type { AnyEventDefinition } from '../event';
+import type { AnyEventDefinition } from '../event-definition';
 import { nodeInfo } from './node';
 import { roomJoin, roomLeave, roomMemberJoined, roomMemberLeft, roomStateSet } from './room';
 

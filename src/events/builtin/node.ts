@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from '../event';
+import { defineEvent } from '../event-definition';
 
 export const nodeInfo = defineEvent({
   type: 'node.info',
@@ -10,7 +10,7 @@ export const nodeInfo = defineEvent({
   handle(ctx) {
     return {
       node: ctx.node.id,
-      backend: ctx.node.backend.kind,
+      backend: ctx.node.backend.name,
       connections: ctx.node.connections.size,
       rooms: ctx.node.hub.size,
     };

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { Member } from '../../backend/backend';
 import type { Connection } from '../../connection';
 import { ErrorCode, SwarmError } from '../../errors';
-import type { NodeServices } from '../../services';
-import { defineEvent, type Position, type RoomEvent } from '../event';
+import { DEFAULT_STREAM, type Position, type RoomEvent } from '../event';
+import type { NodeServices } from '../event-definition';
+import { defineEvent } from '../event-definition';
 
 /** Room names: any non-empty string up to this length (UTF-16 units); it ends up in Redis keys. */
 export const MAX_ROOM_NAME = 200;
@@ -35,7 +36,7 @@ export const roomJoin = defineEvent({
       const member: Member = { conn: conn.id, user: conn.identity.user, node: ctx.node.id };
       if (entry) await backend.members.add(room, member);
       const [members, state] = await Promise.all([backend.members.list(room), backend.state.all(room)]);
-      const position = entry?.positions.events ?? (await backend.history.head(room, 'events'));
+      const position = entry?.positions[DEFAULT_STREAM] ?? (await backend.history.head(room, DEFAULT_STREAM));
       let replay: RoomEvent[] = [];
       let recovered: boolean | undefined;
       if (since !== undefined && entry) {
@@ -63,7 +64,7 @@ async function readMissed(
   const upTo = position.offset;
   if (since > upTo) return { replay: [], recovered: false };
   if (since === upTo) return { replay: [], recovered: epoch === undefined || epoch === position.epoch };
-  const read = await node.backend.history.read(room, 'events', since, epoch, upTo - since);
+  const read = await node.backend.history.read(room, DEFAULT_STREAM, since, epoch, upTo - since);
   if (!read.complete) return { replay: [], recovered: false };
   return { replay: read.events.filter((e) => (e.offset ?? 0) <= upTo), recovered: true };
 }

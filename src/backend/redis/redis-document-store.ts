@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisBackend } from '../backend/redis/redis-backend';
-import type { AwarenessEntry, YjsSnapshot, YjsStore } from './yjs-store';
+import { DOCUMENT_STREAM, type DocumentSnapshot, type DocumentStore } from '../document-store';
+import type { RedisKeys } from './keys';
+import type { RedisCalls } from './redis-calls';
+import type { ScriptedRedis } from './scripts';
 
 /**
  * A snapshot is stored in parts of at most this many bytes, one hash field each. A reply
@@ -39,13 +41,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/**
- * Awareness states outlive their last update by this much before Redis drops the whole
- * hash of an idle room; list() already ignores states older than the protocol's 30 s.
- */
-const AWARENESS_KEY_TTL_MS = 120_000;
-
-interface YjsScripts {
+interface DocumentScripts {
   swarmYjsCompact(
     lock: string,
     snapshot: string,
@@ -60,29 +56,28 @@ interface YjsScripts {
 }
 
 /**
- * The YjsStore on the cluster's Redis (docs/redis.md and docs/yjs.md list the keys):
- * per room a snapshot hash, a lock and an awareness hash, all under the room's hash tag
- * with its `yjs` stream, so the compaction script touches one slot.
+ * The DocumentStore on the cluster's Redis (docs/redis.md and docs/yjs.md list the keys):
+ * per room a snapshot hash and a lock, under the room's hash tag with its document
+ * stream, so the compaction script touches one slot.
  */
-export class RedisYjsStore implements YjsStore {
-  private readonly redis: RedisBackend['redis'] & YjsScripts;
+export class RedisDocumentStore implements DocumentStore {
+  private readonly redis: ScriptedRedis & DocumentScripts;
 
-  constructor(private readonly backend: RedisBackend) {
-    const redis = backend.redis;
+  constructor(
+    redis: ScriptedRedis,
+    private readonly keys: RedisKeys,
+    private readonly calls: RedisCalls,
+  ) {
     redis.defineCommand('swarmYjsCompact', { numberOfKeys: 4, lua: COMPACT });
     redis.defineCommand('swarmYjsUnlock', { numberOfKeys: 1, lua: UNLOCK });
-    this.redis = redis as RedisBackend['redis'] & YjsScripts;
-  }
-
-  private get keys(): RedisBackend['keys'] {
-    return this.backend.keys;
+    this.redis = redis as ScriptedRedis & DocumentScripts;
   }
 
   private run<T>(kind: 'read' | 'write', call: () => Promise<T>): Promise<T> {
-    return this.backend.calls.run(kind, call);
+    return this.calls.run(kind, call);
   }
 
-  async snapshot(room: string): Promise<YjsSnapshot> {
+  async snapshot(room: string): Promise<DocumentSnapshot> {
     const fields = await this.run('read', () => this.redis.hgetallBuffer(this.keys.yjsSnapshot(room)));
     const offset = fields.offset?.toString();
     if (!offset) return { update: undefined, offset: 0, epoch: '' };
@@ -134,8 +129,8 @@ export class RedisYjsStore implements YjsStore {
       this.redis.swarmYjsCompact(
         this.keys.yjsLock(room),
         this.keys.yjsSnapshot(room),
-        this.keys.log(room, 'yjs'),
-        this.keys.epoch(room, 'yjs'),
+        this.keys.log(room, DOCUMENT_STREAM),
+        this.keys.epoch(room, DOCUMENT_STREAM),
         token,
         offset,
         epoch,
@@ -143,64 +138,6 @@ export class RedisYjsStore implements YjsStore {
       ),
     );
     return done === 1;
-  }
-
-  async putAwareness(room: string, entries: readonly AwarenessEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    const key = this.keys.awareness(room);
-    const fields = entries.flatMap((entry) => [String(entry.client), JSON.stringify(entry)]);
-    const nodes = [...new Set(entries.map((entry) => entry.node))];
-    await this.run('write', () => {
-      const batch = this.redis
-        .multi()
-        .hset(key, ...fields)
-        .pexpire(key, AWARENESS_KEY_TTL_MS);
-      for (const node of nodes) batch.sadd(this.keys.yjsNodeRooms(node), room);
-      return batch.exec();
-    });
-  }
-
-  async removeAwareness(room: string, clients: readonly number[]): Promise<void> {
-    if (clients.length === 0) return;
-    await this.run('write', () => this.redis.hdel(this.keys.awareness(room), ...clients.map(String)));
-  }
-
-  async awarenessOf(room: string, clients: readonly number[]): Promise<Map<number, AwarenessEntry>> {
-    const found = new Map<number, AwarenessEntry>();
-    if (clients.length === 0) return found;
-    const values = await this.run('read', () =>
-      this.redis.hmget(this.keys.awareness(room), ...clients.map(String)),
-    );
-    values.forEach((json, i) => {
-      if (json) found.set(clients[i]!, JSON.parse(json) as AwarenessEntry);
-    });
-    return found;
-  }
-
-  async listAwareness(room: string, maxAgeMs: number): Promise<AwarenessEntry[]> {
-    const values = await this.run('read', () => this.redis.hvals(this.keys.awareness(room)));
-    const oldest = Date.now() - maxAgeMs;
-    return values.map((json) => JSON.parse(json) as AwarenessEntry).filter((e) => e.updatedAt >= oldest);
-  }
-
-  async forgetRoom(node: string, room: string): Promise<void> {
-    await this.run('write', () => this.redis.srem(this.keys.yjsNodeRooms(node), room));
-  }
-
-  async removeNode(node: string): Promise<Array<{ room: string; entries: AwarenessEntry[] }>> {
-    const rooms = await this.run('read', () => this.redis.smembers(this.keys.yjsNodeRooms(node)));
-    const removed: Array<{ room: string; entries: AwarenessEntry[] }> = [];
-    for (const room of rooms) {
-      // The members script removes the values of a hash whose JSON `node` is the dead one:
-      // awareness entries carry `node` just as members do.
-      const values = (await this.run('write', () =>
-        this.redis.swarmRemoveNodeMembers(this.keys.awareness(room), node),
-      )) as string[];
-      const entries = values.map((json) => JSON.parse(json) as AwarenessEntry);
-      if (entries.length > 0) removed.push({ room, entries });
-    }
-    await this.run('write', () => this.redis.del(this.keys.yjsNodeRooms(node)));
-    return removed;
   }
 }
 

@@ -1,12 +1,10 @@
-import type { Backend } from './backend/backend';
 import type { Connection } from './connection';
-import type { Access, EmitOptions, EmitResult } from './events/event';
-import type { RoomHub } from './rooms/room-hub';
 
-/** The connections open on this node, by id and by user. */
+/** The connections open on this node, by id and by user, and the work their closing left running. */
 export class ConnectionTable {
   private readonly byId = new Map<string, Connection>();
   private readonly byUser = new Map<string, Set<Connection>>();
+  private readonly closing = new Set<Promise<void>>();
 
   get size(): number {
     return this.byId.size;
@@ -40,18 +38,19 @@ export class ConnectionTable {
   all(): IterableIterator<Connection> {
     return this.byId.values();
   }
-}
 
-/** What handlers can reach on the node they run on. */
-export interface NodeServices {
-  readonly id: string;
-  readonly backend: Backend;
-  readonly hub: RoomHub;
-  readonly connections: ConnectionTable;
-  /** Whether `conn` holds `access` to `room`, by the node's authorizer. */
-  can(conn: Connection, access: Access, room: string): boolean;
-  /** Dispatches an event as the server, through the router. */
-  emit(type: string, options: EmitOptions): Promise<EmitResult>;
-  /** A member's leave could not be written to the backend: rewrite this node's members once it answers. */
-  membershipStale(): void;
+  /** Keeps a promise of close work (leaving rooms) so that `emptied` waits for it. */
+  track(work: Promise<void>): void {
+    this.closing.add(work);
+    void work.finally(() => this.closing.delete(work));
+  }
+
+  /** Resolves once no connection is open and no close work is running. */
+  async emptied(): Promise<void> {
+    // Sockets close when their clients answer the close frame; then their leave work runs.
+    while (this.byId.size > 0 || this.closing.size > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await Promise.all(this.closing);
+    }
+  }
 }

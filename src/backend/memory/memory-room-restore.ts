@@ -1,27 +1,27 @@
-import type { MemoryCluster } from '../backend/memory/memory-cluster';
-import type { RoomEvent } from '../events/event';
-import { MemoryYjsStore } from '../yjs/memory-yjs-store';
-import type { StoredRoom } from './document-store';
-import type { RoomRestore } from './room-restore';
+import type { StoredEvent as HotEvent } from '../../events/event';
+import type { StoredRoom } from '../../storage/document-store';
+import type { RoomRestore } from '../room-restore';
+import { MemoryDocumentStore } from './memory-document-store';
+import type { SharedMemory } from './shared-memory';
 
-/** The loaded rooms of every MemoryCluster: nodes of one process share them as they share the cluster. */
-const loadedRooms = new WeakMap<MemoryCluster, Set<string>>();
+/** The loaded rooms of every SharedMemory: nodes of one process share them as they share the cluster. */
+const loadedRooms = new WeakMap<SharedMemory, Set<string>>();
 
-/** Loading rooms back into a MemoryCluster: the embedded node after a restart. */
+/** Loading rooms back into a SharedMemory: the embedded node after a restart. */
 export class MemoryRoomRestore implements RoomRestore {
   private readonly loaded: Set<string>;
   private readonly locks = new Map<string, { token: string; until: number }>();
-  private readonly yjs: MemoryYjsStore;
+  private readonly yjs: MemoryDocumentStore;
   private next = 0;
 
-  constructor(private readonly cluster: MemoryCluster) {
+  constructor(private readonly cluster: SharedMemory) {
     let loaded = loadedRooms.get(cluster);
     if (!loaded) {
       loaded = new Set();
       loadedRooms.set(cluster, loaded);
     }
     this.loaded = loaded;
-    this.yjs = new MemoryYjsStore(cluster);
+    this.yjs = new MemoryDocumentStore(cluster);
   }
 
   async isLoaded(room: string): Promise<boolean> {
@@ -58,7 +58,7 @@ export class MemoryRoomRestore implements RoomRestore {
       log.epoch = events.epoch;
       log.offset = events.offset;
       log.events = stored.recent.map(
-        (e): RoomEvent => ({ ...e, room, stream: 'events', epoch: events.epoch }),
+        (e): HotEvent => ({ ...e, room, stream: 'events', epoch: events.epoch }),
       );
     }
     const entries = Object.entries(stored.state);

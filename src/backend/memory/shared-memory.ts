@@ -1,18 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { Event, Position, RoomEvent, StreamName } from '../../events/event';
+import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../../events/event';
+import type { AwarenessEntry } from '../awareness-store';
 import type { BusListener, Member, NodeInfo } from '../backend';
+import { DOCUMENT_STREAM, type DocumentSnapshot } from '../document-store';
+import type { RevocationRecord } from '../revocation-store';
 
 interface StreamLog {
   epoch: string;
   offset: number;
-  events: RoomEvent[];
+  events: StoredEvent[];
 }
 
 /**
  * The state a Redis server would hold, for nodes that share one process: the embedded
  * single-node default, and tests that run several nodes over an in-memory bus.
  */
-export class MemoryCluster {
+export class SharedMemory {
   readonly streams = new Map<string, StreamLog>();
   readonly members = new Map<string, Map<string, Member>>();
   readonly state = new Map<string, Map<string, unknown>>();
@@ -21,6 +24,14 @@ export class MemoryCluster {
   readonly known = new Set<string>();
   /** Reaper locks: node id -> until when. */
   readonly claims = new Map<string, number>();
+  /** Per room: the compacted document and its compaction lock. */
+  readonly documents = new Map<
+    string,
+    { snapshot: DocumentSnapshot; lock?: { token: string; expiresAt: number } }
+  >();
+  /** Per room: each client's latest awareness state. */
+  readonly awareness = new Map<string, Map<number, AwarenessEntry>>();
+  readonly revocations: RevocationRecord[] = [];
   private readonly listeners = new Map<string, { listener: BusListener; rooms: Set<string> }>();
 
   constructor(readonly historyLimit: number) {}
@@ -45,16 +56,22 @@ export class MemoryCluster {
     return this.streams.get(`${stream}\u0000${room}`);
   }
 
-  append(event: RoomEvent, stream: StreamName): RoomEvent {
+  append(event: RoomEvent, stream: StreamName): StoredEvent {
     const log = this.stream(event.room, stream);
     log.offset += 1;
-    const stored: RoomEvent = { ...event, stream, offset: log.offset, epoch: log.epoch };
+    const stored: StoredEvent = { ...event, stream, offset: log.offset, epoch: log.epoch };
     log.events.push(stored);
-    // The events stream is capped like the Redis stream; the Yjs log is trimmed only by compaction.
-    if (stream === 'events' && log.events.length > this.historyLimit) {
+    // Capped like the Redis streams; the document stream is trimmed only by compaction.
+    if (stream !== DOCUMENT_STREAM && log.events.length > this.historyLimit) {
       log.events.splice(0, log.events.length - this.historyLimit);
     }
     return stored;
+  }
+
+  /** Drops the stream's entries up to `offset`, as compaction does. */
+  trim(room: string, stream: StreamName, offset: number): void {
+    const log = this.existing(room, stream);
+    if (log) log.events = log.events.filter((event) => event.offset > offset);
   }
 
   attach(node: string, listener: BusListener): Set<string> {

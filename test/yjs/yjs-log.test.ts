@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Backend } from '../../src/backend/backend';
+import type { DocumentStore } from '../../src/backend/document-store';
 import { MemoryBackend } from '../../src/backend/memory/memory-backend';
-import { MemoryCluster } from '../../src/backend/memory/memory-cluster';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import { RedisBackend } from '../../src/backend/redis/redis-backend';
+import { SNAPSHOT_PART_BYTES } from '../../src/backend/redis/redis-document-store';
 import { createLogger } from '../../src/log';
 import { Compactor } from '../../src/yjs/compaction';
 import { DocumentCache } from '../../src/yjs/document-cache';
 import { Y } from '../../src/yjs/esm';
-import { MemoryYjsStore } from '../../src/yjs/memory-yjs-store';
-import { RedisYjsStore, SNAPSHOT_PART_BYTES } from '../../src/yjs/redis-yjs-store';
 import { YjsLog } from '../../src/yjs/yjs-log';
-import type { AwarenessEntry, YjsStore } from '../../src/yjs/yjs-store';
 import { uniquePrefix } from '../helpers/nodes';
 import { TestRedis } from '../helpers/redis';
 
@@ -19,7 +18,7 @@ const silent = createLogger('silent', 'store-test');
 
 interface Fixture {
   readonly backend: Backend;
-  readonly store: YjsStore;
+  readonly store: DocumentStore;
 }
 
 /** Appends one Yjs update to the room's log, as the router does. */
@@ -31,78 +30,8 @@ async function append(backend: Backend, room: string, update: Uint8Array): Promi
   return published.offset!;
 }
 
-function entry(client: number, clock: number, node: string): AwarenessEntry {
-  return { client, clock, state: `{"n":${clock}}`, node, conn: `c-${client}`, updatedAt: Date.now() };
-}
-
 function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): void {
-  describe(`yjs store over ${name}`, () => {
-    it('writes a snapshot and trims the log up to it in one step, and only under the lock', async () => {
-      const { backend, store } = await fixture();
-      const room = uniquePrefix('snap');
-      const doc = new Y.Doc();
-      for (let i = 0; i < 5; i++) {
-        const before = Y.encodeStateVector(doc);
-        doc.getArray('a').push([i]);
-        await append(backend, room, Y.encodeStateAsUpdate(doc, before));
-      }
-      const { epoch } = await backend.history.head(room, 'yjs');
-      assert.deepEqual(await store.snapshot(room), { update: undefined, offset: 0, epoch: '' });
-      const token = (await store.lock(room, 5000))!;
-      assert.ok(token);
-      assert.equal(await store.lock(room, 5000), undefined, 'the lock is exclusive');
-      const snapshot = Y.encodeStateAsUpdate(doc);
-      assert.equal(await store.compact(room, snapshot, 3, epoch, 'not-the-token'), false);
-      assert.equal(await store.compact(room, snapshot, 3, 'another-epoch', token), false);
-      assert.equal(await store.compact(room, snapshot, 3, epoch, token), true);
-      assert.equal(await store.compact(room, snapshot, 3, epoch, token), false, 'not twice for one offset');
-      const stored = await store.snapshot(room);
-      assert.deepEqual([stored.offset, stored.epoch], [3, epoch]);
-      assert.deepEqual(stored.update, snapshot);
-      const tail = await backend.history.read(room, 'yjs', 3);
-      assert.deepEqual(
-        tail.events.map((e) => e.offset),
-        [4, 5],
-      );
-      assert.equal((await backend.history.read(room, 'yjs', 2)).complete, false, 'entries 1-3 are gone');
-      await store.unlock(room, 'not-the-token');
-      assert.equal(await store.lock(room, 5000), undefined, 'a wrong token does not unlock');
-      await store.unlock(room, token);
-      const again = await store.lock(room, 5000);
-      assert.ok(again);
-      await store.unlock(room, again);
-      doc.destroy();
-    });
-
-    it('keeps a large snapshot byte for byte, and a smaller one replaces it whole', async () => {
-      const { backend, store } = await fixture();
-      const room = uniquePrefix('big');
-      const doc = new Y.Doc();
-      // Incompressible text, so the update is about as large as the text: 100 KB, several parts.
-      const text = Array.from({ length: 100_000 }, (_, i) =>
-        String.fromCharCode(97 + ((i * 7919) % 26)),
-      ).join('');
-      doc.getText('t').insert(0, text);
-      await append(backend, room, Y.encodeStateAsUpdate(doc));
-      doc.getText('t').delete(0, text.length);
-      doc.getText('t').insert(0, 'short');
-      await append(backend, room, Y.encodeStateAsUpdate(doc));
-      const { epoch } = await backend.history.head(room, 'yjs');
-      const large = new Uint8Array(100_003).map((_, i) => (i * 31) % 251);
-      let token = (await store.lock(room, 5000))!;
-      assert.equal(await store.compact(room, large, 1, epoch, token), true);
-      await store.unlock(room, token);
-      const first = await store.snapshot(room);
-      assert.equal(first.update?.length, large.length);
-      assert.deepEqual(first.update, large);
-      const small = Y.encodeStateAsUpdate(doc);
-      token = (await store.lock(room, 5000))!;
-      assert.equal(await store.compact(room, small, 2, epoch, token), true);
-      await store.unlock(room, token);
-      assert.deepEqual(await store.snapshot(room), { update: small, offset: 2, epoch });
-      doc.destroy();
-    });
-
+  describe(`the Yjs log and compaction over ${name}`, () => {
     it('never shows a reader a hole while compactions run under appends', async () => {
       const { backend, store } = await fixture();
       const room = uniquePrefix('hole');
@@ -187,43 +116,13 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
       assert.equal(b, c, 'callers queued behind one read share it');
       doc.destroy();
     });
-
-    it('keeps the latest awareness state per client and removes a dead node’s', async () => {
-      const { store } = await fixture();
-      const room = uniquePrefix('aw');
-      const other = uniquePrefix('aw');
-      await store.putAwareness(room, [entry(1, 1, 'a'), entry(2, 1, 'b')]);
-      await store.putAwareness(room, [entry(1, 2, 'a')]);
-      await store.putAwareness(other, [entry(3, 1, 'a')]);
-      const listed = await store.listAwareness(room, 30_000);
-      assert.deepEqual(listed.map((e) => [e.client, e.clock]).sort(), [
-        [1, 2],
-        [2, 1],
-      ]);
-      assert.deepEqual([...(await store.awarenessOf(room, [1, 9])).keys()], [1]);
-      await store.putAwareness(room, [{ ...entry(4, 1, 'b'), updatedAt: Date.now() - 60_000 }]);
-      assert.equal((await store.listAwareness(room, 30_000)).length, 2, 'outdated states are not listed');
-      const removed = await store.removeNode('a');
-      assert.deepEqual(
-        removed.map((r) => [r.room, r.entries.map((e) => e.client)]).sort(),
-        [
-          [other, [3]],
-          [room, [1]],
-        ].sort(),
-      );
-      assert.deepEqual(
-        (await store.listAwareness(room, 30_000)).map((e) => e.client),
-        [2],
-      );
-      await store.removeAwareness(room, [2, 4]);
-      assert.deepEqual(await store.listAwareness(room, 30_000), []);
-    });
   });
 }
 
 storeSuite('memory', () => {
-  const cluster = new MemoryCluster(1000);
-  return { backend: new MemoryBackend('n1', cluster), store: new MemoryYjsStore(cluster) };
+  const cluster = new SharedMemory(1000);
+  const backend = new MemoryBackend('n1', cluster);
+  return { backend, store: backend.documents };
 });
 
 let redis: TestRedis;
@@ -246,7 +145,7 @@ storeSuite('Redis', async () => {
   });
   backends.push(backend);
   await backend.start();
-  return { backend, store: new RedisYjsStore(backend) };
+  return { backend, store: backend.documents };
 });
 
 describe('yjs snapshot layout in Redis', () => {
@@ -261,7 +160,7 @@ describe('yjs snapshot layout in Redis', () => {
     });
     backends.push(backend);
     await backend.start();
-    const store = new RedisYjsStore(backend);
+    const store = backend.documents;
     const room = 'r';
     const published = await append(backend, room, Y.encodeStateAsUpdate(new Y.Doc()));
     const { epoch } = await backend.history.head(room, 'yjs');

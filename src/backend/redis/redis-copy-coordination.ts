@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisBackend } from '../backend/redis/redis-backend';
-import type { CopyCoordination } from './copy-coordination';
-import type { CopyProgress } from './document-store';
+import type { CopyProgress } from '../../storage/document-store';
+import type { CopyCoordination } from '../copy-coordination';
+import type { RedisBackend } from './redis-backend';
 
 /**
  * Whether a room's streams are past what the database holds. KEYS: 1 events seq,

@@ -1,16 +1,16 @@
-import type { MemoryCluster } from '../backend/memory/memory-cluster';
-import type { Position } from '../events/event';
-import type { CopyCoordination } from './copy-coordination';
-import type { CopyProgress } from './document-store';
+import type { Position } from '../../events/event';
+import type { CopyProgress } from '../../storage/document-store';
+import type { CopyCoordination } from '../copy-coordination';
+import type { SharedMemory } from './shared-memory';
 
-/** Copy coordination for nodes of one process (the embedded node, and tests over a MemoryCluster). */
+/** Copy coordination for nodes of one process (the embedded node, and tests over a SharedMemory). */
 export class MemoryCopyCoordination implements CopyCoordination {
   private readonly locks = new Map<string, { token: string; until: number }>();
   private readonly warm = new Map<string, number>();
   private readonly recorded = new Map<string, CopyProgress>();
   private next = 0;
 
-  constructor(private readonly cluster: MemoryCluster) {}
+  constructor(private readonly cluster: SharedMemory) {}
 
   async lock(room: string, ttlMs: number): Promise<string | undefined> {
     const held = this.locks.get(room);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { encodeEnvelope } from '../backend/envelope';
-import type { RedisBackend } from '../backend/redis/redis-backend';
-import { SNAPSHOT_PART_BYTES } from '../yjs/redis-yjs-store';
-import type { StoredRoom } from './document-store';
-import type { RoomRestore } from './room-restore';
+import type { StoredRoom } from '../../storage/document-store';
+import { encodeEnvelope } from '../envelope';
+import type { RoomRestore } from '../room-restore';
+import type { RedisBackend } from './redis-backend';
+import { SNAPSHOT_PART_BYTES } from './redis-document-store';
 
 /**
  * Load a room back, in one step. KEYS: 1 loaded marker, 2 events log, 3 events seq,

@@ -1,0 +1,84 @@
+import type { AwarenessEntry, AwarenessStore } from '../awareness-store';
+import type { RedisKeys } from './keys';
+import type { RedisCalls } from './redis-calls';
+import type { ScriptedRedis } from './scripts';
+
+/**
+ * Awareness states outlive their last update by this much before Redis drops the whole
+ * hash of an idle room; list() already ignores states older than the protocol's 30 s.
+ */
+const AWARENESS_KEY_TTL_MS = 120_000;
+
+/**
+ * The AwarenessStore on the cluster's Redis: per room a hash clientID -> entry JSON, and
+ * per node the set of rooms its clients have states in, so a dead node's are found.
+ */
+export class RedisAwarenessStore implements AwarenessStore {
+  constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly keys: RedisKeys,
+    private readonly calls: RedisCalls,
+  ) {}
+
+  private run<T>(kind: 'read' | 'write', call: () => Promise<T>): Promise<T> {
+    return this.calls.run(kind, call);
+  }
+
+  async put(room: string, entries: readonly AwarenessEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const key = this.keys.awareness(room);
+    const fields = entries.flatMap((entry) => [String(entry.client), JSON.stringify(entry)]);
+    const nodes = [...new Set(entries.map((entry) => entry.node))];
+    await this.run('write', () => {
+      const batch = this.redis
+        .multi()
+        .hset(key, ...fields)
+        .pexpire(key, AWARENESS_KEY_TTL_MS);
+      for (const node of nodes) batch.sadd(this.keys.yjsNodeRooms(node), room);
+      return batch.exec();
+    });
+  }
+
+  async remove(room: string, clients: readonly number[]): Promise<void> {
+    if (clients.length === 0) return;
+    await this.run('write', () => this.redis.hdel(this.keys.awareness(room), ...clients.map(String)));
+  }
+
+  async of(room: string, clients: readonly number[]): Promise<Map<number, AwarenessEntry>> {
+    const found = new Map<number, AwarenessEntry>();
+    if (clients.length === 0) return found;
+    const values = await this.run('read', () =>
+      this.redis.hmget(this.keys.awareness(room), ...clients.map(String)),
+    );
+    clients.forEach((client, i) => {
+      const json = values[i];
+      if (json) found.set(client, JSON.parse(json) as AwarenessEntry);
+    });
+    return found;
+  }
+
+  async list(room: string, maxAgeMs: number): Promise<AwarenessEntry[]> {
+    const values = await this.run('read', () => this.redis.hvals(this.keys.awareness(room)));
+    const oldest = Date.now() - maxAgeMs;
+    return values.map((json) => JSON.parse(json) as AwarenessEntry).filter((e) => e.updatedAt >= oldest);
+  }
+
+  async forgetRoom(node: string, room: string): Promise<void> {
+    await this.run('write', () => this.redis.srem(this.keys.yjsNodeRooms(node), room));
+  }
+
+  async removeNode(node: string): Promise<Array<{ room: string; entries: AwarenessEntry[] }>> {
+    const rooms = await this.run('read', () => this.redis.smembers(this.keys.yjsNodeRooms(node)));
+    const removed: Array<{ room: string; entries: AwarenessEntry[] }> = [];
+    for (const room of rooms) {
+      // Awareness entries carry `node` as members do: the one script removes either.
+      const values = await this.run('write', () =>
+        this.redis.swarmRemoveNodeMembers(this.keys.awareness(room), node),
+      );
+      const entries = values.map((json) => JSON.parse(json) as AwarenessEntry);
+      if (entries.length > 0) removed.push({ room, entries });
+    }
+    await this.run('write', () => this.redis.del(this.keys.yjsNodeRooms(node)));
+    return removed;
+  }
+}

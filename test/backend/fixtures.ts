@@ -1,0 +1,69 @@
+import { MemoryBackend } from '../../src/backend/memory/memory-backend';
+import { SharedMemory } from '../../src/backend/memory/shared-memory';
+import { RedisKeys } from '../../src/backend/redis/keys';
+import { RedisBackend } from '../../src/backend/redis/redis-backend';
+import { createLogger } from '../../src/log';
+import { uniquePrefix } from '../helpers/nodes';
+import { TestRedis } from '../helpers/redis';
+import type { BackendFixture } from './backend-fixture';
+
+const silent = createLogger('silent', 'backend-contract');
+
+/** The embedded backend: one SharedMemory per deployment. */
+export const memoryFixture: BackendFixture = {
+  name: 'memory',
+  deployment({ historyLimit }) {
+    const cluster = new SharedMemory(historyLimit);
+    return {
+      node: async (id) => new MemoryBackend(id, cluster),
+      lose: async (room, stream) => {
+        cluster.streams.delete(`${stream}\u0000${room}`);
+      },
+    };
+  },
+};
+
+/** The Redis backend on a private redis-server: one key prefix per deployment. */
+export function redisFixture(): BackendFixture {
+  let redis: TestRedis | undefined;
+  return {
+    name: 'Redis',
+    async setUp() {
+      redis = await TestRedis.start();
+    },
+    async tearDown() {
+      await redis?.close();
+    },
+    deployment({ historyLimit }) {
+      const server = redis;
+      if (!server) throw new Error('the Redis fixture is not set up');
+      const keyPrefix = uniquePrefix('contract');
+      return {
+        async node(id) {
+          const backend = new RedisBackend({
+            url: server.url,
+            node: id,
+            keyPrefix,
+            historyLimit,
+            log: silent,
+          });
+          await backend.start();
+          return backend;
+        },
+        async outage() {
+          await server.stop();
+          return () => server.resume();
+        },
+        async lose(room, stream) {
+          const keys = new RedisKeys(keyPrefix);
+          const client = server.client();
+          try {
+            await client.del(keys.log(room, stream), keys.seq(room, stream), keys.epoch(room, stream));
+          } finally {
+            client.disconnect();
+          }
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { backendContract } from './backend-contract';
+import { memoryFixture } from './fixtures';
+
+backendContract(memoryFixture);

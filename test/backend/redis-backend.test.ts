@@ -1,0 +1,4 @@
+import { backendContract } from './backend-contract';
+import { redisFixture } from './fixtures';
+
+backendContract(redisFixture());
