@@ -50,7 +50,7 @@ describe('a node starting with storage', () => {
     assert.equal(code, 2);
     assert.match(
       output,
-      /bad configuration: DATABASE_URL: cannot connect to postgres:\/\/u:\*\*\*@127\.0\.0\.1/,
+      /cannot start: DATABASE_URL: cannot connect to postgres:\/\/u:\*\*\*@127\.0\.0\.1/,
     );
     assert.doesNotMatch(output, /hunter2/);
   });
