@@ -85,13 +85,19 @@ export interface LimitsConfig {
   /** Token bucket per connection: refill per second (0 turns the limit off) and capacity. */
   readonly ratePerSecond: number;
   readonly rateBurst: number;
-  /** Frames dropped within 10 s after which the socket is closed with 4429. */
+  /** Frames dropped within 10 s after which the socket is closed with 4529. */
   readonly rateMaxDrops: number;
+  /**
+   * The rate of protocols that cannot drop a frame (Yjs): past it the socket is read
+   * more slowly (flow control), never refused or closed.
+   */
+  readonly pacedPerSecond: number;
+  readonly pacedBurst: number;
   /** A socket whose unsent bytes pass this is closed with 4508. */
   readonly maxSendBufferBytes: number;
   /** Open sockets per node; upgrades past it get HTTP 503. */
   readonly maxConnections: number;
-  /** Ping period; a socket that has not answered the previous ping is closed with 4408. 0: off. */
+  /** Ping period; a socket that has not answered the previous ping is closed with 4504. 0: off. */
   readonly pingIntervalMs: number;
 }
 
@@ -229,11 +235,24 @@ function publicKeyAlgorithm(pem: string): 'RS256' | 'ES256' {
   throw new ConfigError('AUTH_JWT_PUBLIC_KEY', 'must be an RSA key (RS256) or a P-256 EC key (ES256)');
 }
 
+/**
+ * What a person sends on /yjs, with room to spare (docs/security.md, "Limits"): y-websocket
+ * sends one frame per transaction and one per awareness change. A pen at 240 Hz with its
+ * cursor is ~480 frames/s, typing with awareness ~30/s, a paste one frame: 2,000/s is four
+ * times the fastest person. The burst lets a scripted import or a paste-heavy burst of
+ * 10,000 updates through at full speed; past it a writer is only slowed, never refused.
+ * Memory does not depend on these: the backlog bound (limits/flow-control.ts) holds it.
+ */
+const YJS_RATE_PER_SEC = 2000;
+const YJS_RATE_BURST = 10_000;
+
 function limitsConfig(env: Env): LimitsConfig {
   return {
     ratePerSecond: integer(env, 'RATE_LIMIT_PER_SEC', 100, 0, 1_000_000),
     rateBurst: integer(env, 'RATE_LIMIT_BURST', 200, 1, 1_000_000),
     rateMaxDrops: integer(env, 'RATE_LIMIT_MAX_DROPS', 200, 1, 1_000_000),
+    pacedPerSecond: integer(env, 'YJS_RATE_LIMIT_PER_SEC', YJS_RATE_PER_SEC, 0, 1_000_000),
+    pacedBurst: integer(env, 'YJS_RATE_LIMIT_BURST', YJS_RATE_BURST, 1, 1_000_000),
     maxSendBufferBytes: integer(env, 'MAX_SEND_BUFFER_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     maxConnections: integer(env, 'MAX_CONNECTIONS', 10_000, 1, 10_000_000),
     pingIntervalMs: integer(env, 'PING_INTERVAL_MS', 30_000, 0, 10 * 60_000),

@@ -32,15 +32,21 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
  * WebSocket close codes. 1000-1015 are RFC 6455's; ours are 4000 + the HTTP status
- * that means the same thing, so a reader can guess them. Codes below 4500 tell the
- * client not to reconnect blindly (fix the cause first); 4500 and up, and 1012, mean
- * "reconnect, possibly to another node".
+ * that means the same thing, so a reader can guess them. The ranges are the ones
+ * y-websocket 3.x acts on (its `defaultShouldReconnect`): 4400-4499 is terminal, the
+ * client stops; 4500-4599 is "try again later". So a condition that a reconnect cures
+ * (a rate, a dead-looking socket, a slow reader, Redis away) is 45xx even where the HTTP
+ * status would be 4xx, and only one that reconnecting cannot cure is 44xx.
  */
 export const CloseCode = {
   Normal: 1000,
   GoingAway: 1001,
+  /** A malformed WebSocket frame (`ws` closes with it by itself). */
+  ProtocolError: 1002,
   /** A text frame on /yjs (a binary frame on /events is a `bad_frame` error instead). */
   UnsupportedData: 1003,
+  /** A text frame that is not UTF-8 (`ws` closes with it by itself). */
+  InvalidPayload: 1007,
   PolicyViolation: 1008,
   /** A frame over the size limit. */
   MessageTooBig: 1009,
@@ -53,12 +59,16 @@ export const CloseCode = {
   TokenExpired: 4401,
   /** The user's access was revoked (kicked) by an operator or a backend. */
   Revoked: 4403,
-  /** No pong came back in time: the socket is considered dead. */
-  HeartbeatTimeout: 4408,
-  /** The client kept sending past its rate limit. */
-  RateLimited: 4429,
+  /** A frame on /yjs over `YJS_MAX_FRAME_BYTES`: the provider would send it again on every reconnect. */
+  YjsFrameTooBig: 4413,
+  /** The cluster backend (Redis) cannot be reached: the room could not be read or an update not stored. */
+  Unavailable: 4503,
+  /** No pong came back in time: the socket is considered dead (HTTP 504's "timeout"). */
+  HeartbeatTimeout: 4504,
   /** The client does not read fast enough; its send buffer passed the limit. */
   SlowConsumer: 4508,
+  /** A JSON client kept sending past its rate limit (Yjs sockets are slowed down instead). */
+  RateLimited: 4529,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

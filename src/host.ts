@@ -11,6 +11,7 @@ import type { EventRegistry } from './events/registry';
 import type { DurableWait, IncomingFrame } from './events/router';
 import type { HttpHandler } from './http/respond';
 import type { UpgradeHandler } from './http/routes';
+import type { FlowControl } from './limits/flow-control';
 import type { Logger } from './log';
 import type { NodeMetrics } from './metrics/node-metrics';
 import type { RoomHub } from './rooms/room-hub';
@@ -60,8 +61,12 @@ export interface Host {
   onAppended(listener: (event: RoomEvent) => void): void;
   /** How `"durable": true` frames wait for the database; without one they are answered `unavailable`. */
   setDurableWait(wait: DurableWait): void;
-  /** Counts a new connection; with its `socket`, the node's limits apply to it. */
-  register(conn: Connection, socket?: WebSocket): void;
+  /**
+   * Counts a new connection; with its `socket`, the node's limits apply to it, and a
+   * connection that does not limit its own rate gets the flow control that paces it.
+   */
+  register(conn: Connection, socket: WebSocket): FlowControl | undefined;
+  register(conn: Connection): undefined;
   /** Forgets a closed connection and takes it out of its rooms everywhere. */
   disconnect(conn: Connection, settled?: Promise<void>): Promise<void>;
   /** Keeps a promise of close work so a drain can wait for it. */

@@ -18,6 +18,7 @@ import { type DurableWait, type IncomingFrame, Router } from './events/router';
 import type { Extension, Host } from './host';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
 import { HttpRoutes, type UpgradeHandler } from './http/routes';
+import type { FlowControl } from './limits/flow-control';
 import { SocketLimits } from './limits/socket-limits';
 import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
@@ -50,6 +51,7 @@ export class SwarmNode implements Host {
   readonly router: Router;
   readonly hub: RoomHub;
   readonly connections = new ConnectionTable();
+  /** Flow control of the paced (Yjs) sockets open now, for metrics. */
   readonly services: NodeServices;
   /** This node's Prometheus figures; modules report through it (`metrics.yjs`, `metrics.backend`). */
   readonly metrics: NodeMetrics;
@@ -83,6 +85,7 @@ export class SwarmNode implements Host {
       draining: () => this.isDraining,
       backendStatus: () => this.backend.status(),
       isDeclared: (type) => this.registry.get(type) !== undefined,
+      flows: () => this.socketLimits.paced(),
     });
     this.backend.useMetrics?.(this.metrics.backend);
     this.hub = new RoomHub(this.backend, this.log, this.metrics, () => this.registry.streams());
@@ -117,7 +120,9 @@ export class SwarmNode implements Host {
       },
       resync: () => this.hub.resync(),
     });
-    this.socketLimits = new SocketLimits(options.config.limits);
+    this.socketLimits = new SocketLimits(options.config.limits, (endpoint) =>
+      this.metrics.readsPaused(endpoint),
+    );
     this.server = createServer((req, res) => void this.http.request(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
@@ -342,14 +347,18 @@ export class SwarmNode implements Host {
 
   /**
    * Registers a connection of any protocol (the Yjs extension uses it too). With its
-   * `socket`, the node's limits apply to it (docs/security.md): pings (4408), the send
-   * buffer (4508) and, for protocols that do not rate-limit their own frames, closing a
-   * socket that keeps sending past its rate (4429).
+   * `socket`, the node's limits apply to it (docs/security.md): pings (4504) and the send
+   * buffer (4508). Protocols that cannot drop a frame (Yjs) get the returned flow control:
+   * a socket past `YJS_RATE_LIMIT_PER_SEC` is read more slowly, and the connection reports
+   * its backlog to it (`received` / `handled`). The JSON protocol drops frames over its
+   * own rate limit instead, and gets none.
    */
-  register(conn: Connection, socket?: WebSocket): void {
+  register(conn: Connection, socket: WebSocket): FlowControl | undefined;
+  register(conn: Connection): undefined;
+  register(conn: Connection, socket?: WebSocket): FlowControl | undefined {
     this.connections.add(conn);
     this.metrics.connectionOpened(conn.endpoint);
-    if (socket) this.socketLimits.watch(conn, socket);
+    return socket ? this.socketLimits.watch(conn, socket) : undefined;
   }
 
   /** Forgets a closed connection and takes it out of its rooms everywhere. */

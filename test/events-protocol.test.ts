@@ -177,11 +177,12 @@ describe('JSON event protocol on one node', () => {
       await b.next((f) => f.type === 'chat.message', 'message after the failure');
     });
 
-    it('closes a socket that sends a frame over the size limit with 1009, and only that one', async () => {
+    it('closes a socket that sends a frame over the size limit with 1009 and the limit as reason, and only that one', async () => {
       const [big, other] = [await connect(), await connect()];
       big.send(JSON.stringify({ type: 'node.info', data: { pad: 'x'.repeat(2000) } }));
-      const { code } = await within(big.closed, 'close after a big frame');
+      const { code, reason } = await within(big.closed, 'close after a big frame');
       assert.equal(code, CloseCode.MessageTooBig);
+      assert.equal(reason, `frame over ${node.config.maxFrameBytes} bytes (MAX_FRAME_BYTES)`);
       assert.ok(await other.request('node.info'));
     });
 

@@ -4,7 +4,7 @@ import { CloseCode } from '../errors';
 /**
  * Pings every socket each `intervalMs`; a socket that has not answered the previous
  * ping by the next round is dead (a peer gone without a FIN: a laptop lid, a NAT that
- * forgot the flow) and is closed with 4408, then dropped at once, since a dead peer
+ * forgot the flow) and is closed with 4504 (a 5xx code: y-websocket 3.x reconnects), then dropped at once, since a dead peer
  * never answers the close. A client that does not read its socket cannot answer either:
  * with a full send buffer it is closed as a slow consumer (4508) or as dead, whichever
  * comes first. One timer per node, not per socket.
@@ -41,6 +41,9 @@ export class Heartbeat {
       // Already closing (a slow consumer, a revoke): ws drops it if the close is not answered,
       // and terminating here would throw away the close frame that says why.
       if (socket.readyState !== socket.OPEN) continue;
+      // Paused by flow control: its pong waits unread behind its frames. Silence the node
+      // itself caused is not a dead peer; the next round after it reads on decides.
+      if (socket.isPaused) continue;
       if (!alive) {
         this.alive.delete(socket);
         socket.close(CloseCode.HeartbeatTimeout, 'no pong');

@@ -1,4 +1,6 @@
 import type { LimitsConfig } from '../config';
+import { TokenBucket } from './token-bucket';
+
 /** What to do with one incoming frame. */
 export type Admission = 'accept' | 'drop' | 'close';
 
@@ -7,7 +9,7 @@ export interface RateLimitOptions {
   readonly perSecond: number;
   /** Bucket capacity: how many frames may arrive at once after a quiet spell. */
   readonly burst: number;
-  /** Frames dropped within DROP_WINDOW_MS after which the connection is closed (4429). */
+  /** Frames dropped within DROP_WINDOW_MS after which the connection is closed (4529). */
   readonly maxDrops: number;
 }
 
@@ -21,11 +23,11 @@ export const DROP_WINDOW_MS = 10_000;
 /**
  * A token bucket per connection: each frame takes a token, tokens come back at
  * `perSecond` up to `burst`. A frame without a token is dropped (the JSON protocol
- * answers `rate_limited`); too many drops in one window close the socket.
+ * answers `rate_limited`); too many drops in one window close the socket (4529). Protocols
+ * that cannot drop a frame are slowed down instead (flow-control.ts).
  */
 export class RateLimiter {
-  private tokens: number;
-  private refilledAt: number;
+  private readonly bucket: TokenBucket;
   private drops = 0;
   private windowStart = 0;
 
@@ -33,22 +35,12 @@ export class RateLimiter {
     private readonly options: RateLimitOptions,
     private readonly now: () => number = Date.now,
   ) {
-    this.tokens = options.burst;
-    this.refilledAt = now();
+    this.bucket = new TokenBucket(options.perSecond, options.burst, now);
   }
 
   admit(): Admission {
-    if (this.options.perSecond === 0) return 'accept';
+    if (this.options.perSecond === 0 || this.bucket.tryTake()) return 'accept';
     const now = this.now();
-    this.tokens = Math.min(
-      this.options.burst,
-      this.tokens + ((now - this.refilledAt) / 1000) * this.options.perSecond,
-    );
-    this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return 'accept';
-    }
     if (now - this.windowStart > DROP_WINDOW_MS) {
       this.windowStart = now;
       this.drops = 0;
@@ -56,25 +48,6 @@ export class RateLimiter {
     this.drops += 1;
     return this.drops > this.options.maxDrops ? 'close' : 'drop';
   }
-}
-
-/**
- * The rate limit for protocols that cannot drop a frame (a lost Yjs update would leave
- * the client's document ahead of everyone else's): frames past the limit still go
- * through, but a socket that keeps flooding is closed with `close` once the limiter says so.
- */
-export function closeOnFlood(
-  socket: { on(event: 'message', listener: () => void): unknown },
-  limiter: RateLimiter,
-  close: () => void,
-): void {
-  let closed = false;
-  socket.on('message', () => {
-    if (!closed && limiter.admit() === 'close') {
-      closed = true;
-      close();
-    }
-  });
 }
 
 /** The limiter of one client connection under the node's configured limits. */

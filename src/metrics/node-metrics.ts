@@ -5,6 +5,7 @@ import type { ErrorCode } from '../errors';
 import type { StreamName } from '../events/event';
 import type { Scope } from '../events/event-definition';
 import type { RouterObserver } from '../events/router';
+import type { FlowControl } from '../limits/flow-control';
 import type { HubMetrics } from '../rooms/room-hub';
 
 /** What the figures read at scrape time come from: the node's own tables. */
@@ -16,6 +17,8 @@ export interface MetricsSource {
   backendStatus(): BackendStatus;
   /** Whether `type` is a declared event type: anything else is counted as `unknown`. */
   isDeclared(type: string): boolean;
+  /** The flow control of every paced socket (Yjs) open now. */
+  flows(): Iterable<FlowControl>;
 }
 
 /**
@@ -66,6 +69,7 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
   private readonly gaps: Counter<'stream'>;
   private readonly gapEvents: Counter<'stream'>;
   private readonly drains: Counter;
+  private readonly pauses: Counter<'protocol'>;
   private readonly drainTimeouts: Counter;
   private readonly drainSeconds: Histogram;
   private processMetrics = false;
@@ -84,6 +88,32 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
         for (const conn of source.connections())
           counts.set(conn.endpoint, (counts.get(conn.endpoint) ?? 0) + 1);
         for (const [protocol, count] of counts) this.set({ protocol }, count);
+      },
+    });
+    this.pauses = new Counter({
+      name: 'swarmcast_flow_pauses_total',
+      help: 'Times reading a socket was paused because it sent past its rate or its frames waited to be handled',
+      labelNames: ['protocol'],
+      registers,
+    });
+    new Gauge({
+      name: 'swarmcast_flow_paused_sockets',
+      help: 'Paced sockets that are not being read right now (flow control)',
+      registers,
+      collect() {
+        let paused = 0;
+        for (const flow of source.flows()) if (flow.paused) paused++;
+        this.set(paused);
+      },
+    });
+    new Gauge({
+      name: 'swarmcast_flow_backlog_bytes',
+      help: 'Bytes of frames received on paced sockets and not yet handled',
+      registers,
+      collect() {
+        let bytes = 0;
+        for (const flow of source.flows()) bytes += flow.backlog.bytes;
+        this.set(bytes);
       },
     });
     this.connectionsOpened = new Counter({
@@ -256,6 +286,10 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  readsPaused(protocol: string): void {
+    this.pauses.inc({ protocol });
   }
 
   connectionOpened(protocol: string): void {

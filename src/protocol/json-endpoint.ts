@@ -1,11 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { CloseCode } from '../errors';
 import type { Extension, Host } from '../host';
 import { refuseUpgrade } from '../http/respond';
 import { selectProtocol } from '../http/token-source';
 import { connectionRateLimiter } from '../limits/rate-limit';
 import { JsonConnection } from './json-connection';
+import { reasonedSocket } from './reasoned-socket';
 
 /** The path of the JSON event protocol. */
 export const EVENTS_PATH = '/events';
@@ -22,6 +24,11 @@ export class JsonEndpoint implements Extension {
     this.sockets = new WebSocketServer({
       noServer: true,
       maxPayload: host.config.maxFrameBytes,
+      WebSocket: reasonedSocket({
+        bytes: host.config.maxFrameBytes,
+        variable: 'MAX_FRAME_BYTES',
+        code: CloseCode.MessageTooBig,
+      }),
       handleProtocols: selectProtocol,
     });
     host.addUpgrade(EVENTS_PATH, (req, socket, head, url) => void this.upgrade(host, req, socket, head, url));

@@ -3,9 +3,10 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { DOCUMENT_STREAM } from '../backend/document-store';
 import type { Connection, Identity } from '../connection';
-import { CloseCode, ErrorCode } from '../errors';
+import { CloseCode, ErrorCode, UnavailableError } from '../errors';
 import type { Event } from '../events/event';
 import type { IncomingFrame } from '../events/router';
+import type { FlowControl } from '../limits/flow-control';
 import type { Logger } from '../log';
 import { holdWritesForTick } from '../protocol/write-batch';
 import type { Entry } from '../rooms/room-hub';
@@ -72,6 +73,7 @@ export class YjsConnection implements Connection {
   /** The awareness clients this socket announced, with their last clock, to clear them when it closes. */
   private readonly clients = new Map<number, number>();
   private closing = false;
+  private flow: FlowControl | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -82,19 +84,33 @@ export class YjsConnection implements Connection {
     private readonly transport: Duplex,
   ) {}
 
-  /** Joins the room, sends sync step 1 and the room's awareness, then reads frames. */
-  open(): void {
+  /**
+   * Joins the room, sends sync step 1 and the room's awareness, then reads frames. Each
+   * frame counts in `flow`'s backlog until it is handled, so a writer faster than the
+   * room's appends is read more slowly instead of queueing without bound.
+   */
+  open(flow?: FlowControl): void {
+    this.flow = flow;
     this.socket.on('message', (raw, isBinary) => {
       const frame = toBytes(raw);
+      flow?.received(frame.length);
       this.queue = this.queue
         .then(() => this.receive(frame, isBinary))
         .catch((err: unknown) => {
-          // The room could not be read (Redis unavailable): the client resyncs on reconnect.
+          // The room could not be read: the client resyncs on reconnect.
           this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs frame failed');
-          this.close(CloseCode.InternalError, 'room unavailable');
-        });
+          this.failed(err);
+        })
+        .finally(() => flow?.handled(frame.length));
     });
     this.queue = this.queue.then(() => this.start());
+  }
+
+  /** Closes after a read of the room failed: 4503 when the backend is away, 1011 otherwise; both reconnect. */
+  private failed(err: unknown): void {
+    if (err instanceof UnavailableError)
+      this.close(CloseCode.Unavailable, 'room unavailable: Redis unreachable');
+    else this.close(CloseCode.InternalError, 'room could not be read; the error was logged');
   }
 
   /** Resolves when every frame received so far has been handled. */
@@ -136,7 +152,7 @@ export class YjsConnection implements Connection {
       if (awareness) this.send(encodeAwareness(awareness));
     } catch (err) {
       this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs connection could not open');
-      this.close(CloseCode.InternalError, 'room unavailable');
+      this.failed(err);
     } finally {
       entry?.release();
     }
@@ -237,8 +253,8 @@ export class YjsConnection implements Connection {
     this.queue = this.queue.then(async () => {
       try {
         this.send(encodeUpdate(await this.services.document(this.room)));
-      } catch {
-        this.close(CloseCode.InternalError, 'room unavailable');
+      } catch (err) {
+        this.failed(err);
       }
     });
   }
@@ -257,15 +273,19 @@ export class YjsConnection implements Connection {
       case ErrorCode.BadFrame:
         this.close(CloseCode.BadYjsFrame, message);
         return;
+      case ErrorCode.Unavailable:
+        // The update could not be stored: the client must resync, which a reconnect does; its
+        // update is sent again in its sync step 2.
+        this.close(CloseCode.Unavailable, message);
+        return;
       default:
-        // The update could not be stored (Redis down, a failure): the client must resync, which
-        // a reconnect does; its update is sent again in its sync step 2.
         this.close(CloseCode.InternalError, message);
     }
   }
 
   close(code: CloseCode, reason: string): void {
     this.closing = true;
+    this.flow?.stop();
     // Close reasons are limited to 123 bytes by RFC 6455.
     this.socket.close(code, truncate(reason, 123));
   }

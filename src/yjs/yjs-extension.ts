@@ -2,10 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { AwarenessStore } from '../backend/awareness-store';
+import { CloseCode } from '../errors';
 import { MAX_ROOM_NAME } from '../events/builtin/room';
 import type { Event, Position } from '../events/event';
 import type { Extension, Host } from '../host';
 import { refuseUpgrade } from '../http/respond';
+import { reasonedSocket } from '../protocol/reasoned-socket';
 import { Compactor } from './compaction';
 import { DocumentCache } from './document-cache';
 import { Y, type YDoc } from './esm';
@@ -76,7 +78,17 @@ export class YjsExtension implements Extension {
       node.metrics.yjs,
     );
     this.installed = { node, awareness, log, compactor, cache };
-    this.sockets = new WebSocketServer({ noServer: true, maxPayload: node.config.yjsMaxFrameBytes });
+    this.sockets = new WebSocketServer({
+      noServer: true,
+      maxPayload: node.config.yjsMaxFrameBytes,
+      // y-websocket sends a document it holds again on every reconnect: after a frame over
+      // the limit, reconnecting cannot help, and 4413 (4400-4499) makes y-websocket 3.x stop.
+      WebSocket: reasonedSocket({
+        bytes: node.config.yjsMaxFrameBytes,
+        variable: 'YJS_MAX_FRAME_BYTES',
+        code: CloseCode.YjsFrameTooBig,
+      }),
+    });
     node.addUpgrade(YJS_PATH, (req, socket, head, url) => void this.upgrade(req, socket, head, url));
     node.onPeerDown((dead) => this.clearNode(dead));
   }
@@ -157,7 +169,7 @@ export class YjsExtension implements Extension {
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.sockets!.handleUpgrade(req, socket, head, (ws) => {
       const conn = new YjsConnection(ws, decision.identity, room, this.roomServices(), socket);
-      node.register(conn, ws);
+      const flow = node.register(conn, ws);
       const count = (this.local.get(room) ?? 0) + 1;
       this.local.set(room, count);
       if (count === 1) {
@@ -167,7 +179,7 @@ export class YjsExtension implements Extension {
       }
       ws.on('close', () => node.track(this.closed(conn)));
       ws.on('error', (err) => node.log.debug({ err, conn: conn.id }, 'yjs socket error'));
-      conn.open();
+      conn.open(flow);
     });
   }
 

@@ -24,6 +24,8 @@ export interface Scale {
   readonly join: { sizes: number[]; joiners: number[]; rounds: number };
   /** Scenario 4: idle connections, and rooms with a document of `roomBytes`. */
   readonly memory: { idleConnections: number; rooms: number; roomBytes: number };
+  /** Scenario 6: updates the writer sends as fast as it can, readers, rounds, and each round's deadline. */
+  readonly saturation: { updates: number; readers: number; rounds: number; timeoutMs: number };
   /** The whole run's deadline: past it everything is stopped and the run fails. */
   readonly deadlineMs: number;
 }
@@ -39,7 +41,8 @@ export const fullScale: Scale = {
   throughput: { oneRoom: { clients: 50 }, manyRooms: { rooms: 200, clients: 5 } },
   join: { sizes: [10 * KB, MB, 10 * MB], joiners: [1, 50], rounds: 3 },
   memory: { idleConnections: 1000, rooms: 30, roomBytes: MB },
-  deadlineMs: 14.5 * 60_000,
+  saturation: { updates: 10_000, readers: 10, rounds: 3, timeoutMs: 60_000 },
+  deadlineMs: 16 * 60_000,
 };
 
 export const quickScale: Scale = {
@@ -50,7 +53,8 @@ export const quickScale: Scale = {
   throughput: { oneRoom: { clients: 10 }, manyRooms: { rooms: 10, clients: 3 } },
   join: { sizes: [10 * KB, 256 * KB], joiners: [1, 5], rounds: 1 },
   memory: { idleConnections: 50, rooms: 2, roomBytes: 256 * KB },
-  deadlineMs: 3 * 60_000,
+  saturation: { updates: 2000, readers: 10, rounds: 1, timeoutMs: 30_000 },
+  deadlineMs: 4 * 60_000,
 };
 
 export interface Options {

@@ -17,6 +17,7 @@ import { events } from './scenarios/events';
 import { joins } from './scenarios/join';
 import { memory } from './scenarios/memory';
 import { propagation } from './scenarios/propagation';
+import { saturation } from './scenarios/saturation';
 import { throughput } from './scenarios/throughput';
 import { ClientPool } from './workers';
 
@@ -31,6 +32,7 @@ const SCENARIOS: Array<{
   { id: 's3', run: joins },
   { id: 's4', run: memory },
   { id: 's5', run: events },
+  { id: 's6', run: saturation },
 ];
 
 function version(pkg: string): string {
@@ -99,6 +101,17 @@ function targets(results: readonly ScenarioResult[]): Target[] {
         `Hocuspocus uses ${times(heap)} ours (heap), ${times(rss)} (RSS: what the allocator keeps of ` +
         `freed 1 MB buffers, which does not grow with the rooms; see the findings); ` +
         `${times(uncached)} ours with the document cache off (YJS_CACHE_BYTES=0)`,
+    });
+  }
+  const s6 = find('s6');
+  if (s6) {
+    const row = s6.rows[0];
+    const ours = row?.cells.swarmcast?.median;
+    const theirs = row?.cells.hocuspocus?.median;
+    list.push({
+      text: 'S6: saturation at least as fast as Hocuspocus (every reader holds every update)',
+      met: ours !== undefined && theirs !== undefined ? ours <= theirs : undefined,
+      detail: `${ours?.toFixed(2) ?? '—'} s vs ${theirs?.toFixed(2) ?? '—'} s`,
     });
   }
   return list;

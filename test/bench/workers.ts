@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { within } from '../helpers/wait';
 import type { ClientSpec } from './client/clients';
-import type { OpenAnswer, StatsAnswer, WorkerRequest, WriteAnswer } from './client/worker';
+import type { KeysAnswer, OpenAnswer, StatsAnswer, WorkerRequest, WriteAnswer } from './client/worker';
 import { processes, stopProcess } from './processes';
 
 const WORKER = path.join(__dirname, 'client', 'worker.js');
@@ -13,7 +13,9 @@ type Answer<R extends WorkerRequest> = R['method'] extends 'open'
     ? StatsAnswer
     : R['method'] extends 'write'
       ? WriteAnswer
-      : Record<string, never>;
+      : R['method'] extends 'keys'
+        ? KeysAnswer
+        : Record<string, never>;
 
 /** One forked load-generating process (client/worker.ts). */
 export class ClientWorker {

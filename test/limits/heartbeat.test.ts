@@ -19,7 +19,7 @@ describe('heartbeat', () => {
     await node.close();
   });
 
-  it('closes a socket that stops answering pings with 4408 and keeps one that answers', async () => {
+  it('closes a socket that stops answering pings with 4504 and keeps one that answers', async () => {
     const live = await JsonClient.connect(eventsUrl(node));
     let pings = 0;
     live.socket.on('ping', () => pings++);

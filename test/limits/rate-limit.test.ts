@@ -96,7 +96,7 @@ describe('rate limit on /events', () => {
     assert.equal(client.socket.readyState, client.socket.OPEN);
   });
 
-  it('closes a connection that keeps sending past its limit with 4429, and only that one', async () => {
+  it('closes a connection that keeps sending past its limit with 4529, and only that one', async () => {
     const calm = await JsonClient.connect(eventsUrl(node));
     const flood = await JsonClient.connect(eventsUrl(node));
     clients.push(calm, flood);

@@ -16,9 +16,8 @@ describe('limits on /yjs/<room>', () => {
     node = await startNode({
       extensions: [new YjsExtension()],
       env: {
-        RATE_LIMIT_PER_SEC: '20',
-        RATE_LIMIT_BURST: '20',
-        RATE_LIMIT_MAX_DROPS: '20',
+        YJS_RATE_LIMIT_PER_SEC: '20',
+        YJS_RATE_LIMIT_BURST: '20',
         PING_INTERVAL_MS: '250',
       },
     });
@@ -29,20 +28,33 @@ describe('limits on /yjs/<room>', () => {
     await node.close();
   });
 
-  it('closes a Yjs socket that keeps flooding with 4429 and leaves a provider in the room alone', async () => {
+  it('reads a flooding Yjs socket at its rate instead of closing it, answers every frame, and leaves a provider in the room alone', async () => {
     const editor = await synced(provider(node, 'flood-room'));
+    editor.awareness.setLocalState({ name: 'editor' });
     const flood = await RawYjsClient.connect(node, 'flood-room');
     sockets.push(flood.socket);
-    // query-awareness, 100 times: harmless one by one, abusive at once.
-    for (let i = 0; i < 100; i++) flood.send(new Uint8Array([3]));
-    assert.equal((await within(flood.closed, 'flood closed')).code, CloseCode.RateLimited);
+    await flood.next((f) => f[0] === 1, 'the room’s awareness');
+    const before = flood.frames.filter((f) => f[0] === 1).length;
+    const answers = () => flood.frames.filter((f) => f[0] === 1).length - before;
+    const started = Date.now();
+    // query-awareness, 60 times at once: 20 within the burst, 40 more that arrive with them
+    // (one read of the socket) and are handled, leaving the socket 40 frames in debt.
+    for (let i = 0; i < 60; i++) flood.send(new Uint8Array([3]));
+    await waitFor(() => answers() >= 60, 'an answer to every query', 10_000);
+    // The socket is not read again until the debt is repaid at 20/s: ~2 s after the burst.
+    flood.send(new Uint8Array([3]));
+    await waitFor(() => answers() >= 61, 'the answer to the query after the burst', 10_000);
+    const elapsed = Date.now() - started;
+    // A lower bound only: the socket cannot have been read sooner.
+    assert.ok(elapsed >= 1500, `the frame after the burst was answered after ${elapsed} ms`);
+    assert.equal(flood.socket.readyState, WebSocket.OPEN, 'never closed');
     editor.doc.getText('text').insert(0, 'still fine');
     const other = await synced(provider(node, 'flood-room'));
     await waitFor(() => other.doc.getText('text').toString() === 'still fine', 'the room works on');
     assert.equal(editor.wsconnected, true);
   });
 
-  it('closes a Yjs socket that does not answer pings with 4408, and keeps a live provider', async () => {
+  it('closes a Yjs socket that does not answer pings with 4504, and keeps a live provider', async () => {
     const live = await synced(provider(node, 'ping-room'));
     const liveCloses: number[] = [];
     live.on('connection-close', (event: { code: number } | null) => liveCloses.push(event?.code ?? 0));

@@ -48,10 +48,7 @@ describe('a node starting with storage', () => {
     const port = await freePort();
     const { code, output } = await failedStart({ DATABASE_URL: `postgres://u:hunter2@127.0.0.1:${port}/db` });
     assert.equal(code, 2);
-    assert.match(
-      output,
-      /cannot start: DATABASE_URL: cannot connect to postgres:\/\/u:\*\*\*@127\.0\.0\.1/,
-    );
+    assert.match(output, /cannot start: DATABASE_URL: cannot connect to postgres:\/\/u:\*\*\*@127\.0\.0\.1/);
     assert.doesNotMatch(output, /hunter2/);
   });
 

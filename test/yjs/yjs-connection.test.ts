@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { CloseCode } from '../../src/errors';
 import type { SwarmNode } from '../../src/node';
 import { decoding, Y } from '../../src/yjs/esm';
 import { YjsExtension } from '../../src/yjs/yjs-extension';
@@ -123,13 +124,16 @@ describe('yjs connection on one node', () => {
     doc.destroy();
   });
 
-  it('closes a socket whose frame is over YJS_MAX_FRAME_BYTES with 1009', async () => {
+  it('closes a socket whose frame is over YJS_MAX_FRAME_BYTES with 4413 and a reason naming the limit', async () => {
     const small = new YjsExtension();
     const limited = await startNode({ extensions: [small], env: { YJS_MAX_FRAME_BYTES: '1024' } });
     try {
       const raw = await RawYjsClient.connect(limited, 'big-frame');
       raw.send(syncUpdate(new Uint8Array(2000)));
-      assert.equal((await raw.closed).code, 1009);
+      assert.deepEqual(await raw.closed, {
+        code: CloseCode.YjsFrameTooBig,
+        reason: 'frame over 1024 bytes (YJS_MAX_FRAME_BYTES)',
+      });
     } finally {
       await limited.close();
     }

@@ -23,10 +23,12 @@ export function provider(
   room: string,
   doc: YDoc = new Y.Doc(),
   params: Record<string, string> = {},
+  /** The WebSocket class the provider uses: `ws`'s, or a subclass a test shapes. */
+  socketClass: new (url: string, protocols?: string | string[]) => WebSocket = WebSocket,
 ): Provider {
   const created = new WebsocketProvider(yjsServerUrl(node), room, doc, {
     params,
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    WebSocketPolyfill: socketClass as unknown as typeof globalThis.WebSocket,
     disableBc: true,
   });
   providers.add(created);

@@ -28,6 +28,14 @@ export interface BenchClient {
   seededLength(): number;
   /** Calls `listener` after every change of the client's document (Yjs) or never. */
   onChange(listener: () => void): void;
+  /**
+   * Yjs only: sets `count` keys of the Y.Map `burst`, one transaction (one update) each,
+   * `perTask` of them per macrotask, as a script or a paste-heavy editor does; resolves when
+   * the last is set.
+   */
+  burst(count: number, perTask: number): Promise<void>;
+  /** Yjs only: how many keys of `burst` the client's document holds. */
+  burstKeys(): number;
   close(): void;
 }
 
@@ -150,6 +158,18 @@ class YjsClient implements BenchClient {
     this.doc.on('update', listener);
   }
 
+  async burst(count: number, perTask: number): Promise<void> {
+    const map = this.doc.getMap<number>('burst');
+    for (let i = 0; i < count; i++) {
+      map.set(`k${i}`, i);
+      if ((i + 1) % perTask === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  burstKeys(): number {
+    return this.doc.getMap('burst').size;
+  }
+
   close(): void {
     this.destroy();
     this.doc.destroy();
@@ -205,6 +225,14 @@ class JsonEventClient implements BenchClient {
     throw new Error('the JSON protocol has no document');
   }
 
+  burst(): Promise<void> {
+    throw new Error('the JSON protocol has no document');
+  }
+
+  burstKeys(): number {
+    return 0;
+  }
+
   seededLength(): number {
     return 0;
   }
@@ -244,6 +272,14 @@ class SocketIoClient implements BenchClient {
 
   seed(): void {
     throw new Error('socket.io has no document');
+  }
+
+  burst(): Promise<void> {
+    throw new Error('socket.io has no document');
+  }
+
+  burstKeys(): number {
+    return 0;
   }
 
   seededLength(): number {

@@ -17,6 +17,10 @@ export type WorkerRequest =
   | { method: 'write'; group: string; writers: number; rate: number; durationMs: number }
   /** Client `index` of `group` writes `bytes` of text to its document. */
   | { method: 'seed'; group: string; index: number; bytes: number; chunk: number }
+  /** Client `index` of `group` sets `count` keys as fast as it can (see BenchClient.burst). */
+  | { method: 'burst'; group: string; index: number; count: number; perTask: number }
+  /** The fewest `burst` keys any client of `group` holds. */
+  | { method: 'keys'; group: string }
   /** Closes the clients of `group`, or of every group with `*`. */
   | { method: 'close'; group: string };
 
@@ -28,6 +32,10 @@ export interface OpenAnswer {
 export interface StatsAnswer {
   readonly delivered: number;
   readonly latencies: number[];
+}
+
+export interface KeysAnswer {
+  readonly fewest: number;
 }
 
 export interface WriteAnswer {
@@ -126,6 +134,13 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'seed':
       group(request.group).clients[request.index]!.seed(request.bytes, request.chunk);
       return {};
+    case 'burst':
+      await group(request.group).clients[request.index]!.burst(request.count, request.perTask);
+      return {};
+    case 'keys': {
+      const counts = group(request.group).clients.map((client) => client.burstKeys());
+      return { fewest: counts.length === 0 ? 0 : Math.min(...counts) } satisfies KeysAnswer;
+    }
     case 'close': {
       const names = request.group === '*' ? [...groups.keys()] : [request.group];
       for (const name of names) {

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { describe, it } from 'node:test';
+import {
+  FlowControl,
+  MAX_BACKLOG_BYTES,
+  MAX_BACKLOG_FRAMES,
+  type PausableSocket,
+} from '../../src/limits/flow-control';
+import { waitFor } from '../helpers/wait';
+
+/** A socket that records whether it is being read; `frame()` is one frame arriving. */
+class FakeSocket extends EventEmitter implements PausableSocket {
+  isPaused = false;
+  pause(): void {
+    this.isPaused = true;
+  }
+  resume(): void {
+    this.isPaused = false;
+  }
+  frame(): void {
+    this.emit('message');
+  }
+}
+
+describe('FlowControl', () => {
+  it('stops reading once 256 frames wait to be handled, and reads again when half are', () => {
+    const socket = new FakeSocket();
+    const flow = new FlowControl(socket, { perSecond: 0, burst: 1 });
+    for (let i = 0; i < MAX_BACKLOG_FRAMES - 1; i++) flow.received(10);
+    assert.equal(socket.isPaused, false);
+    flow.received(10);
+    assert.equal(socket.isPaused, true);
+    for (let i = 0; i < MAX_BACKLOG_FRAMES / 2 - 1; i++) flow.handled(10);
+    assert.equal(socket.isPaused, true, 'still over half');
+    flow.handled(10);
+    assert.equal(socket.isPaused, false);
+    assert.deepEqual(flow.backlog, { frames: MAX_BACKLOG_FRAMES / 2, bytes: (MAX_BACKLOG_FRAMES / 2) * 10 });
+  });
+
+  it('stops reading once 1 MiB waits, whatever the number of frames', () => {
+    const socket = new FakeSocket();
+    const flow = new FlowControl(socket, { perSecond: 0, burst: 1 });
+    flow.received(MAX_BACKLOG_BYTES);
+    assert.equal(socket.isPaused, true);
+    flow.handled(MAX_BACKLOG_BYTES);
+    assert.equal(socket.isPaused, false);
+  });
+
+  it('stops reading a socket past its rate and reads it again once its budget is back', async () => {
+    const socket = new FakeSocket();
+    let pauses = 0;
+    const flow = new FlowControl(socket, { perSecond: 100, burst: 3 }, () => pauses++);
+    socket.frame();
+    socket.frame();
+    assert.equal(socket.isPaused, false, 'within the burst');
+    socket.frame();
+    assert.equal(socket.isPaused, true, 'the burst is spent');
+    const paused = Date.now();
+    await waitFor(() => !socket.isPaused, 'reading again', 2000);
+    // The slice it waits for: 5 tokens at 100/s.
+    assert.ok(Date.now() - paused >= 40, 'not before the budget refilled');
+    assert.equal(pauses, 1);
+    flow.stop();
+  });
+
+  it('reads on when stopped, so that a closing socket hears its peer', () => {
+    const socket = new FakeSocket();
+    const flow = new FlowControl(socket, { perSecond: 0, burst: 1 });
+    flow.received(MAX_BACKLOG_BYTES);
+    assert.equal(socket.isPaused, true);
+    flow.stop();
+    assert.equal(socket.isPaused, false);
+    flow.received(MAX_BACKLOG_BYTES);
+    assert.equal(socket.isPaused, false, 'a stopped flow no longer pauses');
+  });
+});
