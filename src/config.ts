@@ -9,6 +9,10 @@ export interface Config {
   readonly host: string;
   /** Unset: the embedded single-node backend. */
   readonly redisUrl: string | undefined;
+  /** Set instead of `redisUrl`: the Redis backend runs on a Redis Cluster (docs/redis.md). */
+  readonly redisCluster: RedisClusterConfig | undefined;
+  /** Replicas that must hold a room event before it is acknowledged (Redis `WAIT`); 0: none. */
+  readonly redisWaitReplicas: number;
   readonly keyPrefix: string;
   readonly logLevel: LogLevel;
   readonly nodeId: string;
@@ -59,6 +63,14 @@ export interface PersistConfig {
   readonly roomIdleMs: number;
   /** How long a `"durable": true` event waits for the database before it is answered `unavailable`. */
   readonly durableTimeoutMs: number;
+}
+
+/** Seed nodes of a Redis Cluster and how to reach them; the client learns the rest from them. */
+export interface RedisClusterConfig {
+  readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly tls: boolean;
 }
 
 /** The key that verifies tokens, or `off`: open access, on purpose or for lack of a key. */
@@ -159,6 +171,68 @@ function redisUrl(env: Env): string | undefined {
   }
   if (!url.hostname) throw new ConfigError(found.name, `has no host, got "${found.value}"`);
   return value;
+}
+
+/**
+ * `REDIS_CLUSTER_NODES`: seeds as `host:port`, or as URLs when they carry a password or
+ * TLS (`rediss://:secret@host:port`), the same forms as REDIS_URL. Every seed must
+ * agree on credentials and TLS: they are one cluster's.
+ */
+function redisCluster(env: Env): RedisClusterConfig | undefined {
+  const name = 'REDIS_CLUSTER_NODES';
+  const value = env[name];
+  if (value === undefined || value.trim() === '') return undefined;
+  const found = pick(env, ['REDIS_URL', 'REDIS_SERVER']);
+  if (found) {
+    throw new ConfigError(
+      name,
+      `${found.name} is set too; set REDIS_URL for one Redis or ${name} for a cluster`,
+    );
+  }
+  const seeds = value.split(',').map((entry) => entry.trim());
+  const parsed = seeds.map((seed) => {
+    let url: URL;
+    try {
+      url = new URL(/^[a-z]+:\/\//i.test(seed) ? seed : `redis://${seed}`);
+    } catch {
+      throw new ConfigError(name, `"${seed}" is not host:port or redis://host:port`);
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      throw new ConfigError(name, `"${seed}" must use redis:// or rediss://`);
+    }
+    const port = Number(url.port || '6379');
+    if (!url.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new ConfigError(name, `"${seed}" is not host:port`);
+    }
+    if (url.pathname !== '' && url.pathname !== '/' && url.pathname !== '/0') {
+      throw new ConfigError(name, `"${seed}": a Redis Cluster has only database 0`);
+    }
+    return {
+      host: url.hostname,
+      port,
+      username: url.username ? decodeURIComponent(url.username) : undefined,
+      password: url.password ? decodeURIComponent(url.password) : undefined,
+      tls: url.protocol === 'rediss:',
+    };
+  });
+  // A seed written as bare host:port takes the credentials and TLS of those that name them.
+  const named = parsed.filter((p) => p.password !== undefined || p.username !== undefined || p.tls);
+  const reference = named[0] ?? parsed[0]!;
+  for (const seed of named) {
+    if (
+      seed.username !== reference.username ||
+      seed.password !== reference.password ||
+      seed.tls !== reference.tls
+    ) {
+      throw new ConfigError(name, 'every seed must name the same user, password and TLS');
+    }
+  }
+  return {
+    nodes: parsed.map(({ host, port }) => ({ host, port })),
+    username: reference.username,
+    password: reference.password,
+    tls: reference.tls,
+  };
 }
 
 /** Shorter tokens can be guessed; 16 characters of a random token are ~96 bits. */
@@ -265,6 +339,8 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, ['PORT', 'SERVER_PORT'], 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
     redisUrl: redisUrl(env),
+    redisCluster: redisCluster(env),
+    redisWaitReplicas: integer(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16),
     keyPrefix: pattern(
       env,
       'KEY_PREFIX',
@@ -319,7 +395,7 @@ const STORAGE_KINDS = ['postgres', 'file', 'none'] as const;
 
 function storageConfig(env: Env): StorageConfig {
   const url = databaseUrl(env);
-  const clustered = pick(env, ['REDIS_URL', 'REDIS_SERVER']) !== undefined;
+  const clustered = pick(env, ['REDIS_URL', 'REDIS_SERVER', 'REDIS_CLUSTER_NODES']) !== undefined;
   // The default keeps what each set-up did before: the embedded node gains its file;
   // a Redis cluster without DATABASE_URL stays Redis-only rather than refusing to start.
   const fallback = url ? 'postgres' : clustered ? 'none' : 'file';

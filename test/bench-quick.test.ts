@@ -8,7 +8,7 @@ import { within } from './helpers/wait';
 
 const RUN = path.join(__dirname, 'bench', 'run.js');
 /** Every table the report must have: one per scenario (scenario 5 has two). */
-const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5A', 'S5B', 'S6'];
+const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5A', 'S5B', 'S7'];
 const SYSTEMS: Record<string, string[]> = {
   S1: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
   S2: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
@@ -16,7 +16,7 @@ const SYSTEMS: Record<string, string[]> = {
   S4: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
   S5A: ['swarmcast', 'socket.io'],
   S5B: ['swarmcast', 'socket.io'],
-  S6: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
+  S7: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
 };
 
 /** The Markdown tables under the `## <id>.` heading, in order, each as rows of cells. */

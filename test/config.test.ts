@@ -20,7 +20,46 @@ describe('configuration', () => {
     assert.equal(config.redisUrl, 'redis://redis:6379');
   });
 
+  it('reads REDIS_CLUSTER_NODES as seeds, with the password and TLS of the seeds that name them', () => {
+    const config = loadConfig({
+      REDIS_CLUSTER_NODES: 'rediss://:s3cret@cache-1.example:6380, cache-2.example:6380,cache-3.example',
+      REDIS_WAIT_REPLICAS: '1',
+    });
+    assert.deepEqual(config.redisCluster, {
+      nodes: [
+        { host: 'cache-1.example', port: 6380 },
+        { host: 'cache-2.example', port: 6380 },
+        { host: 'cache-3.example', port: 6379 },
+      ],
+      username: undefined,
+      password: 's3cret',
+      tls: true,
+    });
+    assert.equal(config.redisUrl, undefined);
+    assert.equal(config.redisWaitReplicas, 1);
+    assert.equal(loadConfig({}).redisWaitReplicas, 0);
+  });
+
+  for (const env of [
+    { REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://b:6379' },
+    { REDIS_CLUSTER_NODES: 'a:7000', REDIS_SERVER: 'b:6379' },
+    { REDIS_CLUSTER_NODES: 'a:70000' },
+    { REDIS_CLUSTER_NODES: 'http://a:7000' },
+    { REDIS_CLUSTER_NODES: 'a:7000/2' },
+    { REDIS_CLUSTER_NODES: 'redis://:one@a:7000,redis://:two@b:7000' },
+    { REDIS_CLUSTER_NODES: 'a:7000,,b:7000' },
+  ]) {
+    it(`names REDIS_CLUSTER_NODES for ${JSON.stringify(env)}`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && err.variable === 'REDIS_CLUSTER_NODES',
+      );
+    });
+  }
+
   for (const [name, value] of [
+    ['REDIS_WAIT_REPLICAS', '-1'],
+    ['REDIS_WAIT_REPLICAS', 'all'],
     ['PORT', 'eighty'],
     ['PORT', '70000'],
     ['REDIS_URL', 'http://localhost:6379'],

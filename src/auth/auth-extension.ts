@@ -7,6 +7,7 @@ import { leaveRoom } from '../events/builtin/room';
 import { type Access, type AnyEventDefinition, defineEvent } from '../events/event-definition';
 import type { Extension, Host } from '../host';
 import { tokenFrom } from '../http/token-source';
+import type { RefreshAnswer } from '../protocol/wire';
 import { accessTo, satisfies } from './grants';
 import { TokenError, TokenVerifier, type VerifiedToken } from './jwt';
 import { REVOCATION_TTL_MS, Revocations } from './revocations';
@@ -125,7 +126,7 @@ export class AuthExtension implements Extension {
       access: 'connect',
       description: 'Replace the connection’s token before it expires; same sub, new grants and expiry.',
       data: z.object({ token: z.string().min(1) }),
-      handle: async (ctx) => {
+      handle: async (ctx): Promise<RefreshAnswer> => {
         const conn = ctx.connection;
         if (!conn) throw new SwarmError(ErrorCode.Rejected, `${REFRESH_EVENT} is sent by clients only`);
         if (!this.verifier) throw new SwarmError(ErrorCode.Rejected, 'auth is off on this node');

@@ -16,16 +16,19 @@ export function embeddedBackend(node: string, historyLimit: number): Backend {
   return new MemoryBackend(node, new SharedMemory(historyLimit));
 }
 
-/** The backend the configuration asks for: Redis when REDIS_URL is set, else the embedded one. */
+/**
+ * The backend the configuration asks for: Redis when REDIS_URL or REDIS_CLUSTER_NODES is
+ * set, else the embedded one.
+ */
 export function createBackend(config: Config, log: Logger): Backend {
-  if (config.redisUrl) {
-    return new RedisBackend({
-      url: config.redisUrl,
-      node: config.nodeId,
-      keyPrefix: config.keyPrefix,
-      historyLimit: config.historyLimit,
-      log,
-    });
-  }
+  const common = {
+    node: config.nodeId,
+    keyPrefix: config.keyPrefix,
+    historyLimit: config.historyLimit,
+    waitReplicas: config.redisWaitReplicas,
+    log,
+  };
+  if (config.redisCluster) return new RedisBackend({ cluster: config.redisCluster, ...common });
+  if (config.redisUrl) return new RedisBackend({ url: config.redisUrl, ...common });
   return embeddedBackend(config.nodeId, config.historyLimit);
 }

@@ -77,26 +77,41 @@ export interface HandlerContext<D, S extends Scope = Scope> {
  * A declared event type. Room scope: the handler's return value, when not undefined,
  * replaces `data` in what is published; `publishAs` renames the published type.
  * Local scope: the return value is the `ack` answer. Cluster scope: runs on every node.
+ * The type parameters keep the literal type, access and published name and the
+ * handler's answer, so that the client library types an app's events from these
+ * definitions alone.
  */
-export interface EventDefinition<S extends z.ZodType = z.ZodType, Sc extends Scope = Scope> {
-  readonly type: string;
+export interface EventDefinition<
+  S extends z.ZodType = z.ZodType,
+  Sc extends Scope = Scope,
+  R = unknown,
+  T extends string = string,
+  P extends string | undefined = string | undefined,
+  A extends Access = Access,
+> {
+  readonly type: T;
   readonly scope: Sc;
-  readonly access: Access;
+  readonly access: A;
   readonly data: S;
   readonly stream?: StreamName | null;
-  readonly publishAs?: string;
+  readonly publishAs?: P;
   readonly description?: string;
-  handle?(ctx: HandlerContext<z.output<S>, Sc>): unknown;
+  handle?(ctx: HandlerContext<z.output<S>, Sc>): R;
 }
 
 /** A definition with its data type erased, as the registry holds it. */
 export type AnyEventDefinition = EventDefinition<z.ZodType>;
 
 /** Declares an event type; the data type of its handler is inferred from the schema. */
-export function defineEvent<S extends z.ZodType, Sc extends Scope>(
-  definition: EventDefinition<S, Sc>,
-): AnyEventDefinition {
-  return definition as unknown as AnyEventDefinition;
+export function defineEvent<
+  S extends z.ZodType,
+  const Sc extends Scope,
+  R = undefined,
+  const T extends string = string,
+  const P extends string | undefined = undefined,
+  const A extends Access = Access,
+>(definition: EventDefinition<S, Sc, R, T, P, A>): EventDefinition<S, Sc, R, T, P, A> {
+  return definition;
 }
 
 /** What handlers can reach on the node they run on. */

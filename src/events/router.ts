@@ -3,6 +3,7 @@ import type { Backend } from '../backend/backend';
 import type { Connection } from '../connection';
 import { ErrorCode, SwarmError, toWireError } from '../errors';
 import type { Logger } from '../log';
+import type { ClientFrame } from '../protocol/wire';
 import type { RoomHub } from '../rooms/room-hub';
 import { DEFAULT_STREAM, type Event, type RoomEvent, type Sender } from './event';
 import type {
@@ -19,14 +20,7 @@ import type {
 import type { EventRegistry } from './registry';
 
 /** A frame as a codec hands it over: not yet validated against any schema. */
-export interface IncomingFrame {
-  readonly type: string;
-  readonly room?: string;
-  readonly data: unknown;
-  readonly id?: string | number;
-  /** The client asks for its ack only once the event is in the database (docs/storage.md). */
-  readonly durable?: boolean;
-}
+export type IncomingFrame = ClientFrame;
 
 /**
  * Waits until a room event this node appended is in the durable tier; rejects (with an

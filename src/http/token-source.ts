@@ -1,12 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 
-/**
- * Browsers cannot set headers on a WebSocket, but they can list subprotocols. A client
- * sends its token as the entry `swarmcast.token.<jwt>` next to a real subprotocol
- * (`new WebSocket(url, ['swarmcast', 'swarmcast.token.' + jwt])`); JWT characters are
- * all legal in a subprotocol name.
- */
-export const TOKEN_PROTOCOL_PREFIX = 'swarmcast.token.';
+import { TOKEN_PROTOCOL_PREFIX } from '../protocol/wire';
+
+export { TOKEN_PROTOCOL_PREFIX };
 
 /** The token of an upgrade request: `Authorization: Bearer`, then `?token=`, then the subprotocol entry. */
 export function tokenFrom(req: IncomingMessage, url: URL): string | undefined {

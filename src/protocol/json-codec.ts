@@ -1,13 +1,13 @@
 import { ErrorCode } from '../errors';
 import type { Event } from '../events/event';
-import type { IncomingFrame } from '../events/router';
+import type { AckFrame, ClientFrame, ErrorFrame, EventFrame, FrameId, WelcomeFrame } from './wire';
 
 /** Longest `id` a client may attach; it is echoed back, so it is bounded. */
 const MAX_ID_LENGTH = 128;
 
 export type DecodeResult =
-  | { readonly ok: true; readonly frame: IncomingFrame }
-  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly id?: string | number };
+  | { readonly ok: true; readonly frame: ClientFrame }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly id?: FrameId };
 
 /** Decodes one text frame of the JSON event protocol. Never throws. */
 export function decodeJsonFrame(text: string): DecodeResult {
@@ -30,7 +30,7 @@ export function decodeJsonFrame(text: string): DecodeResult {
       message: `"id" must be a string (at most ${MAX_ID_LENGTH}) or a number`,
     };
   }
-  const checkedId = id as string | number | undefined;
+  const checkedId = id as FrameId | undefined;
   if (typeof type !== 'string' || type === '') {
     return {
       ok: false,
@@ -48,21 +48,8 @@ export function decodeJsonFrame(text: string): DecodeResult {
   return { ok: true, frame: { type, room, data, id: checkedId, ...(durable ? { durable } : {}) } };
 }
 
-/** Frames the server sends on /events. */
-export type ServerFrame =
-  | {
-      readonly type: 'welcome';
-      readonly data: { readonly node: string; readonly conn: string; readonly user: string };
-    }
-  | { readonly type: 'ack'; readonly id: string | number; readonly data: unknown }
-  | {
-      readonly type: 'error';
-      readonly id?: string | number;
-      readonly code: ErrorCode;
-      readonly message: string;
-    };
-
-export function encodeFrame(frame: ServerFrame): string {
+/** The protocol's own frames; room events go through `encodeEvent`. */
+export function encodeFrame(frame: WelcomeFrame | AckFrame | ErrorFrame): string {
   return JSON.stringify(frame);
 }
 
@@ -75,13 +62,15 @@ const encoded = new WeakMap<Event, string>();
 export function encodeEvent(event: Event): string {
   let text = encoded.get(event);
   if (text === undefined) {
-    text = JSON.stringify({
+    const frame: EventFrame = {
       type: event.type,
-      room: event.room,
+      // Only room events reach members, so `room` is always there.
+      room: event.room ?? '',
       data: event.data,
       from: event.from,
       offset: event.offset,
-    });
+    };
+    text = JSON.stringify(frame);
     encoded.set(event, text);
   }
   return text;

@@ -3,10 +3,11 @@ import type { Connection } from '../connection';
 import { UnavailableError } from '../errors';
 import { DEFAULT_STREAM, type Position, type RoomEvent, type StreamName } from '../events/event';
 import type { Logger } from '../log';
+import { ROOM_RESET } from '../protocol/wire';
 import { Sequencer } from './sequencer';
 
 /** The event members get when their room's history was reset under them: rejoin to resync. */
-export const ROOM_RESET = 'room.reset';
+export { ROOM_RESET };
 
 interface Slot {
   readonly conn: Connection;

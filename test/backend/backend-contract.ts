@@ -320,12 +320,23 @@ export function backendContract(fixture: BackendFixture): void {
         assert.equal(await a!.nodes.heartbeat(info('a'), 200), false, 'a beat after a lapse says so');
       });
 
-      it('lists a node that said goodbye as dead, and forgets it once cleaned up after', async () => {
+      it('forgets a node that said goodbye with no members listed for it', async () => {
         const [a, b] = await nodes('a', 'b');
         await a!.nodes.heartbeat(info('a'), 60_000);
         await b!.nodes.remove('a');
+        assert.deepEqual(await b!.nodes.live(), []);
+        assert.deepEqual(await b!.nodes.dead(), [], 'a clean goodbye leaves nothing for a reaper');
+      });
+
+      it('lists a node that said goodbye with members still listed as dead, and forgets it once cleaned up after', async () => {
+        const [a, b] = await nodes('a', 'b');
+        const room = uniquePrefix('goodbye');
+        await a!.nodes.heartbeat(info('a'), 60_000);
+        await a!.members.add(room, member('c1', 'a'));
+        await b!.nodes.remove('a');
         assert.deepEqual(await b!.nodes.dead(), ['a']);
         assert.deepEqual(await b!.nodes.live(), []);
+        await b!.members.removeNode('a');
         await b!.nodes.forget('a');
         assert.deepEqual(await b!.nodes.dead(), []);
       });

@@ -57,7 +57,8 @@ async function startNodes(
   return { system, nodes, url: (index) => url(nodes[index % nodes.length]!.port), stop };
 }
 
-function swarmcast(
+/** A swarmcast system; `env` may point it at a Redis Cluster (REDIS_CLUSTER_NODES) instead of the run's Redis. */
+export function swarmcast(
   name: string,
   protocol: Protocol,
   route: string,
@@ -82,7 +83,7 @@ function swarmcast(
               LOG_LEVEL: 'warn',
               NODE_ID: `bench-${index}`,
               ...env,
-              ...(context.embedded ? {} : { REDIS_URL: context.redis.url }),
+              ...(context.embedded || env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: context.redis.url }),
             },
             ready: async () => {
               const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);

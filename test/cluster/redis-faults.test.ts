@@ -1,74 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SwarmNode } from '../../src/node';
-import { type Frame, type JsonClient, OpenClients, RequestError } from '../helpers/client';
+import { OpenClients } from '../helpers/client';
 import { eventsUrl, uniquePrefix } from '../helpers/nodes';
 import { type NodeProcess, spawnNode } from '../helpers/process';
 import { TestRedis } from '../helpers/redis';
 import { startRedisNodes } from '../helpers/redis-nodes';
+import { assertReceivedAll, steadyWriter } from '../helpers/steady-writer';
 import { waitFor, within } from '../helpers/wait';
-
-/**
- * Sends numbered chat messages one after another until stopped, retrying a message that
- * Redis could not take (`unavailable`). Records the texts the server acknowledged, in order.
- */
-function steadyWriter(client: JsonClient, room: string) {
-  const acked: string[] = [];
-  const refused: string[] = [];
-  let stopped = false;
-  const done = (async () => {
-    for (let n = 0; !stopped; n++) {
-      const text = `m${n}`;
-      for (;;) {
-        try {
-          await client.request('chat.message', { room, data: { text } });
-          acked.push(text);
-          break;
-        } catch (err) {
-          if (!(err instanceof RequestError) || err.frame.code !== 'unavailable') throw err;
-          refused.push(text);
-          if (stopped) return;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
-    }
-  })();
-  return {
-    acked,
-    refused,
-    async stop() {
-      stopped = true;
-      await done;
-    },
-  };
-}
-
-function texts(frames: Frame[]): string[] {
-  return frames.map((f) => (f.data as { text: string }).text);
-}
-
-/** Every acknowledged message reached the member once, in the order it was acknowledged. */
-async function assertReceivedAll(member: JsonClient, room: string, acked: string[]): Promise<void> {
-  const ackedSet = new Set(acked);
-  await waitFor(
-    () => texts(member.events(room, 'chat.message')).filter((t) => ackedSet.has(t)).length >= acked.length,
-    `all ${acked.length} acknowledged messages at a member`,
-    15_000,
-  );
-  // A message refused with `unavailable` may still have been stored (Redis ran the script
-  // and went away before the reply): the writer's retry then stores it again. Each copy
-  // is a distinct event with its own offset; what must hold is no offset twice, and every
-  // acknowledged message present, in acknowledgement order.
-  const got = texts(member.events(room, 'chat.message'));
-  const firstSeen = got.filter((t, i) => ackedSet.has(t) && got.indexOf(t) === i);
-  assert.deepEqual(firstSeen, acked, 'every acknowledged message, in order');
-  const offsets = member.events(room, 'chat.message').map((f) => f.offset!);
-  assert.deepEqual(
-    offsets,
-    [...offsets].sort((a, b) => a - b),
-    'increasing offsets',
-  );
-}
 
 async function readyStatus(node: SwarmNode): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${node.port}/readyz`);
@@ -168,7 +107,7 @@ describe('a node process killed with SIGKILL', () => {
   const HEARTBEAT_MS = 200;
   const NODE_TTL_MS = 1000;
   let redis: TestRedis;
-  let procs: NodeProcess[] = [];
+  const procs: NodeProcess[] = [];
   const clients = new OpenClients();
   const connect = (proc: NodeProcess) => clients.connect(eventsUrl(proc.port));
 
@@ -180,7 +119,8 @@ describe('a node process killed with SIGKILL', () => {
       HEARTBEAT_MS: String(HEARTBEAT_MS),
       NODE_TTL_MS: String(NODE_TTL_MS),
     };
-    procs = await Promise.all([spawnNode(env), spawnNode(env), spawnNode(env)]);
+    // One at a time into `procs`, so that `after` stops whatever did start.
+    for (let i = 0; i < 3; i++) procs.push(await spawnNode(env));
   });
   after(async () => {
     clients.terminateAll();

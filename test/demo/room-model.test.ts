@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { JoinAnswer, Member, ServerFrame } from '../../src/demo/app/protocol';
 import { RoomModel } from '../../src/demo/app/room-model';
+import type { EventFrame, JoinAnswer, Member } from '../../src/protocol/wire';
 
 const ada: Member = { conn: 'c-ada', user: 'anon-1', node: 'n1' };
 const grace: Member = { conn: 'c-grace', user: 'anon-2', node: 'n2' };
@@ -11,13 +11,13 @@ function answer(members: Member[], state: Record<string, unknown> = {}): JoinAns
   return { room: 'r', members, state, offset: 10, epoch: 'e1' };
 }
 
-function event(type: string, data: unknown, offset?: number, from?: Member): ServerFrame {
+function event(type: string, data: unknown, offset?: number, from?: Member): EventFrame {
   return {
     type,
     room: 'r',
     data,
     offset,
-    from: from && { node: from.node, conn: from.conn, user: from.user },
+    from: from ? { node: from.node, conn: from.conn, user: from.user } : { node: 'n1' },
   };
 }
 

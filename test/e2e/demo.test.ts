@@ -199,7 +199,7 @@ describe('the demo page on a node that requires a token', () => {
     node?.kill('SIGKILL');
   });
 
-  it('passes ?token= on to both sockets', async () => {
+  it("hands the page's ?token= to both sockets", async () => {
     const url = `http://127.0.0.1:${node!.port}/?room=team-1&name=Ada&token=${await token({ 'team-*': 'write' })}`;
     const page = await DemoPage.open(browser!, url);
     await page.connectedTo(node!.id);

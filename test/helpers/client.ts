@@ -1,17 +1,13 @@
 import WebSocket from 'ws';
+import type { AckFrame, ErrorFrame, EventFrame, JoinAnswer, Welcome } from '../../src/protocol/wire';
 import { waitFor, within } from './wait';
 
-/** A frame the server sent on /events, as a test reads it. */
-export interface Frame {
-  type: string;
-  id?: string | number;
-  room?: string;
-  data?: unknown;
-  code?: string;
-  message?: string;
-  from?: { node: string; conn?: string; user?: string };
-  offset?: number;
-}
+export type { JoinAnswer };
+
+/** A frame the server sent on /events, as a test reads it: the fields of every wire frame, each optional. */
+export type Frame = { readonly type: string } & Partial<
+  Omit<ErrorFrame, 'type'> & Omit<EventFrame, 'type'> & Omit<AckFrame, 'type'>
+>;
 
 export class RequestError extends Error {
   constructor(readonly frame: Frame) {
@@ -21,11 +17,15 @@ export class RequestError extends Error {
 
 let nextId = 0;
 
-/** A real `ws` client of the JSON event protocol, recording every frame it receives. */
+/**
+ * A raw `ws` client of the JSON event protocol, recording every frame it receives: for
+ * tests of the protocol itself (bad frames, exact answers). Applications, and tests of
+ * how they fare, use the client library (test/helpers/library-client.ts).
+ */
 export class JsonClient {
   readonly frames: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
-  welcome!: { node: string; conn: string; user: string };
+  welcome!: Welcome;
 
   private constructor(readonly socket: WebSocket) {
     this.closed = new Promise((resolve) => {
@@ -47,7 +47,7 @@ export class JsonClient {
       `connection to ${url}`,
     );
     const welcome = await client.next((f) => f.type === 'welcome', 'welcome');
-    client.welcome = welcome.data as JsonClient['welcome'];
+    client.welcome = welcome.data as Welcome;
     return client;
   }
 
@@ -98,15 +98,6 @@ export class JsonClient {
     this.socket.close();
     await within(this.closed, 'close');
   }
-}
-
-export interface JoinAnswer {
-  room: string;
-  members: Array<{ conn: string; user: string; node: string }>;
-  state: Record<string, unknown>;
-  offset: number;
-  epoch: string;
-  recovered?: boolean;
 }
 
 /** The clients one test file opened, so that its `after` can drop them all. */

@@ -45,6 +45,11 @@ export class TcpProxy {
     this.targets = this.targets.filter((target) => target !== port);
   }
 
+  /** Cuts every proxied connection, as a network blip does, and keeps accepting new ones. */
+  cutAll(): void {
+    for (const socket of this.open) socket.destroy();
+  }
+
   /** Stops accepting and cuts every proxied connection. */
   async close(): Promise<void> {
     for (const socket of this.open) socket.destroy();

@@ -7,7 +7,7 @@ import { TestRedis } from '../helpers/redis';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { waitFor, within } from '../helpers/wait';
 import { destroyAll } from '../yjs/yjs-helpers';
-import { ReconnectingClient } from './reconnecting-client';
+import { RecordingClient } from './recording-client';
 import { scrape } from './scrape';
 import { assertDocumentsConverge, Editor } from './yjs-editors';
 
@@ -71,9 +71,9 @@ class ProxiedCluster {
   }
 }
 
-async function startClients(cluster: ProxiedCluster, room: string): Promise<ReconnectingClient[]> {
-  const clients: ReconnectingClient[] = [];
-  for (let i = 0; i < CLIENTS; i++) clients.push(await ReconnectingClient.start(cluster.url, room, `c${i}`));
+async function startClients(cluster: ProxiedCluster, room: string): Promise<RecordingClient[]> {
+  const clients: RecordingClient[] = [];
+  for (let i = 0; i < CLIENTS; i++) clients.push(await RecordingClient.start(cluster.url, room, `c${i}`));
   return clients;
 }
 
@@ -91,7 +91,7 @@ async function clusterMetric(cluster: ProxiedCluster, name: string, labels: Reco
 }
 
 /** Waits until every client is connected and has had a message acknowledged since `marks`. */
-async function allSending(clients: ReconnectingClient[], what: string): Promise<void> {
+async function allSending(clients: RecordingClient[], what: string): Promise<void> {
   const marks = clients.map((c) => c.acked.length);
   await waitFor(
     () => clients.every((c, i) => c.connected && c.acked.length >= marks[i]! + 2),
@@ -104,7 +104,7 @@ async function allSending(clients: ReconnectingClient[], what: string): Promise<
  * Stops the traffic, then checks that every client holds every acknowledged event (of
  * every client), each once and in offset order, with nothing it could not recover.
  */
-async function assertNothingLost(clients: ReconnectingClient[]): Promise<number> {
+async function assertNothingLost(clients: RecordingClient[]): Promise<number> {
   for (const client of clients) await client.stopSending();
   const acked = [...new Set(clients.flatMap((c) => c.acked))].sort((a, b) => a - b);
   const last = acked.at(-1)!;
@@ -130,7 +130,7 @@ async function assertNothingLost(clients: ReconnectingClient[]): Promise<number>
 
 describe('a rolling restart behind a round-robin TCP proxy', () => {
   let cluster: ProxiedCluster;
-  let clients: ReconnectingClient[] = [];
+  let clients: RecordingClient[] = [];
   before(async () => {
     cluster = await ProxiedCluster.start(3);
   });
@@ -194,7 +194,7 @@ describe('a rolling restart behind a round-robin TCP proxy', () => {
 
 describe('kill -9 of one node behind a round-robin TCP proxy', () => {
   let cluster: ProxiedCluster;
-  let clients: ReconnectingClient[] = [];
+  let clients: RecordingClient[] = [];
   before(async () => {
     cluster = await ProxiedCluster.start(3);
   });

@@ -29,14 +29,18 @@ export class RedisAwarenessStore implements AwarenessStore {
     const key = this.keys.awareness(room);
     const fields = entries.flatMap((entry) => [String(entry.client), JSON.stringify(entry)]);
     const nodes = [...new Set(entries.map((entry) => entry.node))];
-    await this.run('write', () => {
-      const batch = this.redis
+    // The node's index first (its own slot), the states after: the index is never
+    // missing a room where the node has states, so the reaper finds them all.
+    await this.run('write', () =>
+      Promise.all(nodes.map((node) => this.redis.sadd(this.keys.yjsNodeRooms(node), room))),
+    );
+    await this.run('write', () =>
+      this.redis
         .multi()
         .hset(key, ...fields)
-        .pexpire(key, AWARENESS_KEY_TTL_MS);
-      for (const node of nodes) batch.sadd(this.keys.yjsNodeRooms(node), room);
-      return batch.exec();
-    });
+        .pexpire(key, AWARENESS_KEY_TTL_MS)
+        .exec(),
+    );
   }
 
   async remove(room: string, clients: readonly number[]): Promise<void> {

@@ -1,7 +1,10 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import type { RedisClusterConfig } from '../../config';
 import type { Logger } from '../../log';
 import type { Backend, BackendMetrics, BackendStatus } from '../backend';
+import { ClassicSubscriber } from './classic-subscriber';
 import { RedisKeys } from './keys';
+import { quitWithin } from './quit';
 import { describeConnectionError, redactRedisUrl } from './redis-address';
 import { RedisAwarenessStore } from './redis-awareness-store';
 import { RedisBus } from './redis-bus';
@@ -10,14 +13,22 @@ import { RedisDocumentStore } from './redis-document-store';
 import { RedisRevocationStore } from './redis-revocation-store';
 import { RedisHistory, RedisMembers, RedisNodes, RedisState } from './redis-stores';
 import { defineScripts, type ScriptedRedis } from './scripts';
+import { ShardedSubscriber } from './sharded-subscriber';
+import type { Subscriber, SubscriberHooks } from './subscriber';
 
-export interface RedisBackendOptions {
-  readonly url: string;
+/** One Redis (`url`) or a Redis Cluster (`cluster`): exactly one of the two. */
+export type RedisTarget =
+  | { readonly url: string; readonly cluster?: undefined }
+  | { readonly cluster: RedisClusterConfig; readonly url?: undefined };
+
+export type RedisBackendOptions = RedisTarget & {
   readonly node: string;
   readonly keyPrefix: string;
   readonly historyLimit: number;
+  /** REDIS_WAIT_REPLICAS: replicas that must hold a room event before it is acknowledged. */
+  readonly waitReplicas?: number;
   readonly log: Logger;
-}
+};
 
 /** Longest wait between reconnect attempts: Redis back means serving again within this. */
 const MAX_RETRY_DELAY_MS = 1000;
@@ -25,21 +36,29 @@ const MAX_RETRY_DELAY_MS = 1000;
 const START_WAIT_MS = 3000;
 /** A command that gets no answer in this time counts as Redis being unavailable. */
 const COMMAND_TIMEOUT_MS = 5000;
+/**
+ * How often the cluster client reloads the slot map without being told by a MOVED: a
+ * sharded subscription whose slot moved is noticed within this (a publish that hits
+ * MOVED reloads it at once).
+ */
+const SLOTS_REFRESH_MS = 1000;
 
 /**
- * The cluster backend: every store and the bus on one Redis. Two connections per
- * process: `redis` for commands and scripts, `sub` for pub/sub (a subscribed connection
- * can do nothing else). Both run without an offline queue, so while Redis is away every
- * call fails at once with `unavailable` and the node reports not ready; both reconnect
- * by themselves, and the bus then reads whatever was published meanwhile from history.
+ * The cluster backend: every store and the bus on one Redis or on a Redis Cluster.
+ * `redis` runs commands and scripts (an ioredis `Cluster` routes each by its key's
+ * slot); `sub` does pub/sub, classic on one Redis and sharded on a cluster (a subscribed
+ * connection can do nothing else). Commands run without an offline queue, so while
+ * Redis is away every call fails at once with `unavailable` and the node reports not
+ * ready; connections reconnect by themselves, and the bus then reads whatever was
+ * published meanwhile from history.
  */
 export class RedisBackend implements Backend {
   readonly name = 'redis';
   readonly summary = 'cluster backend on Redis';
   readonly redis: ScriptedRedis;
-  readonly sub: Redis;
+  readonly sub: Subscriber;
   readonly keys: RedisKeys;
-  readonly calls = new RedisCalls(() => this.redis.stream);
+  readonly calls: RedisCalls;
   readonly bus: RedisBus;
   readonly history: RedisHistory;
   readonly members: RedisMembers;
@@ -53,9 +72,7 @@ export class RedisBackend implements Backend {
   private current: BackendStatus = 'down';
   private closed = false;
   private wasUp = false;
-  /** The subscriber is connected and has subscribed every channel again. */
-  private subscribed = false;
-  /** The last connection error of either connection, for the log lines that say why Redis is away. */
+  /** The last connection error of any connection, for the log lines that say why Redis is away. */
   private lastError: unknown;
 
   constructor(private readonly options: RedisBackendOptions) {
@@ -68,18 +85,90 @@ export class RedisBackend implements Backend {
       commandTimeout: COMMAND_TIMEOUT_MS,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), MAX_RETRY_DELAY_MS),
     };
-    this.redis = defineScripts(
-      new Redis(options.url, { ...common, connectionName: `swarmcast:${options.node}:cmd` }),
+    const hooks: SubscriberHooks = {
+      message: (channel, message) => this.bus.onMessage(channel, message),
+      changed: () => this.update(),
+      // Channels that moved shards while the node stayed up: read what they missed.
+      resubscribed: () => {
+        if (this.current === 'up') this.bus.resync();
+      },
+    };
+    const always = [this.keys.clusterChannel()];
+    const name = (role: string) => `swarmcast:${options.node}:${role}`;
+    if (options.cluster) {
+      const { cluster } = options;
+      const nodeOptions: RedisOptions = {
+        ...common,
+        // Per node, ioredis opens the connection with the first command sent to it, which
+        // needs its queue; the cluster client itself refuses commands while a node is down.
+        enableOfflineQueue: true,
+        username: cluster.username,
+        password: cluster.password,
+        // Managed clusters (ElastiCache, MemoryDB) present certificates for their own
+        // names; the host name stays as given so TLS checks it.
+        tls: cluster.tls ? {} : undefined,
+      };
+      const client = new Cluster(
+        cluster.nodes.map(({ host, port }) => ({ host, port })),
+        {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          slotsRefreshInterval: SLOTS_REFRESH_MS,
+          clusterRetryStrategy: common.retryStrategy,
+          redisOptions: { ...nodeOptions, connectionName: name('cmd') },
+          ...(cluster.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
+        },
+      );
+      this.redis = defineScripts(client, 'SPUBLISH');
+      this.calls = new RedisCalls(() => undefined);
+      this.sub = new ShardedSubscriber(
+        client,
+        { ...nodeOptions, commandTimeout: undefined, connectionName: name('sub') },
+        always,
+        hooks,
+        options.log,
+      );
+      client.on('ready', () => this.update());
+      client.on('close', () => this.update());
+      client.on('error', (err: Error) => {
+        this.lastError = err;
+        options.log.debug({ err }, 'redis cluster error');
+      });
+    } else {
+      const url = options.url;
+      const client = new Redis(url, { ...common, connectionName: name('cmd') });
+      this.redis = defineScripts(client, 'PUBLISH');
+      this.calls = new RedisCalls(() => client.stream);
+      // The subscriber waits for messages, not replies: no command timeout on it. It
+      // subscribes again itself after a reconnect.
+      const sub = new Redis(url, {
+        ...common,
+        commandTimeout: undefined,
+        autoResubscribe: false,
+        connectionName: name('sub'),
+      });
+      sub.on('error', (err: Error) => {
+        this.lastError = err;
+        options.log.debug({ err }, 'redis connection error');
+      });
+      this.sub = new ClassicSubscriber(sub, always, hooks, options.log);
+      client.on('ready', () => this.update());
+      client.on('close', () => this.update());
+      // Connection errors are reported through status changes; without a listener ioredis would print them.
+      client.on('error', (err: Error) => {
+        this.lastError = err;
+        options.log.debug({ err }, 'redis connection error');
+      });
+    }
+    this.bus = new RedisBus(
+      options.node,
+      this.redis,
+      this.sub,
+      this.keys,
+      this.calls,
+      options.historyLimit,
+      options.waitReplicas ?? 0,
     );
-    // The subscriber waits for messages, not replies: no command timeout on it. It
-    // subscribes again itself after a reconnect (see RedisBus.resubscribe).
-    this.sub = new Redis(options.url, {
-      ...common,
-      commandTimeout: undefined,
-      autoResubscribe: false,
-      connectionName: `swarmcast:${options.node}:sub`,
-    });
-    this.bus = new RedisBus(options.node, this.redis, this.sub, this.keys, this.calls, options.historyLimit);
     this.history = new RedisHistory(this.redis, this.keys, this.calls);
     this.members = new RedisMembers(this.redis, this.keys, this.calls);
     this.state = new RedisState(this.redis, this.keys, this.calls);
@@ -87,20 +176,12 @@ export class RedisBackend implements Backend {
     this.documents = new RedisDocumentStore(this.redis, this.keys, this.calls);
     this.awareness = new RedisAwarenessStore(this.redis, this.keys, this.calls);
     this.revocations = new RedisRevocationStore(this.redis, this.keys.revocations());
-    for (const connection of [this.redis, this.sub]) {
-      connection.on('ready', () => this.update());
-      connection.on('close', () => this.update());
-      // Connection errors are reported through status changes; without a listener ioredis would print them.
-      connection.on('error', (err: Error) => {
-        this.lastError = err;
-        options.log.debug({ err }, 'redis connection error');
-      });
-    }
-    this.sub.on('ready', () => void this.onSubscriberReady());
-    this.sub.on('close', () => {
-      this.subscribed = false;
-      this.update();
-    });
+  }
+
+  /** Where this backend's Redis is, password masked: the URL, or the cluster's seeds. */
+  private address(): string {
+    if (this.options.url !== undefined) return redactRedisUrl(this.options.url);
+    return this.options.cluster.nodes.map(({ host, port }) => `${host}:${port}`).join(',');
   }
 
   status(): BackendStatus {
@@ -115,16 +196,20 @@ export class RedisBackend implements Backend {
     this.listeners.push(listener);
   }
 
-  /** Connects both connections. A Redis that is down at start is waited for in the background. */
+  /** Connects. A Redis that is down at start is waited for in the background. */
   async start(): Promise<void> {
-    const connect = (connection: Redis) =>
-      connection.connect().then(
+    const connected = await Promise.all([
+      this.redis.connect().then(
         () => true,
         () => false,
-      );
-    const connected = await Promise.all([connect(this.redis), connect(this.sub)]);
+      ),
+      this.sub.start().then(
+        () => true,
+        () => false,
+      ),
+    ]);
     if (connected.includes(false)) {
-      const redis = redactRedisUrl(this.options.url);
+      const redis = this.address();
       const cause = describeConnectionError(this.lastError ?? 'no answer');
       this.options.log.error(
         { redis, cause },
@@ -146,33 +231,16 @@ export class RedisBackend implements Backend {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(
-      [this.redis, this.sub].map((connection) =>
-        connection.quit().catch(() => {
-          connection.disconnect();
-        }),
-      ),
-    );
-  }
-
-  private async onSubscriberReady(): Promise<void> {
-    try {
-      await this.bus.resubscribe();
-      this.subscribed = true;
-      this.update();
-    } catch (err) {
-      // The connection dropped again; the next 'ready' tries again.
-      this.options.log.warn({ err }, 'resubscribe failed');
-    }
+    await Promise.all([quitWithin(this.redis), this.sub.close()]);
   }
 
   private update(): void {
     if (this.closed) return;
-    const next: BackendStatus = this.redis.status === 'ready' && this.subscribed ? 'up' : 'down';
+    const next: BackendStatus = this.redis.status === 'ready' && this.sub.ready() ? 'up' : 'down';
     if (next === this.current) return;
     this.current = next;
     if (next === 'down') {
-      const redis = redactRedisUrl(this.options.url);
+      const redis = this.address();
       const cause =
         this.lastError === undefined ? 'connection closed' : describeConnectionError(this.lastError);
       this.options.log.warn(

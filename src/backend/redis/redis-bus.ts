@@ -1,39 +1,59 @@
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
 import type { Event, RoomEvent, StoredEvent, StreamName } from '../../events/event';
 import type { Bus, BusListener } from '../backend';
 import { DOCUMENT_STREAM } from '../document-store';
 import { decodeEnvelope, encodeEnvelope } from '../envelope';
 import type { RedisKeys } from './keys';
 import type { RedisCalls } from './redis-calls';
-import type { ScriptedRedis } from './scripts';
+import { appendPublish, type ScriptedRedis } from './scripts';
+import type { Subscriber } from './subscriber';
 
 /**
- * The bus over Redis pub/sub. One subscriber connection per process carries the cluster
- * channel and one channel per room this node has members in (the room hub subscribes
- * and unsubscribes). Room events are appended and published by one Lua script, so the
- * live message carries its offset. Messages this node published are dropped on receipt:
- * the router already delivered them locally.
+ * How long an append waits for REDIS_WAIT_REPLICAS replicas before the sender is told
+ * `unavailable`: a healthy replica answers in about a round trip, a failover takes seconds.
+ */
+const WAIT_TIMEOUT_MS = 1000;
+
+/** The append script and its WAIT, as one pipeline on the connection of the room's shard. */
+interface AppendPipeline {
+  eval(script: string, keys: 3, ...args: Parameters<ScriptedRedis['swarmAppendPublish']>): AppendPipeline;
+  wait(replicas: number, timeoutMs: number): AppendPipeline;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
+}
+
+/**
+ * The bus over Redis pub/sub. The subscriber carries the cluster channel and one channel
+ * per room this node has members in (the room hub subscribes and unsubscribes): classic
+ * pub/sub on one Redis, sharded on a Redis Cluster. Room events are appended and
+ * published by one Lua script, so the live message carries its offset. Messages this
+ * node published are dropped on receipt: the router already delivered them locally.
  */
 export class RedisBus implements Bus {
   private listener: BusListener | undefined;
   private readonly epochBase = randomUUID();
   private epochs = 0;
   private readonly clusterChannel: string;
-  /** The channels this node wants, kept here so a reconnect can subscribe them all again. */
-  private readonly channels = new Set<string>();
+  /** The append script's text, for the pipeline that WAITs after it. */
+  private readonly appendScript: string;
 
   constructor(
     private readonly node: string,
     private readonly redis: ScriptedRedis,
-    private readonly sub: Redis,
+    private readonly sub: Subscriber,
     private readonly keys: RedisKeys,
     private readonly calls: RedisCalls,
     private readonly historyLimit: number,
+    /** Replicas that must have an append before it is acknowledged (REDIS_WAIT_REPLICAS). */
+    private readonly waitReplicas = 0,
   ) {
     this.clusterChannel = keys.clusterChannel();
-    this.channels.add(this.clusterChannel);
-    sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
+    this.appendScript = appendPublish(sub.publishCommand);
+  }
+
+  /** A plain publish (no history) with the subscriber's command. */
+  private async publish(channel: string, message: Buffer): Promise<void> {
+    if (this.sub.publishCommand === 'SPUBLISH') await this.redis.spublish(channel, message);
+    else await this.redis.publish(channel, message);
   }
 
   publishRoom(event: RoomEvent, stream: StreamName): Promise<StoredEvent>;
@@ -42,7 +62,7 @@ export class RedisBus implements Bus {
   async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent> {
     const channel = this.keys.roomChannel(event.room);
     if (stream === null) {
-      await this.calls.run('publish', () => this.redis.publish(channel, encodeEnvelope(event)));
+      await this.calls.run('publish', () => this.publish(channel, encodeEnvelope(event)));
       return event;
     }
     const envelope = encodeEnvelope({ ...event, stream });
@@ -53,46 +73,58 @@ export class RedisBus implements Bus {
     // Streams are capped; the document stream is trimmed only by compaction, which
     // folds it into the snapshot first.
     const maxlen = stream === DOCUMENT_STREAM ? 0 : this.historyLimit;
-    const [offset, epoch] = (await this.calls.run('publish', () =>
-      this.redis.swarmAppendPublish(
-        this.keys.log(event.room, stream),
-        this.keys.seq(event.room, stream),
-        this.keys.epoch(event.room, stream),
-        header,
-        body,
-        maxlen,
-        this.freshEpoch(),
-        channel,
-      ),
-    )) as [number, string];
+    const args: Parameters<ScriptedRedis['swarmAppendPublish']> = [
+      this.keys.log(event.room, stream),
+      this.keys.seq(event.room, stream),
+      this.keys.epoch(event.room, stream),
+      header,
+      body,
+      maxlen,
+      this.freshEpoch(),
+      channel,
+    ];
+    const [offset, epoch] = await this.calls.run('publish', () =>
+      this.waitReplicas > 0 ? this.appendAndWait(args) : this.redis.swarmAppendPublish(...args),
+    );
     return { ...event, stream, offset: Number(offset), epoch: String(epoch) };
   }
 
+  /**
+   * The append, then WAIT on the same connection (WAIT cannot run inside a script): the
+   * ack goes out only once `waitReplicas` replicas have the entry, so a failover that
+   * promotes one of them keeps it. Fewer in time: the entry is on the master and may or
+   * may not survive, which is what `unavailable` tells the sender.
+   */
+  private async appendAndWait(
+    args: Parameters<ScriptedRedis['swarmAppendPublish']>,
+  ): Promise<[number, string]> {
+    const pipeline = this.redis.pipeline() as unknown as AppendPipeline;
+    // EVAL, not EVALSHA: ioredis does not load a missing script inside a pipeline, and a
+    // promoted replica has none in its cache (scripts replicate as their effects).
+    const results = await pipeline
+      .eval(this.appendScript, 3, ...args)
+      .wait(this.waitReplicas, WAIT_TIMEOUT_MS)
+      .exec();
+    const [appended, waited] = results ?? [];
+    if (!appended || appended[0]) throw appended?.[0] ?? new Error('append got no reply');
+    if (!waited || waited[0]) throw waited?.[0] ?? new Error('WAIT got no reply');
+    // Not a ReplyError: RedisCalls turns it into `unavailable`.
+    if (Number(waited[1]) < this.waitReplicas) {
+      throw new Error(`WAIT: ${waited[1]} of ${this.waitReplicas} replicas have the append`);
+    }
+    return appended[1] as [number, string];
+  }
+
   async publishCluster(event: Event): Promise<void> {
-    await this.calls.run('publish', () =>
-      this.redis.publish(this.keys.clusterChannel(), encodeEnvelope(event)),
-    );
+    await this.calls.run('publish', () => this.publish(this.keys.clusterChannel(), encodeEnvelope(event)));
   }
 
   async subscribe(room: string): Promise<void> {
-    const channel = this.keys.roomChannel(room);
-    this.channels.add(channel);
-    await this.calls.run('subscribe', () => this.sub.subscribe(channel));
+    await this.calls.run('subscribe', () => this.sub.subscribe(this.keys.roomChannel(room)));
   }
 
   async unsubscribe(room: string): Promise<void> {
-    const channel = this.keys.roomChannel(room);
-    this.channels.delete(channel);
-    await this.calls.run('subscribe', () => this.sub.unsubscribe(channel));
-  }
-
-  /**
-   * After the subscriber connection (re)connects: subscribes to every channel again. The
-   * backend then has every room stream read what it missed; in that order, nothing
-   * published between the history read and the subscription can fall through the crack.
-   */
-  async resubscribe(): Promise<void> {
-    await this.sub.subscribe(...this.channels);
+    await this.calls.run('subscribe', () => this.sub.unsubscribe(this.keys.roomChannel(room)));
   }
 
   /** Every room stream reads what it missed (the backend calls it once Redis is fully back). */
@@ -114,7 +146,8 @@ export class RedisBus implements Bus {
     this.listener = listener;
   }
 
-  private onMessage(channel: Buffer, message: Buffer): void {
+  /** A message from the subscriber (the backend wires it here). */
+  onMessage(channel: Buffer, message: Buffer): void {
     let event: Event;
     try {
       event = decodeEnvelope(message);

@@ -3,8 +3,13 @@ import { ReplyError } from 'ioredis';
 import { UnavailableError } from '../../errors';
 import { holdWritesForTick } from '../../protocol/write-batch';
 
-/** Replies that mean "not now" rather than "never": Redis loading its AOF, a failover. */
-const TRANSIENT = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)/;
+/**
+ * Replies that mean "not now" rather than "never": Redis loading its AOF, a failover. A
+ * MOVED or ASK reaches here only from a pipeline (the append with its WAIT), which
+ * ioredis does not redirect when only one of its replies is one: the script did not run,
+ * the slot map refreshes within a second, and the client's retry goes to the new owner.
+ */
+const TRANSIENT = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|MOVED|ASK)/;
 
 /** Hooks for timing Redis calls (the metrics module plugs in here). */
 export interface RedisCallObserver {
@@ -26,13 +31,14 @@ export class RedisCalls {
    * @param socket the command connection's current socket: the commands of one tick
    *   leave in one write (protocol/write-batch.ts) instead of a system call each, the
    *   busiest code of a node under load in the bench's profiles. Order is unchanged.
+   *   Undefined on a Redis Cluster, whose commands leave on one connection per shard.
    */
-  constructor(private readonly socket: () => Duplex) {}
+  constructor(private readonly socket: () => Duplex | undefined) {}
 
   async run<T>(kind: RedisCallKind, call: () => Promise<T>): Promise<T> {
     const started = process.hrtime.bigint();
     const socket = this.socket();
-    if (!socket.destroyed) holdWritesForTick(socket);
+    if (socket && !socket.destroyed) holdWritesForTick(socket);
     try {
       const result = await call();
       this.observe(kind, started, true);

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { RevocationRecord, RevocationStore } from '../revocation-store';
+import type { RedisClient } from './scripts';
 
 /**
  * One Redis hash for the deployment: field `JSON [user, room]` -> `at`. Small (one field
@@ -7,7 +7,7 @@ import type { RevocationRecord, RevocationStore } from '../revocation-store';
  */
 export class RedisRevocationStore implements RevocationStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
   ) {}
 

@@ -66,26 +66,37 @@ export class RedisMembers implements MemberStore {
     private readonly calls: RedisCalls,
   ) {}
 
+  /**
+   * Three steps on up to three slots (the room's, the node's index, the node set), in an
+   * order that keeps the index a superset of where the node has members: the room is
+   * counted in the index before the member is written, so a reaper that reads the index
+   * never misses a member (docs/redis.md gives the argument).
+   */
   async add(room: string, member: Member): Promise<void> {
+    const index = this.keys.nodeRooms(member.node);
     await this.calls.run('write', () =>
-      this.redis.swarmAddMember(
-        this.keys.members(room),
-        this.keys.nodeRooms(member.node),
+      Promise.all([
         // A node with members is always on the reaper's list, even if it never got to beat.
-        this.keys.nodeIndex(),
-        member.conn,
-        JSON.stringify(member),
-        room,
-        member.node,
-      ),
+        this.redis.sadd(this.keys.nodeIndex(), member.node),
+        this.redis.hincrby(index, room, 1),
+      ]),
     );
+    const added = await this.calls.run('write', () =>
+      this.redis.swarmAddMember(this.keys.members(room), member.conn, JSON.stringify(member)),
+    );
+    // Already a member: its count was there, take back the one just added.
+    if (added === 0) await this.calls.run('write', () => this.redis.swarmUncountRoom(index, room));
   }
 
+  /** The member goes first, the index count after: a crash in between leaves the index too large, never too small. */
   async remove(room: string, conn: string): Promise<boolean> {
-    const removed = await this.calls.run('write', () =>
-      this.redis.swarmRemoveMember(this.keys.members(room), conn, room, this.keys.nodePrefix()),
+    const json = await this.calls.run('write', () =>
+      this.redis.swarmRemoveMember(this.keys.members(room), conn),
     );
-    return removed > 0;
+    if (json === null) return false;
+    const { node } = JSON.parse(json) as Member;
+    await this.calls.run('write', () => this.redis.swarmUncountRoom(this.keys.nodeRooms(node), room));
+    return true;
   }
 
   async list(room: string): Promise<Member[]> {
@@ -142,15 +153,17 @@ export class RedisNodes implements NodeRegistry {
     private readonly calls: RedisCalls,
   ) {}
 
+  /**
+   * The heartbeat first, then the node set: they sit on different slots, and in this
+   * order a node id is in the set only once its heartbeat has been written, so a node in
+   * the set without a heartbeat really is gone.
+   */
   async heartbeat(info: NodeInfo, ttlMs: number): Promise<boolean> {
-    const results = await this.calls.run('write', () =>
-      this.redis
-        .multi()
-        .set(this.keys.node(info.id), JSON.stringify(info), 'PX', ttlMs, 'GET')
-        .sadd(this.keys.nodeIndex(), info.id)
-        .exec(),
+    const previous = await this.calls.run('write', () =>
+      this.redis.set(this.keys.node(info.id), JSON.stringify(info), 'PX', ttlMs, 'GET'),
     );
-    return typeof results?.[0]?.[1] === 'string';
+    await this.calls.run('write', () => this.redis.sadd(this.keys.nodeIndex(), info.id));
+    return typeof previous === 'string';
   }
 
   async live(): Promise<NodeInfo[]> {
@@ -164,20 +177,20 @@ export class RedisNodes implements NodeRegistry {
   }
 
   /**
-   * Every registered node with its heartbeat, or none when it expired. A node joins the
-   * index in the same MULTI that sets its heartbeat, so a node in the index without a
-   * heartbeat really is gone.
+   * Every registered node with its heartbeat, or none when it expired. The set is read
+   * before the heartbeats, and a node enters the set only after its first heartbeat
+   * (see heartbeat), so a node that is just registering is never taken for dead.
    */
   private async snapshot(): Promise<Array<{ id: string; info: NodeInfo | undefined }>> {
     const ids = await this.calls.run('read', () => this.redis.smembers(this.keys.nodeIndex()));
     if (ids.length === 0) return [];
-    // One GET per node in a pipeline rather than MGET: node keys sit on different slots.
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.get(this.keys.node(id));
-    const results = (await this.calls.run('read', () => pipeline.exec())) ?? [];
+    // One GET per node rather than MGET: node keys sit on different slots. Sent in one
+    // tick, they leave together (one write per connection).
+    const values = await this.calls.run('read', () =>
+      Promise.all(ids.map((id) => this.redis.get(this.keys.node(id)))),
+    );
     return ids.map((id, i) => {
-      const [err, json] = results[i] ?? [null, null];
-      if (err) throw err;
+      const json = values[i];
       return { id, info: typeof json === 'string' ? (JSON.parse(json) as NodeInfo) : undefined };
     });
   }

@@ -1,4 +1,7 @@
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+
+/** A command connection: one Redis, or a Redis Cluster client (same commands, routed by key). */
+export type RedisClient = Redis | Cluster;
 
 /**
  * The Lua scripts swarmcast runs in Redis (docs/redis.md explains each). A script runs
@@ -7,7 +10,9 @@ import type Redis from 'ioredis';
  */
 
 /**
- * Append to a room stream and publish, in one step.
+ * Append to a room stream and publish, in one step. `publish` is PUBLISH on one Redis and
+ * SPUBLISH on a Redis Cluster, where the room channel carries the room's hash tag and so
+ * lives on the same shard as the keys.
  * KEYS: 1 log (stream), 2 seq, 3 epoch. ARGV: 1 the envelope header JSON without its
  * closing brace, 2 the binary body (may be empty), 3 MAXLEN (0: uncapped), 4 a fresh
  * epoch id, 5 the room channel.
@@ -17,7 +22,7 @@ import type Redis from 'ioredis';
  * and members who held the old epoch are told to resync (room.reset). Returns
  * {offset, epoch}.
  */
-export const APPEND_PUBLISH = `
+export const appendPublish = (publish: 'PUBLISH' | 'SPUBLISH') => `
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
   epoch = ARGV[4]
@@ -33,7 +38,7 @@ if maxlen > 0 then
 else
   redis.call('XADD', KEYS[1], offset .. '-0', 'e', message)
 end
-redis.call('PUBLISH', ARGV[5], message)
+redis.call('${publish}', ARGV[5], message)
 return {offset, epoch}
 `;
 
@@ -55,29 +60,31 @@ return out
 `;
 
 /**
- * Add a member, counting the node's members per room so the node's room index stays
- * exact. KEYS: 1 members hash, 2 the node's room index (hash room -> count), 3 node set.
- * ARGV: 1 conn, 2 member JSON, 3 room, 4 node id. Adding the same member again is a no-op.
+ * Add a member to a room. KEYS: 1 members hash. ARGV: 1 conn, 2 member JSON. Returns 1
+ * when the member is new, 0 when it was there already. The node's room index is counted
+ * up before this runs (docs/redis.md: it sits on another slot).
  */
 export const ADD_MEMBER = `
-if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
-  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-end
-redis.call('SADD', KEYS[3], ARGV[4])
-return 1
+return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 `;
 
 /**
- * Remove a member; the room leaves the node's index with its last member there.
- * KEYS: 1 members hash. ARGV: 1 conn, 2 room, 3 the key prefix of node room indexes
- * (the node is read from the member record). Returns 1 if the member was there.
+ * Remove a member from a room. KEYS: 1 members hash. ARGV: 1 conn. Returns the member's
+ * JSON, or false if it was not there, so the caller counts down the right node's index.
  */
 export const REMOVE_MEMBER = `
 local json = redis.call('HGET', KEYS[1], ARGV[1])
-if not json then return 0 end
+if not json then return false end
 redis.call('HDEL', KEYS[1], ARGV[1])
-local index = ARGV[3] .. cjson.decode(json).node .. ':rooms'
-if redis.call('HINCRBY', index, ARGV[2], -1) <= 0 then redis.call('HDEL', index, ARGV[2]) end
+return json
+`;
+
+/**
+ * Count a room down in a node's room index, dropping it at zero.
+ * KEYS: 1 the node's room index (hash room -> count). ARGV: 1 room.
+ */
+export const UNCOUNT_ROOM = `
+if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 1
 `;
 
@@ -119,25 +126,19 @@ export interface SwarmScripts {
     count: number,
   ): Promise<Array<Buffer | null>>;
   swarmRemoveNodeMembers(members: string, node: string): Promise<string[]>;
-  swarmAddMember(
-    members: string,
-    index: string,
-    nodes: string,
-    conn: string,
-    json: string,
-    room: string,
-    node: string,
-  ): Promise<number>;
-  swarmRemoveMember(members: string, conn: string, room: string, indexPrefix: string): Promise<number>;
+  swarmAddMember(members: string, conn: string, json: string): Promise<number>;
+  swarmRemoveMember(members: string, conn: string): Promise<string | null>;
+  swarmUncountRoom(index: string, room: string): Promise<number>;
 }
 
-export type ScriptedRedis = Redis & SwarmScripts;
+export type ScriptedRedis = RedisClient & SwarmScripts;
 
-export function defineScripts(redis: Redis): ScriptedRedis {
-  redis.defineCommand('swarmAppendPublish', { numberOfKeys: 3, lua: APPEND_PUBLISH });
+export function defineScripts(redis: RedisClient, publish: 'PUBLISH' | 'SPUBLISH'): ScriptedRedis {
+  redis.defineCommand('swarmAppendPublish', { numberOfKeys: 3, lua: appendPublish(publish) });
   redis.defineCommand('swarmReadRange', { numberOfKeys: 3, lua: READ_RANGE });
   redis.defineCommand('swarmRemoveNodeMembers', { numberOfKeys: 1, lua: REMOVE_NODE_MEMBERS });
-  redis.defineCommand('swarmAddMember', { numberOfKeys: 3, lua: ADD_MEMBER });
+  redis.defineCommand('swarmAddMember', { numberOfKeys: 1, lua: ADD_MEMBER });
   redis.defineCommand('swarmRemoveMember', { numberOfKeys: 1, lua: REMOVE_MEMBER });
+  redis.defineCommand('swarmUncountRoom', { numberOfKeys: 1, lua: UNCOUNT_ROOM });
   return redis as ScriptedRedis;
 }

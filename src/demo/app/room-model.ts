@@ -1,4 +1,4 @@
-import type { JoinAnswer, Member, ServerFrame } from './protocol';
+import type { EventFrame, JoinAnswer, Member } from '../../protocol/wire';
 
 /** Display names live in the room's key/value state under this prefix plus the connection id. */
 export const NAME_KEY = 'name:';
@@ -23,8 +23,8 @@ export class RoomModel {
   /** The `name:` keys the room state holds now, to clean up those of members who left. */
   private readonly namedConns = new Set<string>();
 
-  /** A (re)join: the ack's members and state are the room as of its offset. */
-  reset(answer: JoinAnswer): void {
+  /** A (re)join or a reset: these members and state are the room as of its offset. */
+  reset(answer: Pick<JoinAnswer, 'members' | 'state'>): void {
     this.members.clear();
     for (const member of answer.members) this.members.set(member.conn, member);
     this.namedConns.clear();
@@ -35,7 +35,7 @@ export class RoomModel {
    * Applies one room event. A replayed event (from before the join) only adds its chat
    * line: the join answer already holds the members and state it led to.
    */
-  apply(frame: ServerFrame, replayed: boolean): void {
+  apply(frame: EventFrame, replayed: boolean): void {
     switch (frame.type) {
       case 'chat.message': {
         const data = frame.data as { text: string; at: number };

@@ -1,7 +1,9 @@
 import type { DocStatus } from './editor';
-import type { SocketStatus } from './event-socket';
 import type { RoomModel } from './room-model';
 import { colorFor } from './settings';
+
+/** `refused`: the server will not let this page into the room; retrying would not change that. */
+export type SocketStatus = 'connecting' | 'connected' | 'disconnected' | 'refused';
 
 const STATUS_TEXT: Record<SocketStatus, string> = {
   connecting: 'connecting…',

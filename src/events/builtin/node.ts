@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { NodeInfoAnswer } from '../../protocol/wire';
 import { defineEvent } from '../event-definition';
 
 export const nodeInfo = defineEvent({
@@ -7,7 +8,7 @@ export const nodeInfo = defineEvent({
   access: 'connect',
   description: 'Which node serves this connection, and its load.',
   data: z.object({}),
-  handle(ctx) {
+  handle(ctx): NodeInfoAnswer {
     return {
       node: ctx.node.id,
       backend: ctx.node.backend.name,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Member } from '../../backend/backend';
 import type { Connection } from '../../connection';
 import { ErrorCode, SwarmError } from '../../errors';
+import type { JoinAnswer, LeaveAnswer, StateChange } from '../../protocol/wire';
 import { DEFAULT_STREAM, type Position, type RoomEvent } from '../event';
 import type { NodeServices } from '../event-definition';
 import { defineEvent } from '../event-definition';
@@ -42,7 +43,15 @@ export const roomJoin = defineEvent({
       if (since !== undefined && entry) {
         ({ replay, recovered } = await readMissed(ctx.node, room, since, epoch, position));
       }
-      ctx.reply({ room, members, state, offset: position.offset, epoch: position.epoch, recovered });
+      const answer: JoinAnswer = {
+        room,
+        members,
+        state,
+        offset: position.offset,
+        epoch: position.epoch,
+        recovered,
+      };
+      ctx.reply(answer);
       entry?.release(replay);
       if (entry) await ctx.emit('room.member.joined', { room, data: member });
     } catch (err) {
@@ -74,7 +83,7 @@ export const roomLeave = defineEvent({
   scope: 'local',
   access: 'connect',
   data: z.object({ room: roomName }),
-  async handle(ctx) {
+  async handle(ctx): Promise<LeaveAnswer> {
     const conn = requireConnection(ctx.connection, 'room.leave');
     if (!conn.rooms.has(ctx.data.room)) {
       throw new SwarmError(ErrorCode.NotJoined, `not a member of room "${ctx.data.room}"`);
@@ -105,7 +114,7 @@ export const roomStateSet = defineEvent({
   publishAs: 'room.state.changed',
   description: 'Set a key of the room state (null deletes it); members get room.state.changed.',
   data: z.object({ key: z.string().min(1).max(256), value: z.json() }),
-  async handle(ctx) {
+  async handle(ctx): Promise<StateChange> {
     await ctx.state.set(ctx.data.key, ctx.data.value);
     return { key: ctx.data.key, value: ctx.data.value };
   },

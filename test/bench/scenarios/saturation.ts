@@ -90,7 +90,7 @@ export async function saturation(context: BenchContext): Promise<ScenarioResult>
     (running) => saturate(context, running),
   );
   return {
-    id: 's6',
+    id: 's7',
     title: 'Saturation: one writer as fast as it can',
     metric: 'seconds until every reader holds every update',
     better: 'lower',

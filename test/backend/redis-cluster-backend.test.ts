@@ -1,0 +1,4 @@
+import { backendContract } from './backend-contract';
+import { redisClusterFixture } from './fixtures';
+
+backendContract(redisClusterFixture());
