@@ -41,6 +41,28 @@ export interface Config {
   readonly auth: AuthConfig;
   /** Abuse limits of every socket (see docs/security.md). */
   readonly limits: LimitsConfig;
+  /** The durable tier behind Redis (see docs/storage.md). */
+  readonly storage: StorageConfig;
+}
+
+/**
+ * Where rooms are kept beyond Redis: PostgreSQL (a cluster), a file (the embedded
+ * node), or nowhere (memory only, or Redis only: the behaviour before storage existed).
+ */
+export type StorageConfig =
+  | { readonly kind: 'none' }
+  | ({ readonly kind: 'postgres'; readonly url: string } & PersistConfig)
+  | ({ readonly kind: 'file'; readonly dir: string } & PersistConfig);
+
+export interface PersistConfig {
+  /** New events are copied this long after the room's last append (debounced)... */
+  readonly persistDelayMs: number;
+  /** ...and never later than this after the first uncopied one, however busy the room. */
+  readonly persistMaxWaitMs: number;
+  /** A room with no member anywhere for this long, and all copied, leaves Redis; 0: never. */
+  readonly roomIdleMs: number;
+  /** How long a `"durable": true` event waits for the database before it is answered `unavailable`. */
+  readonly durableTimeoutMs: number;
 }
 
 /** Seed nodes of a Redis Cluster and how to reach them; the client learns the rest from them. */
@@ -133,6 +155,14 @@ export interface SwarmOptions {
   readonly maxSendBufferBytes?: number;
   readonly maxConnections?: number;
   readonly pingIntervalMs?: number;
+  /** `postgres`, `file` or `none` (docs/storage.md). */
+  readonly storage?: 'postgres' | 'file' | 'none';
+  readonly databaseUrl?: string;
+  readonly dataDir?: string;
+  readonly persistDelayMs?: number;
+  readonly persistMaxWaitMs?: number;
+  readonly roomIdleMs?: number;
+  readonly durableTimeoutMs?: number;
 }
 
 type Key = keyof SwarmOptions;
@@ -172,6 +202,13 @@ export const OPTION_VARIABLES: { readonly [K in Key]-?: readonly [string, ...str
   maxSendBufferBytes: ['MAX_SEND_BUFFER_BYTES'],
   maxConnections: ['MAX_CONNECTIONS'],
   pingIntervalMs: ['PING_INTERVAL_MS'],
+  storage: ['STORAGE'],
+  databaseUrl: ['DATABASE_URL'],
+  dataDir: ['DATA_DIR'],
+  persistDelayMs: ['PERSIST_DELAY_MS'],
+  persistMaxWaitMs: ['PERSIST_MAX_WAIT_MS'],
+  roomIdleMs: ['ROOM_IDLE_MS'],
+  durableTimeoutMs: ['DURABLE_TIMEOUT_MS'],
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -498,7 +535,58 @@ function resolve(raw: RawSettings): Config {
     yjsCacheBytes: integer(raw, 'yjsCacheBytes', 0, 0, 64 * 1024 * 1024 * 1024),
     auth: authConfig(raw, production),
     limits: limitsConfig(raw),
+    storage: storageConfig(raw),
   };
+}
+
+function databaseUrl(raw: RawSettings): string | undefined {
+  const value = text(raw, 'databaseUrl');
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return raw.fail('databaseUrl', 'is not a PostgreSQL URL (postgres://user:password@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    raw.fail('databaseUrl', `must use postgres:// or postgresql://, got "${url.protocol}"`);
+  }
+  if (!url.hostname) raw.fail('databaseUrl', 'has no host');
+  return value;
+}
+
+const STORAGE_KINDS = ['postgres', 'file', 'none'] as const;
+
+function storageConfig(raw: RawSettings): StorageConfig {
+  const url = databaseUrl(raw);
+  const clustered = raw.get('redisUrl') !== undefined || raw.get('redisClusterNodes') !== undefined;
+  // The default keeps what each set-up did before: the embedded node gains its file;
+  // a Redis cluster without DATABASE_URL stays Redis-only rather than refusing to start.
+  const fallback = url ? 'postgres' : clustered ? 'none' : 'file';
+  const kind = oneOf(raw, 'storage', STORAGE_KINDS, fallback);
+  if (kind === 'none') {
+    if (url) raw.fail('storage', 'is "none" but DATABASE_URL is set; unset one of them');
+    return { kind };
+  }
+  const persistDelayMs = integer(raw, 'persistDelayMs', 1000, 10, 10 * 60_000);
+  const persist: PersistConfig = {
+    persistDelayMs,
+    persistMaxWaitMs: integer(raw, 'persistMaxWaitMs', 5 * persistDelayMs, persistDelayMs, 60 * 60_000),
+    roomIdleMs: integer(raw, 'roomIdleMs', 10 * 60_000, 0, 30 * 24 * 60 * 60_000),
+    durableTimeoutMs: integer(raw, 'durableTimeoutMs', 5000, 100, 10 * 60_000),
+  };
+  if (kind === 'postgres') {
+    if (!url) return raw.fail('databaseUrl', 'must be set when STORAGE is "postgres"');
+    return { kind, url, ...persist };
+  }
+  if (clustered) {
+    raw.fail(
+      'storage',
+      'a file database cannot serve a Redis cluster: nodes on other hosts would each have their own file; set DATABASE_URL (PostgreSQL), or STORAGE=none',
+    );
+  }
+  if (url) raw.fail('storage', 'is "file" but DATABASE_URL is set; unset one of them');
+  return { kind, dir: text(raw, 'dataDir') ?? './data', ...persist };
 }
 
 function liveness(raw: RawSettings): { heartbeatMs: number; nodeTtlMs: number } {

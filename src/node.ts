@@ -11,9 +11,10 @@ import { ConnectionTable } from './connection-table';
 import { CloseCode, ConfigError } from './errors';
 import { builtinEvents } from './events/builtin';
 import { leaveRoom } from './events/builtin/room';
+import type { RoomEvent } from './events/event';
 import type { AnyEventDefinition, EmitOptions, EmitResult, NodeServices } from './events/event-definition';
 import { EventRegistry } from './events/registry';
-import { type IncomingFrame, Router } from './events/router';
+import { type DurableWait, type IncomingFrame, Router } from './events/router';
 import type { Extension, Host } from './host';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
 import { HttpRoutes, type NextHandler, type UpgradeHandler } from './http/routes';
@@ -311,6 +312,14 @@ export class SwarmNode implements Host {
     return this.ownsServer
       ? this.config.host
       : ((this.server.address() as AddressInfo | null)?.address ?? '');
+  }
+
+  onAppended(listener: (event: RoomEvent) => void): void {
+    this.router.onAppended(listener);
+  }
+
+  setDurableWait(wait: DurableWait): void {
+    this.router.setDurableWait(wait);
   }
 
   /** Dispatches an event from server-side code, through the same router as client events. */
