@@ -11,6 +11,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # `prepare` runs tsc, and the sources are not here yet: install without scripts, build below.
 RUN npm ci --ignore-scripts --no-audit --no-fund
+# The file store's SQLite (better-sqlite3) is a native module: fetch its prebuilt binary
+# (prebuild-install) here, where scripts may run; the runtime stage copies it.
+RUN npm rebuild better-sqlite3
 COPY . .
 # Everything the runtime needs is what `npm run build` writes under dist/ (any bundle step too).
 RUN npm run build
@@ -25,6 +28,7 @@ ENV NODE_ENV=production \
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/node_modules/better-sqlite3/build ./node_modules/better-sqlite3/build
 USER node
 EXPOSE 8080
 # The node drains on SIGTERM (1012 to every socket, /readyz 503) and exits 0. Exec-form CMD:

@@ -92,11 +92,15 @@ export class UnavailableError extends SwarmError {
   }
 }
 
-/** A bad environment variable: the message names it, start-up stops. */
+/**
+ * A bad setting: the message names its environment variable, also when it came from an
+ * options object in code (`option` then says which key), so both get the same message.
+ */
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
     message: string,
+    readonly option?: string,
   ) {
     super(`${variable}: ${message}`);
     this.name = 'ConfigError';

@@ -5,6 +5,7 @@ import { demoExtension } from './demo/demo-extension';
 import type { Extension } from './host';
 import type { Logger } from './log';
 import { metricsExtension } from './metrics/metrics-extension';
+import { StorageExtension } from './storage/storage-extension';
 import { YjsExtension } from './yjs/yjs-extension';
 
 /**
@@ -13,11 +14,16 @@ import { YjsExtension } from './yjs/yjs-extension';
  */
 export function defaultExtensions(config: Config, _log: Logger): Extension[] {
   const yjs = new YjsExtension();
+  const storage = new StorageExtension();
   return [
+    storage,
     metricsExtension({ processMetrics: true }),
     authExtension(),
     yjs,
-    adminExtension(config.adminToken, { inspectors: { yjs: (room) => yjs.inspect(room) } }),
+    adminExtension(config.adminToken, {
+      inspectors: { yjs: (room) => yjs.inspect(room) },
+      endpoints: () => storage.adminEndpoints(),
+    }),
     demoExtension(),
   ];
 }

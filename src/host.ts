@@ -5,9 +5,10 @@ import type { Backend } from './backend/backend';
 import type { Config } from './config';
 import type { Connection } from './connection';
 import type { ConnectionTable } from './connection-table';
+import type { RoomEvent } from './events/event';
 import type { EmitOptions, EmitResult, NodeServices } from './events/event-definition';
 import type { EventRegistry } from './events/registry';
-import type { IncomingFrame } from './events/router';
+import type { DurableWait, IncomingFrame } from './events/router';
 import type { HttpHandler } from './http/respond';
 import type { UpgradeHandler } from './http/routes';
 import type { FlowControl } from './limits/flow-control';
@@ -56,6 +57,10 @@ export interface Host {
   fromSocket(conn: Connection, frame: IncomingFrame): Promise<void>;
   /** Dispatches an event from server-side code, through the same router as client events. */
   emit(type: string, options: EmitOptions): Promise<EmitResult>;
+  /** Calls `listener` with every room event this node appended to a stream (the storage module's cue). */
+  onAppended(listener: (event: RoomEvent) => void): void;
+  /** How `"durable": true` frames wait for the database; without one they are answered `unavailable`. */
+  setDurableWait(wait: DurableWait): void;
   /**
    * Counts a new connection; with its `socket`, the node's limits apply to it, and a
    * connection that does not limit its own rate gets the flow control that paces it.

@@ -1,5 +1,7 @@
 /** The public API for embedding swarmcast and writing handlers. */
 
+/** The schema library of `defineEvent`, so that an app's schemas are of the version swarmcast checks with. */
+export { z } from 'zod';
 export type { Authenticator, Authorizer, UpgradeDecision } from './access-hooks';
 export { AuthExtension, authExtension } from './auth/auth-extension';
 export { revokeUser } from './auth/revoke';
@@ -16,9 +18,10 @@ export type {
 } from './backend/backend';
 export type { DocumentSnapshot, DocumentStore } from './backend/document-store';
 export type { RevocationRecord, RevocationStore } from './backend/revocation-store';
-export { type Config, loadConfig } from './config';
+export { type Config, configFromOptions, loadConfig, type SwarmOptions } from './config';
 export type { Connection, Identity, RoomGrants } from './connection';
-export { CloseCode, ErrorCode, SwarmError } from './errors';
+export { type AttachOptions, attach, type Swarmcast, type YjsDocuments } from './embed/attach';
+export { CloseCode, ConfigError, ErrorCode, SwarmError } from './errors';
 export type { Event, RoomEvent, StoredEvent } from './events/event';
 export {
   type Access,
@@ -30,3 +33,4 @@ export {
 } from './events/event-definition';
 export type { Extension, Host } from './host';
 export { SwarmNode, type SwarmNodeOptions } from './node';
+export { YjsExtension } from './yjs/yjs-extension';

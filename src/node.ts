@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
@@ -11,12 +11,13 @@ import { ConnectionTable } from './connection-table';
 import { CloseCode, ConfigError } from './errors';
 import { builtinEvents } from './events/builtin';
 import { leaveRoom } from './events/builtin/room';
+import type { RoomEvent } from './events/event';
 import type { AnyEventDefinition, EmitOptions, EmitResult, NodeServices } from './events/event-definition';
 import { EventRegistry } from './events/registry';
-import { type IncomingFrame, Router } from './events/router';
+import { type DurableWait, type IncomingFrame, Router } from './events/router';
 import type { Extension, Host } from './host';
 import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
-import { HttpRoutes, type UpgradeHandler } from './http/routes';
+import { HttpRoutes, type NextHandler, type UpgradeHandler } from './http/routes';
 import type { FlowControl } from './limits/flow-control';
 import { SocketLimits } from './limits/socket-limits';
 import { createLogger, type Logger } from './log';
@@ -34,6 +35,18 @@ export interface SwarmNodeOptions {
   readonly handlers?: readonly AnyEventDefinition[];
   readonly extensions?: readonly Extension[];
   readonly log?: Logger;
+  /**
+   * An HTTP or HTTPS server the app owns. The node then serves the upgrades of its own
+   * paths on it and leaves every other upgrade to the app's listeners; it never listens,
+   * and never closes the server or its connections. Its HTTP routes are `handleRequest`,
+   * which the app mounts. Without one, the node creates, listens on and closes its own.
+   */
+  readonly server?: Server;
+  /**
+   * Put before every route and WebSocket path (`/rt`: `/rt/events`, `/rt/yjs/<room>`,
+   * `/rt/healthz`), so that they do not meet the app's own. Default: none.
+   */
+  readonly pathPrefix?: string;
 }
 
 /**
@@ -57,6 +70,9 @@ export class SwarmNode implements Host {
   private readonly access = new AccessHooks();
 
   private readonly server: Server;
+  private readonly ownsServer: boolean;
+  private readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    this.onUpgrade(req, socket, head);
   private readonly http: HttpRoutes;
   private readonly extensions: Extension[] = [];
   private readonly readinessChecks: Array<() => string | undefined> = [];
@@ -74,7 +90,7 @@ export class SwarmNode implements Host {
     this.config = options.config;
     this.id = options.config.nodeId;
     this.log = options.log ?? createLogger(options.config.logLevel, this.id);
-    this.http = new HttpRoutes(this.log);
+    this.http = new HttpRoutes(this.log, options.pathPrefix);
     this.backend = options.backend ?? embeddedBackend(this.id, options.config.historyLimit);
     this.registry = new EventRegistry([...builtinEvents, ...(options.handlers ?? [])]);
     this.metrics = new NodeMetrics({
@@ -122,8 +138,9 @@ export class SwarmNode implements Host {
     this.socketLimits = new SocketLimits(options.config.limits, (endpoint) =>
       this.metrics.readsPaused(endpoint),
     );
-    this.server = createServer((req, res) => void this.http.request(req, res));
-    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.ownsServer = options.server === undefined;
+    this.server = options.server ?? createServer((req, res) => this.handleRequest(req, res));
+    this.server.on('upgrade', this.upgradeListener);
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
     this.route('GET /readyz', (_req, res) => {
       const reason = this.notReadyReason();
@@ -141,7 +158,7 @@ export class SwarmNode implements Host {
           startedAt: this.startedAt,
           connections: this.connections.size,
           rooms: this.hub.size,
-          address: this.server.listening ? `${this.config.host}:${this.port}` : undefined,
+          address: this.server.listening ? `${this.host}:${this.port}` : undefined,
         }),
         announceLeft: async (room, member) => {
           await this.emit('room.member.left', { room, data: member });
@@ -162,6 +179,23 @@ export class SwarmNode implements Host {
           ),
       },
       { heartbeatMs: this.config.heartbeatMs, ttlMs: this.config.nodeTtlMs },
+    );
+  }
+
+  /**
+   * Serves the node's HTTP routes (health, readiness, metrics, admin API, demo page).
+   * Usable as Express or Connect middleware: a request no route matches goes to `next`,
+   * or gets 404 without one.
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse, next?: NextHandler): void {
+    void this.http.request(req, res, next);
+  }
+
+  /** Whether this node serves the upgrade `req` asks for (its path is one of the node's endpoints). */
+  servesUpgrade(req: IncomingMessage): boolean {
+    return (
+      this.server.listeners('upgrade').includes(this.upgradeListener) &&
+      this.http.upgradeFor(req) !== undefined
     );
   }
 
@@ -219,21 +253,30 @@ export class SwarmNode implements Host {
   /**
    * Binds the HTTP port, then starts the backend, registers in the cluster and installs
    * the extensions; resolves with the bound port. Until it resolves, upgrades get 503 and
-   * /readyz says `starting`.
+   * /readyz says `starting`. On a server the app owns, it does not listen: it resolves
+   * with the server's port, or 0 while the app has not called `listen` yet.
    */
   async start(): Promise<number> {
     // The port first: a node that cannot listen must fail before it touches Redis or
     // registers, or the cluster would count (and later reap) a node that never served.
-    await this.listen();
+    if (this.ownsServer) await this.listen();
     try {
       await this.backend.start();
       await this.liveness.start();
       for (const extension of this.extensions) await extension.install(this);
     } catch (err) {
-      this.server.close();
+      if (this.ownsServer) this.server.close();
+      else this.server.off('upgrade', this.upgradeListener);
       throw err;
     }
     this.started = true;
+    if (!this.ownsServer) {
+      this.log.info(
+        { port: this.port, backend: this.backend.name },
+        `attached to the app's server; ${this.backend.summary}`,
+      );
+      return this.port;
+    }
     const { port } = this.server.address() as AddressInfo;
     this.log.info(
       {
@@ -259,8 +302,24 @@ export class SwarmNode implements Host {
     });
   }
 
+  /** The server's port; 0 while a server the app owns is not listening yet. */
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return (this.server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** The address other nodes and operators see in the registry: the one listened on. */
+  private get host(): string {
+    return this.ownsServer
+      ? this.config.host
+      : ((this.server.address() as AddressInfo | null)?.address ?? '');
+  }
+
+  onAppended(listener: (event: RoomEvent) => void): void {
+    this.router.onAppended(listener);
+  }
+
+  setDurableWait(wait: DurableWait): void {
+    this.router.setDurableWait(wait);
   }
 
   /** Dispatches an event from server-side code, through the same router as client events. */
@@ -298,14 +357,25 @@ export class SwarmNode implements Host {
 
   /** Closes everything at once, without telling anyone (tests, and after a drain). */
   async close(): Promise<void> {
+    if (!this.ownsServer && this.draining) {
+      await this.draining;
+      this.server.off('upgrade', this.upgradeListener);
+      return;
+    }
     await this.shutdown();
   }
 
   private async shutdown(): Promise<void> {
     this.socketLimits.stop();
     for (const extension of [...this.extensions].reverse()) await extension.close?.();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.ownsServer) {
+      this.server.closeAllConnections();
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    } else if (!this.draining) {
+      // After a drain the listener stays, so that upgrades of this node's paths keep
+      // getting 503 on the app's server instead of hanging; `close` takes it away.
+      this.server.off('upgrade', this.upgradeListener);
+    }
     await this.liveness.stop();
     await this.backend.nodes.remove(this.id).catch(() => {});
     await this.backend.close();
@@ -323,8 +393,24 @@ export class SwarmNode implements Host {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // The endpoints are modules that install during start: until then, on a server of
+    // the node's own (or with no other listener), every upgrade is told to come back.
+    if (!this.started && (this.ownsServer || this.server.listenerCount('upgrade') === 1)) {
+      socket.on('error', () => socket.destroy());
+      refuseUpgrade(socket, 503, 'node starting');
+      return;
+    }
+    const endpoint = this.http.upgradeFor(req);
+    if (!endpoint) {
+      // Another path is the app's, when the app listens for upgrades too; with nobody
+      // else to answer, the socket would hang, so it is refused as Node would close it.
+      if (this.server.listenerCount('upgrade') === 1) {
+        socket.on('error', () => socket.destroy());
+        HttpRoutes.refuseUnknown(req, socket);
+      }
+      return;
+    }
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://localhost');
     if (!this.started || this.draining) {
       refuseUpgrade(socket, 503, this.draining ? 'node draining' : 'node starting');
       return;
@@ -333,7 +419,7 @@ export class SwarmNode implements Host {
       refuseUpgrade(socket, 503, 'node at its connection limit (MAX_CONNECTIONS)');
       return;
     }
-    this.http.dispatchUpgrade(req, socket, head, url);
+    endpoint(socket, head);
   }
 
   /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../src/config';
+import { configFromOptions, loadConfig, OPTION_VARIABLES, type SwarmOptions } from '../src/config';
 import { ConfigError } from '../src/errors';
 
 const main = path.join(__dirname, '..', 'src', 'main.js');
@@ -75,6 +75,72 @@ describe('configuration', () => {
       );
     });
   }
+
+  /** The error `load` throws; fails the test when it throws none. */
+  const failure = (load: () => unknown): ConfigError => {
+    try {
+      load();
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err));
+      return err;
+    }
+    assert.fail('the setting was accepted');
+  };
+
+  // Each bad option from code next to the same mistake in the environment.
+  const mistakes: Array<[Record<string, string>, SwarmOptions]> = [
+    [{ PORT: 'eighty' }, { port: 'eighty' as unknown as number }],
+    [{ PORT: '70000' }, { port: 70000 }],
+    [{ DRAIN_TIMEOUT_MS: '1.5' }, { drainTimeoutMs: 1.5 }],
+    [{ MAX_CONNECTIONS: '0' }, { maxConnections: 0 }],
+    [{ REDIS_URL: 'http://localhost:6379' }, { redisUrl: 'http://localhost:6379' }],
+    [{ LOG_LEVEL: 'loud' }, { logLevel: 'loud' as never }],
+    [{ KEY_PREFIX: 'has space' }, { keyPrefix: 'has space' }],
+    [{ ADMIN_TOKEN: 'short' }, { adminToken: 'short' }],
+    [
+      { HEARTBEAT_MS: '1000', NODE_TTL_MS: '500' },
+      { heartbeatMs: 1000, nodeTtlMs: 500 },
+    ],
+    [{ AUTH_JWT_SECRET: 'short' }, { authJwtSecret: 'short' }],
+    [{ AUTH_DISABLED: 'yes' }, { authDisabled: 'yes' as never }],
+    [{ NODE_ENV: 'production' }, { production: true }],
+    [{ RATE_LIMIT_BURST: '0' }, { rateLimitBurst: 0 }],
+  ];
+  for (const [env, options] of mistakes) {
+    it(`refuses ${JSON.stringify(options)} in code with the message ${Object.keys(env).join(', ')} gets`, () => {
+      const fromEnv = failure(() => loadConfig(env));
+      const fromCode = failure(() => configFromOptions(options));
+      assert.equal(fromCode.message, fromEnv.message);
+      assert.equal(fromCode.variable, fromEnv.variable);
+      assert.ok(OPTION_VARIABLES[fromCode.option as keyof SwarmOptions].includes(fromEnv.variable));
+    });
+  }
+
+  it('refuses an option that does not exist, naming it', () => {
+    const err = failure(() => configFromOptions({ prot: 8080 } as SwarmOptions));
+    assert.equal(err.message, 'prot: is not an option (the options are listed in docs/configuration.md)');
+  });
+
+  it('reads an options object into the settings its environment variables give', () => {
+    const env = {
+      NODE_ID: 'same',
+      REDIS_SERVER: '127.0.0.1:7000',
+      HEARTBEAT_MS: '500',
+      AUTH_JWT_SECRET: 'x'.repeat(32),
+      AUTH_JWT_ISSUER: 'me',
+      RATE_LIMIT_PER_SEC: '0',
+    };
+    const options: SwarmOptions = {
+      nodeId: 'same',
+      redisUrl: '127.0.0.1:7000',
+      heartbeatMs: 500,
+      authJwtSecret: 'x'.repeat(32),
+      authJwtIssuer: 'me',
+      rateLimitPerSec: 0,
+    };
+    assert.deepEqual(configFromOptions(options), loadConfig(env));
+    assert.deepEqual(configFromOptions({ nodeId: 'n' }), loadConfig({ NODE_ID: 'n' }));
+  });
 
   it('stops the process with a message naming a bad variable', () => {
     const result = spawnSync(process.execPath, [main], {

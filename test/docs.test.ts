@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { OPTION_VARIABLES } from '../src/config';
 import { CloseCode, ErrorCode } from '../src/errors';
 
 const docs = path.join(__dirname, '..', '..', 'docs');
@@ -23,5 +24,13 @@ describe('docs', () => {
     const names = new Set([...source.matchAll(/['"]([A-Z][A-Z0-9_]{2,})['"]/g)].map((m) => m[1]!));
     assert.ok(names.size > 5);
     for (const name of names) assert.ok(configuration.includes(`\`${name}\``), `${name} in configuration.md`);
+  });
+
+  it('names every option of docs/configuration.md after its environment variable in camelCase', () => {
+    for (const [option, [variable]] of Object.entries(OPTION_VARIABLES)) {
+      if (option === 'production') continue;
+      const camel = variable.toLowerCase().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+      assert.equal(option, camel, variable);
+    }
   });
 });

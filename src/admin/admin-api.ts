@@ -12,6 +12,18 @@ import { BadRequest, readJsonBody } from './body';
 /** Extra figures about a room from other modules (the Yjs log size); keyed by section name. */
 export type RoomInspector = (room: string) => Promise<unknown>;
 
+/**
+ * An endpoint another module adds (the storage module's rooms, export and delete), keyed
+ * like `GET storage/rooms` or `DELETE rooms/:` (`:` is one path segment, in `params`).
+ * It runs behind the same bearer check; a SwarmError it throws maps to a status as here.
+ */
+export type AdminEndpoint = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: string[],
+  url: URL,
+) => Promise<void>;
+
 const publishBody = z.object({
   type: z.string().min(1).max(200),
   data: z.unknown().optional(),
@@ -40,6 +52,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
  */
 export class AdminApi {
   private readonly inspectors = new Map<string, RoomInspector>();
+  private readonly endpoints = new Map<string, AdminEndpoint>();
   /** The API is installed as the node starts, so this is the node's start time to a few ms. */
   private readonly startedAt = Date.now();
 
@@ -53,9 +66,14 @@ export class AdminApi {
     this.inspectors.set(section, inspector);
   }
 
+  /** Adds an endpoint under /api/ (see AdminEndpoint). */
+  addEndpoint(route: string, endpoint: AdminEndpoint): void {
+    this.endpoints.set(route, endpoint);
+  }
+
   install(): void {
     const serve = (req: IncomingMessage, res: ServerResponse, url: URL) => this.serve(req, res, url);
-    for (const method of ['GET', 'POST']) {
+    for (const method of ['GET', 'POST', 'DELETE']) {
       this.node.route(`${method} /api/*`, serve);
     }
   }
@@ -83,8 +101,17 @@ export class AdminApi {
           );
         case 'POST users/:/revoke':
           return await this.revoke(res, parts[1]!, await readJsonBody(req, revokeBody));
-        default:
+        default: {
+          const endpoint = this.endpoints.get(route);
+          if (endpoint)
+            return await endpoint(
+              req,
+              res,
+              parts.filter((_, i) => i % 2 === 1),
+              url,
+            );
           return sendJson(res, 404, { error: `no admin endpoint ${req.method} ${url.pathname}` });
+        }
       }
     } catch (err) {
       if (err instanceof BadRequest) return sendJson(res, err.status, { error: err.message });
@@ -176,6 +203,8 @@ function room(name: string): string {
 export interface AdminOptions {
   /** Sections of GET /api/rooms/<room> from other modules, by name (`yjs`: the Yjs log size). */
   readonly inspectors?: Readonly<Record<string, RoomInspector>>;
+  /** Endpoints of other modules, by route (`GET storage/rooms`); read when the API installs. */
+  readonly endpoints?: () => Readonly<Record<string, AdminEndpoint>>;
 }
 
 /** The admin API as an extension; without a token it installs nothing, so /api/ is a 404. */
@@ -190,6 +219,9 @@ export function adminExtension(
       extension.api = new AdminApi(node, token);
       for (const [section, inspect] of Object.entries(options.inspectors ?? {})) {
         extension.api.addRoomInspector(section, inspect);
+      }
+      for (const [route, endpoint] of Object.entries(options.endpoints?.() ?? {})) {
+        extension.api.addEndpoint(route, endpoint);
       }
       extension.api.install();
       node.log.info('admin API on /api/ (bearer token)');

@@ -22,6 +22,12 @@ import type { EventRegistry } from './registry';
 /** A frame as a codec hands it over: not yet validated against any schema. */
 export type IncomingFrame = ClientFrame;
 
+/**
+ * Waits until a room event this node appended is in the durable tier; rejects (with an
+ * `unavailable` SwarmError) when it cannot say so in time. Installed by the storage module.
+ */
+export type DurableWait = (event: RoomEvent) => Promise<void>;
+
 const allowAll: Authorizer = () => true;
 
 export interface RouterObserver {
@@ -52,10 +58,22 @@ const MAX_ISSUES = 3;
  */
 export class Router {
   private readonly authorize: Authorizer;
+  private durableWait: DurableWait | undefined;
+  private readonly appendListeners: Array<(event: RoomEvent) => void> = [];
 
   constructor(private readonly deps: RouterDeps) {
     // The node's composed authorizers (src/access-hooks.ts); alone, a router allows everything.
     this.authorize = deps.authorize ?? allowAll;
+  }
+
+  /** How `"durable": true` frames wait for the database; without one they are answered `unavailable`. */
+  setDurableWait(wait: DurableWait): void {
+    this.durableWait = wait;
+  }
+
+  /** Calls `listener` with every room event this node appended to a stream (the storage module's cue). */
+  onAppended(listener: (event: RoomEvent) => void): void {
+    this.appendListeners.push(listener);
   }
 
   /** The current authorizer, for handlers that check access to a room they are about to enter. */
@@ -87,7 +105,13 @@ export class Router {
     const room = definition.scope === 'room' ? requireRoom(options.room) : options.room;
     const event: Event = { type, room, data, from: from ?? { node: this.deps.node } };
     const replies: unknown[] = [];
-    const result = await this.run(definition, event, { kind: 'server' }, undefined, (a) => replies.push(a));
+    const { appended: _appended, ...result } = await this.run(
+      definition,
+      event,
+      { kind: 'server' },
+      undefined,
+      (a) => replies.push(a),
+    );
     return replies.length > 0 ? { ...result, answer: replies[0] } : result;
   }
 
@@ -138,9 +162,23 @@ export class Router {
       replied = true;
       if (frame.id !== undefined) conn.ack(frame.id, answer);
     };
+    if (frame.durable && (definition.scope !== 'room' || definition.stream === null)) {
+      throw new SwarmError(
+        ErrorCode.BadFrame,
+        `"durable" is for events stored in a room stream, not "${definition.type}"`,
+      );
+    }
+    if (frame.durable && !this.durableWait) {
+      throw new SwarmError(
+        ErrorCode.Unavailable,
+        'this node has no database (STORAGE=none): nothing can be acknowledged as durable',
+      );
+    }
     const result = await this.run(definition, event, { kind: 'socket', conn }, conn, reply);
     if (replied) return NO_ACK;
-    return definition.scope === 'local' ? (result.answer ?? {}) : { offset: result.position?.offset };
+    if (definition.scope === 'local') return result.answer ?? {};
+    if (frame.durable && result.appended) await this.durableWait!(result.appended);
+    return { offset: result.position?.offset };
   }
 
   private validate(definition: AnyEventDefinition, data: unknown): unknown {
@@ -159,7 +197,7 @@ export class Router {
     origin: Origin,
     conn: Connection | undefined,
     reply: (answer: unknown) => void,
-  ): Promise<EmitResult> {
+  ): Promise<EmitResult & { appended?: RoomEvent }> {
     switch (definition.scope) {
       case 'local':
         return { answer: await this.invoke(definition, event, origin, conn, reply) };
@@ -176,9 +214,9 @@ export class Router {
         );
         this.deps.observer?.published?.(published.type, 'room');
         this.deps.hub.receive(published);
-        return published.offset === undefined
-          ? {}
-          : { position: { offset: published.offset, epoch: published.epoch ?? '' } };
+        if (published.offset === undefined) return {};
+        for (const listener of this.appendListeners) listener(published);
+        return { position: { offset: published.offset, epoch: published.epoch ?? '' }, appended: published };
       }
       case 'cluster': {
         const { id: _id, ...published } = event;

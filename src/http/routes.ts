@@ -6,16 +6,24 @@ import { type HttpHandler, refuseUpgrade, sendJson } from './respond';
 /** Handles an upgrade on a path prefix (the Yjs protocol registers /yjs/). */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
 
+/** What a request matching no route is passed on to: the next middleware of the app. */
+export type NextHandler = (err?: unknown) => void;
+
 /**
  * A node's HTTP surface: plain routes (`"GET /path"`, or a prefix ending in `/*`) and
- * WebSocket upgrade endpoints (a path, or a prefix ending in `/`). Modules add theirs;
- * what matches nothing is a 404, a handler that throws a 500.
+ * WebSocket upgrade endpoints (a path, or a prefix ending in `/`), all under the node's
+ * path prefix. Modules add theirs without the prefix; handlers see URLs without it. What
+ * matches nothing is a 404 (or the app's, when the node is embedded), a handler that
+ * throws a 500.
  */
 export class HttpRoutes {
   private readonly routes = new Map<string, HttpHandler>();
   private readonly upgrades = new Map<string, UpgradeHandler>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly prefix = '',
+  ) {}
 
   route(key: string, handler: HttpHandler): void {
     this.routes.set(key, handler);
@@ -25,11 +33,13 @@ export class HttpRoutes {
     this.upgrades.set(path, handler);
   }
 
-  async request(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const handler = this.find(`${req.method ?? 'GET'} ${url.pathname}`);
-    if (!handler) {
-      sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
+  /** Serves a request; one that matches no route goes to `next` when given, else gets 404. */
+  async request(req: IncomingMessage, res: ServerResponse, next?: NextHandler): Promise<void> {
+    const url = this.local(requestPath(req));
+    const handler = url && this.find(`${req.method ?? 'GET'} ${url.pathname}`);
+    if (!url || !handler) {
+      if (next) next();
+      else sendJson(res, 404, { error: `no route for ${req.method} ${requestPath(req).split('?')[0]}` });
       return;
     }
     try {
@@ -41,15 +51,34 @@ export class HttpRoutes {
     }
   }
 
-  /** Hands the upgrade to the endpoint for its path, or refuses it with 404. */
-  dispatchUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+  /**
+   * The endpoint an upgrade belongs to, bound to its URL without the prefix; undefined
+   * when no endpoint of this node serves its path.
+   */
+  upgradeFor(req: IncomingMessage): ((socket: Duplex, head: Buffer) => void) | undefined {
+    const url = this.local(req.url ?? '/');
+    if (!url) return undefined;
     for (const [path, handler] of this.upgrades) {
       if (url.pathname === path || (path.endsWith('/') && url.pathname.startsWith(path))) {
-        handler(req, socket, head, url);
-        return;
+        return (socket, head) => handler(req, socket, head, url);
       }
     }
-    refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}`);
+    return undefined;
+  }
+
+  /** Refuses an upgrade that no endpoint serves. */
+  static refuseUnknown(req: IncomingMessage, socket: Duplex): void {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    refuseUpgrade(socket, 404, `no WebSocket endpoint at ${path}`);
+  }
+
+  /** The URL as the routes see it, without the prefix; undefined when it is outside the prefix. */
+  private local(path: string): URL | undefined {
+    const url = new URL(path, 'http://localhost');
+    if (!this.prefix) return url;
+    if (url.pathname !== this.prefix && !url.pathname.startsWith(`${this.prefix}/`)) return undefined;
+    url.pathname = url.pathname.slice(this.prefix.length) || '/';
+    return url;
   }
 
   private find(key: string): HttpHandler | undefined {
@@ -60,4 +89,14 @@ export class HttpRoutes {
     }
     return undefined;
   }
+}
+
+/**
+ * The path as the client sent it. Express hands a middleware mounted at `/x` a `req.url`
+ * without `/x` and keeps the whole one in `originalUrl`; reading that one lets the
+ * prefix mean the same wherever the app mounts the handler.
+ */
+function requestPath(req: IncomingMessage): string {
+  const original = (req as IncomingMessage & { originalUrl?: unknown }).originalUrl;
+  return typeof original === 'string' ? original : (req.url ?? '/');
 }

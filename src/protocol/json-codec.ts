@@ -20,7 +20,7 @@ export function decodeJsonFrame(text: string): DecodeResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, code: ErrorCode.BadFrame, message: 'a frame must be a JSON object' };
   }
-  const { type, room, data, id } = value as Record<string, unknown>;
+  const { type, room, data, id, durable } = value as Record<string, unknown>;
   const validId =
     (typeof id === 'string' && id.length <= MAX_ID_LENGTH) || (typeof id === 'number' && Number.isFinite(id));
   if (id !== undefined && !validId) {
@@ -42,7 +42,10 @@ export function decodeJsonFrame(text: string): DecodeResult {
   if (room !== undefined && typeof room !== 'string') {
     return { ok: false, code: ErrorCode.BadFrame, message: '"room" must be a string', id: checkedId };
   }
-  return { ok: true, frame: { type, room, data, id: checkedId } };
+  if (durable !== undefined && typeof durable !== 'boolean') {
+    return { ok: false, code: ErrorCode.BadFrame, message: '"durable" must be true or false', id: checkedId };
+  }
+  return { ok: true, frame: { type, room, data, id: checkedId, ...(durable ? { durable } : {}) } };
 }
 
 /** The protocol's own frames; room events go through `encodeEvent`. */

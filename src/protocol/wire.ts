@@ -14,6 +14,8 @@ export interface ClientFrame {
   readonly room?: string;
   readonly data?: unknown;
   readonly id?: FrameId;
+  /** Ask for the ack only once the event is in the database (docs/storage.md). */
+  readonly durable?: boolean;
 }
 
 /** Who caused an event; `conn` and `user` are absent for events the server emitted. */

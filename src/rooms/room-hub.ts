@@ -44,6 +44,7 @@ export interface HubMetrics {
  */
 export class RoomHub {
   private readonly rooms = new Map<string, LocalRoom>();
+  private readonly enterChecks: Array<(room: string) => Promise<void>> = [];
 
   constructor(
     private readonly backend: Backend,
@@ -65,8 +66,17 @@ export class RoomHub {
     return [...(this.rooms.get(room)?.members.values() ?? [])].map((slot) => slot.conn);
   }
 
+  /**
+   * Runs `check` before every entry into a room on this node; a rejection refuses the
+   * entry with its error. The storage module loads a room that is not in Redis here.
+   */
+  beforeEnter(check: (room: string) => Promise<void>): void {
+    this.enterChecks.push(check);
+  }
+
   /** Makes `conn` a local member of `room`. Its deliveries are held until `release`. */
   async enter(room: string, conn: Connection): Promise<Entry> {
+    for (const check of this.enterChecks) await check(room);
     let local = this.rooms.get(room);
     if (!local) {
       const opened = new LocalRoom(room);
@@ -135,6 +145,9 @@ export class RoomHub {
   private async open(local: LocalRoom): Promise<void> {
     try {
       await this.backend.bus.subscribe(local.name);
+      // Again once subscribed: a room evicted between the first check and the subscription
+      // (which eviction waits for) is loaded back before its heads are read.
+      for (const check of this.enterChecks) await check(local.name);
       const streams = this.streams();
       const heads = await Promise.all(streams.map((s) => this.backend.history.head(local.name, s)));
       streams.forEach((stream, i) => {

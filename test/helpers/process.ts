@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { within } from './wait';
 
@@ -17,10 +19,14 @@ export interface NodeProcess {
 
 /** Starts a node process on port 0 with `env` added, and waits until it listens. */
 export async function spawnNode(env: Record<string, string> = {}, timeoutMs = 15_000): Promise<NodeProcess> {
+  // An embedded node keeps a file under DATA_DIR: each process gets its own, so no test
+  // sees rooms another one left behind.
+  const dataDir = env.DATA_DIR ? undefined : mkdtempSync(path.join(tmpdir(), 'swarmcast-data-'));
   const proc = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (dataDir) proc.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const lines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.once('exit', (code, signal) => resolve({ code, signal }));

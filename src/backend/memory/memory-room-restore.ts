@@ -1,0 +1,79 @@
+import type { StoredEvent as HotEvent } from '../../events/event';
+import type { StoredRoom } from '../../storage/document-store';
+import type { RoomRestore } from '../room-restore';
+import { MemoryDocumentStore } from './memory-document-store';
+import type { SharedMemory } from './shared-memory';
+
+/** The loaded rooms of every SharedMemory: nodes of one process share them as they share the cluster. */
+const loadedRooms = new WeakMap<SharedMemory, Set<string>>();
+
+/** Loading rooms back into a SharedMemory: the embedded node after a restart. */
+export class MemoryRoomRestore implements RoomRestore {
+  private readonly loaded: Set<string>;
+  private readonly locks = new Map<string, { token: string; until: number }>();
+  private readonly yjs: MemoryDocumentStore;
+  private next = 0;
+
+  constructor(private readonly cluster: SharedMemory) {
+    let loaded = loadedRooms.get(cluster);
+    if (!loaded) {
+      loaded = new Set();
+      loadedRooms.set(cluster, loaded);
+    }
+    this.loaded = loaded;
+    this.yjs = new MemoryDocumentStore(cluster);
+  }
+
+  async isLoaded(room: string): Promise<boolean> {
+    return this.loaded.has(room);
+  }
+
+  async lock(room: string, ttlMs: number): Promise<string | undefined> {
+    const held = this.locks.get(room);
+    if (held && held.until > Date.now()) return undefined;
+    const token = String(++this.next);
+    this.locks.set(room, { token, until: Date.now() + ttlMs });
+    return token;
+  }
+
+  async unlock(room: string, token: string): Promise<void> {
+    if (this.locks.get(room)?.token === token) this.locks.delete(room);
+  }
+
+  /**
+   * The embedded node does not evict: its rooms live in its own heap, which one process
+   * serving one machine's rooms is sized for (docs/storage.md).
+   */
+  async evict(): Promise<boolean> {
+    return false;
+  }
+
+  async restore(room: string, stored: StoredRoom | undefined): Promise<boolean> {
+    if (this.loaded.has(room)) return false;
+    this.loaded.add(room);
+    if (!stored || this.cluster.existing(room, 'events') || this.cluster.existing(room, 'yjs')) return false;
+    const { events, yjs } = stored.progress;
+    if (events.offset > 0) {
+      const log = this.cluster.stream(room, 'events');
+      log.epoch = events.epoch;
+      log.offset = events.offset;
+      log.events = stored.recent.map(
+        (e): HotEvent => ({ ...e, room, stream: 'events', epoch: events.epoch }),
+      );
+    }
+    const entries = Object.entries(stored.state);
+    if (entries.length > 0) this.cluster.state.set(room, new Map(entries));
+    if (stored.document && yjs.offset > 0) {
+      const log = this.cluster.stream(room, 'yjs');
+      log.epoch = yjs.epoch;
+      log.offset = yjs.offset;
+      // The store's own compaction step writes the snapshot, as a compaction would.
+      const token = await this.yjs.lock(room, 10_000);
+      if (token) {
+        await this.yjs.compact(room, stored.document.update, yjs.offset, yjs.epoch, token);
+        await this.yjs.unlock(room, token);
+      }
+    }
+    return true;
+  }
+}

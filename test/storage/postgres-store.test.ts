@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
+import { ConfigError } from '../../src/errors';
+import { createLogger } from '../../src/log';
+import { PostgresStore } from '../../src/storage/postgres-store';
+import { SCHEMA_VERSION } from '../../src/storage/schema-version';
+import { TestPostgres } from '../helpers/postgres';
+import { freePort } from '../helpers/redis';
+import { documentStoreSuite } from './document-store-suite';
+
+const log = createLogger('silent', 'test');
+const urls = new WeakMap<PostgresStore, string>();
+
+async function opened(url: string): Promise<PostgresStore> {
+  const store = new PostgresStore({ url, log });
+  urls.set(store, url);
+  await store.open();
+  return store;
+}
+
+let shared: TestPostgres | undefined;
+documentStoreSuite('PostgreSQL', async () => {
+  shared = await TestPostgres.start();
+  const server = shared;
+  return {
+    create: async () => opened(await server.database()),
+    reopen: async (store) => opened(urls.get(store as PostgresStore)!),
+    teardown: () => server.close(),
+  };
+});
+
+describe('PostgresStore at start', () => {
+  let server: TestPostgres;
+  before(async () => {
+    server = await TestPostgres.start();
+  });
+  after(() => server.close());
+
+  it('creates the schema at the version of the code', async () => {
+    const url = await server.database();
+    const store = await opened(url);
+    await store.close();
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    const found = await client.query<{ version: number }>('SELECT version FROM swarmcast_schema');
+    await client.end();
+    assert.deepEqual(found.rows, [{ version: SCHEMA_VERSION }]);
+  });
+
+  it('lets several nodes start on one new database at once', async () => {
+    const url = await server.database();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => opened(url)));
+    await stores[0]!.save({ room: 'r', state: { a: 1 }, activeAt: 1 });
+    assert.deepEqual((await stores[3]!.load('r', 0))?.state, { a: 1 });
+    for (const store of stores) await store.close();
+  });
+
+  it('refuses a database whose schema is newer than the code, naming DATABASE_URL', async () => {
+    const url = await server.database();
+    await (await opened(url)).close();
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    await client.query('UPDATE swarmcast_schema SET version = $1', [SCHEMA_VERSION + 1]);
+    await client.end();
+    const store = new PostgresStore({ url, log });
+    await assert.rejects(
+      store.open(),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.variable === 'DATABASE_URL' &&
+        err.message.includes(`version ${SCHEMA_VERSION + 1}, newer than this code's ${SCHEMA_VERSION}`),
+    );
+    await store.close();
+  });
+
+  it('refuses a database it cannot reach, naming DATABASE_URL without its password', async () => {
+    const url = `postgres://swarm:secret@127.0.0.1:${await freePort()}/nowhere`;
+    const store = new PostgresStore({ url, log });
+    await assert.rejects(
+      store.open(),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.variable === 'DATABASE_URL' &&
+        err.message.includes('cannot connect to postgres://swarm:***@127.0.0.1') &&
+        !err.message.includes('secret'),
+    );
+    await store.close();
+  });
+
+  it('refuses a database that does not exist, naming DATABASE_URL', async () => {
+    const url = new URL(await server.database());
+    url.pathname = '/no_such_database';
+    const store = new PostgresStore({ url: url.toString(), log });
+    await assert.rejects(
+      store.open(),
+      (err: unknown) => err instanceof ConfigError && /no_such_database/.test(err.message),
+    );
+    await store.close();
+  });
+});
