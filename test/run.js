@@ -39,7 +39,13 @@ for (const [batch, batchConcurrency, what] of [
     // --test-force-exit: a file whose tests have all finished ends even if a handle it leaked
     // (an ioredis client reconnecting to a torn-down Redis Cluster was one) keeps its
     // event loop alive; without it one leak hangs the whole run, with every test passed.
-    ['--test', '--test-force-exit', `--test-concurrency=${batchConcurrency}`, '--test-reporter=spec', ...batch],
+    [
+      '--test',
+      '--test-force-exit',
+      `--test-concurrency=${batchConcurrency}`,
+      '--test-reporter=spec',
+      ...batch,
+    ],
     {
       stdio: 'inherit',
       env: { LOG_LEVEL: 'silent', ...process.env },
