@@ -1,6 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { AccessHooks, type Authenticator, type Authorizer, type UpgradeDecision } from './access-hooks';
 import { embeddedBackend } from './backend';
@@ -8,7 +6,6 @@ import type { Backend } from './backend/backend';
 import type { Config } from './config';
 import type { Connection } from './connection';
 import { ConnectionTable } from './connection-table';
-import { CloseCode, ConfigError } from './errors';
 import { builtinEvents } from './events/builtin';
 import { leaveRoom } from './events/builtin/room';
 import type { RoomEvent } from './events/event';
@@ -16,12 +13,16 @@ import type { AnyEventDefinition, EmitOptions, EmitResult, NodeServices } from '
 import { EventRegistry } from './events/registry';
 import { type DurableWait, type IncomingFrame, Router } from './events/router';
 import type { Extension, Host } from './host';
-import { type HttpHandler, refuseUpgrade, sendJson } from './http/respond';
+import { NodeServer } from './http/node-server';
+import { Readiness } from './http/readiness';
+import { type HttpHandler, sendJson } from './http/respond';
 import { HttpRoutes, type NextHandler, type UpgradeHandler } from './http/routes';
+import { type NodePhase, UpgradeGate } from './http/upgrade-gate';
 import type { FlowControl } from './limits/flow-control';
 import { SocketLimits } from './limits/socket-limits';
 import { createLogger, type Logger } from './log';
 import { NodeMetrics } from './metrics/node-metrics';
+import { closeForDrain } from './nodes/drain';
 import { Liveness } from './nodes/liveness';
 import { JsonEndpoint } from './protocol/json-endpoint';
 import { RoomHub } from './rooms/room-hub';
@@ -50,9 +51,10 @@ export interface SwarmNodeOptions {
 }
 
 /**
- * One swarmcast node: an HTTP server with the WebSocket endpoints, the router, the
- * room hub and a backend. Start several (processes, or in one process over a shared
- * SharedMemory) and they form a cluster through their backend.
+ * One swarmcast node: it assembles the parts (backend, router, room hub, HTTP server,
+ * limits, liveness) and the modules installed on it, and runs their life: start, drain,
+ * close. What each part does is in its own file. Start several nodes (processes, or in
+ * one process over a shared SharedMemory) and they form a cluster through their backend.
  */
 export class SwarmNode implements Host {
   readonly id: string;
@@ -63,35 +65,29 @@ export class SwarmNode implements Host {
   readonly router: Router;
   readonly hub: RoomHub;
   readonly connections = new ConnectionTable();
-  /** Flow control of the paced (Yjs) sockets open now, for metrics. */
   readonly services: NodeServices;
   /** This node's Prometheus figures; modules report through it (`metrics.yjs`, `metrics.backend`). */
   readonly metrics: NodeMetrics;
   private readonly access = new AccessHooks();
-
-  private readonly server: Server;
-  private readonly ownsServer: boolean;
-  private readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-    this.onUpgrade(req, socket, head);
   private readonly http: HttpRoutes;
-  private readonly extensions: Extension[] = [];
-  private readonly readinessChecks: Array<() => string | undefined> = [];
-  private draining: Promise<void> | undefined;
+  private readonly server: NodeServer;
+  private readonly gate: UpgradeGate;
+  private readonly readiness: Readiness;
+  private readonly socketLimits: SocketLimits;
+  private readonly liveness: Liveness;
+  private readonly extensions: Extension[];
+  private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
   /** Set once the backend is up and the node registered; until then upgrades get 503. */
   private started = false;
-  private readonly peerDownHandlers: Array<(node: string) => Promise<void>> = [];
-  private readonly socketLimits: SocketLimits;
-  /** Upgrades past the connection cap check that have not become connections yet. */
-  private upgrading = 0;
-  private readonly liveness: Liveness;
+  private draining: Promise<void> | undefined;
   private readonly startedAt = Date.now();
 
   constructor(options: SwarmNodeOptions) {
-    this.config = options.config;
-    this.id = options.config.nodeId;
-    this.log = options.log ?? createLogger(options.config.logLevel, this.id);
-    this.http = new HttpRoutes(this.log, options.pathPrefix);
-    this.backend = options.backend ?? embeddedBackend(this.id, options.config.historyLimit);
+    const { config } = options;
+    this.config = config;
+    this.id = config.nodeId;
+    this.log = options.log ?? createLogger(config.logLevel, this.id);
+    this.backend = options.backend ?? embeddedBackend(this.id, config.historyLimit);
     this.registry = new EventRegistry([...builtinEvents, ...(options.handlers ?? [])]);
     this.metrics = new NodeMetrics({
       node: this.id,
@@ -104,7 +100,7 @@ export class SwarmNode implements Host {
     });
     this.backend.useMetrics?.(this.metrics.backend);
     this.hub = new RoomHub(this.backend, this.log, this.metrics, () => this.registry.streams());
-    const services: NodeServices = {
+    this.services = {
       id: this.id,
       backend: this.backend,
       hub: this.hub,
@@ -113,13 +109,12 @@ export class SwarmNode implements Host {
       emit: (type, opts) => this.emit(type, opts),
       membershipStale: () => this.liveness.membershipStale(),
     };
-    this.services = services;
     this.router = new Router({
       node: this.id,
       registry: this.registry,
       backend: this.backend,
       hub: this.hub,
-      services: () => services,
+      services: () => this.services,
       log: this.log,
       authorize: (conn, access, room) => this.access.authorize(conn, access, room),
       observer: this.metrics,
@@ -135,19 +130,31 @@ export class SwarmNode implements Host {
       },
       resync: () => this.hub.resync(),
     });
-    this.socketLimits = new SocketLimits(options.config.limits, (endpoint) =>
-      this.metrics.readsPaused(endpoint),
+    this.socketLimits = new SocketLimits(config.limits, (endpoint) => this.metrics.readsPaused(endpoint));
+
+    this.http = new HttpRoutes(this.log, options.pathPrefix);
+    this.server = new NodeServer(
+      options.server,
+      (req, res) => this.handleRequest(req, res),
+      (req, socket, head) => this.gate.upgrade(req, socket, head),
     );
-    this.ownsServer = options.server === undefined;
-    this.server = options.server ?? createServer((req, res) => this.handleRequest(req, res));
-    this.server.on('upgrade', this.upgradeListener);
+    this.gate = new UpgradeGate({
+      server: this.server,
+      routes: this.http,
+      phase: () => this.phase,
+      open: () => this.connections.size,
+      maxConnections: config.limits.maxConnections,
+    });
+    this.readiness = new Readiness(
+      () => this.phase,
+      () => this.backend.status(),
+    );
     this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok', node: this.id }));
     this.route('GET /readyz', (_req, res) => {
-      const reason = this.notReadyReason();
+      const reason = this.readiness.reason();
       sendJson(res, reason ? 503 : 200, { ready: !reason, node: this.id, reason });
     });
-    // The JSON endpoint is a module like the others, installed first.
-    this.extensions.push(new JsonEndpoint(), ...(options.extensions ?? []));
+
     this.liveness = new Liveness(
       {
         id: this.id,
@@ -158,28 +165,18 @@ export class SwarmNode implements Host {
           startedAt: this.startedAt,
           connections: this.connections.size,
           rooms: this.hub.size,
-          address: this.server.listening ? `${this.host}:${this.port}` : undefined,
+          address: this.server.address(config.host),
         }),
         announceLeft: async (room, member) => {
           await this.emit('room.member.left', { room, data: member });
         },
-        peerDown: async (node) => {
-          for (const handler of this.peerDownHandlers) {
-            await handler(node).catch((err: unknown) =>
-              this.log.warn({ err, node }, 'peer-down handler failed'),
-            );
-          }
-        },
-        localMembers: () =>
-          this.hub.roomNames().flatMap((room) =>
-            this.hub
-              .localMembers(room)
-              .filter((conn) => conn.joinsRooms)
-              .map((conn) => ({ room, member: { conn: conn.id, user: conn.identity.user, node: this.id } })),
-          ),
+        peerDown: (node) => this.runPeerDown(node),
+        localMembers: () => this.hub.joinedMembers(this.id),
       },
-      { heartbeatMs: this.config.heartbeatMs, ttlMs: this.config.nodeTtlMs },
+      { heartbeatMs: config.heartbeatMs, ttlMs: config.nodeTtlMs },
     );
+    // The JSON endpoint is a module like the others, installed first.
+    this.extensions = [new JsonEndpoint(), ...(options.extensions ?? [])];
   }
 
   /**
@@ -193,33 +190,21 @@ export class SwarmNode implements Host {
 
   /** Whether this node serves the upgrade `req` asks for (its path is one of the node's endpoints). */
   servesUpgrade(req: IncomingMessage): boolean {
-    return (
-      this.server.listeners('upgrade').includes(this.upgradeListener) &&
-      this.http.upgradeFor(req) !== undefined
-    );
+    return this.server.attached && this.http.upgradeFor(req) !== undefined;
   }
 
-  /** Registers an HTTP route, `"GET /path"`; a path ending in `/*` matches the prefix. */
   route(key: string, handler: HttpHandler): void {
     this.http.route(key, handler);
   }
 
-  /** Serves WebSocket upgrades whose path is `path` or starts with `path` when it ends in `/`. */
   addUpgrade(path: string, handler: UpgradeHandler): void {
     this.http.upgrade(path, handler);
   }
 
-  /** Adds a check to /readyz: return a reason to be not ready, or undefined. */
   addReadinessCheck(check: () => string | undefined): void {
-    this.readinessChecks.push(check);
+    this.readiness.add(check);
   }
 
-  /**
-   * Runs `handler` when another node died without saying goodbye (its heartbeat expired).
-   * It runs on exactly one survivor per dead node (the one holding the reaper lock),
-   * after that node's room members were removed and announced. Modules with their own
-   * per-node state (Yjs awareness) clean it up here.
-   */
   onPeerDown(handler: (node: string) => Promise<void>): void {
     this.peerDownHandlers.push(handler);
   }
@@ -233,85 +218,12 @@ export class SwarmNode implements Host {
   }
 
   /** Runs the authenticators; an upgrade being authenticated counts against MAX_CONNECTIONS. */
-  async authenticate(req: IncomingMessage, url: URL, room: string | undefined): Promise<UpgradeDecision> {
-    this.upgrading++;
-    try {
-      return await this.access.authenticate(req, url, room);
-    } finally {
-      this.upgrading--;
-    }
+  authenticate(req: IncomingMessage, url: URL, room: string | undefined): Promise<UpgradeDecision> {
+    return this.gate.counting(() => this.access.authenticate(req, url, room));
   }
 
   fromSocket(conn: Connection, frame: IncomingFrame): Promise<void> {
     return this.router.fromSocket(conn, frame);
-  }
-
-  get isDraining(): boolean {
-    return this.draining !== undefined;
-  }
-
-  /**
-   * Binds the HTTP port, then starts the backend, registers in the cluster and installs
-   * the extensions; resolves with the bound port. Until it resolves, upgrades get 503 and
-   * /readyz says `starting`. On a server the app owns, it does not listen: it resolves
-   * with the server's port, or 0 while the app has not called `listen` yet.
-   */
-  async start(): Promise<number> {
-    // The port first: a node that cannot listen must fail before it touches Redis or
-    // registers, or the cluster would count (and later reap) a node that never served.
-    if (this.ownsServer) await this.listen();
-    try {
-      await this.backend.start();
-      await this.liveness.start();
-      for (const extension of this.extensions) await extension.install(this);
-    } catch (err) {
-      if (this.ownsServer) this.server.close();
-      else this.server.off('upgrade', this.upgradeListener);
-      throw err;
-    }
-    this.started = true;
-    if (!this.ownsServer) {
-      this.log.info(
-        { port: this.port, backend: this.backend.name },
-        `attached to the app's server; ${this.backend.summary}`,
-      );
-      return this.port;
-    }
-    const { port } = this.server.address() as AddressInfo;
-    this.log.info(
-      {
-        port,
-        backend: this.backend.name,
-        redis: this.config.redisUrl ? redact(this.config.redisUrl) : undefined,
-      },
-      `listening on port ${port}; ${this.backend.summary}`,
-    );
-    return port;
-  }
-
-  /** Binds the HTTP port; a taken or forbidden address is a `ConfigError` naming the variable. */
-  private async listen(): Promise<void> {
-    const { port, host } = this.config;
-    await new Promise<void>((resolve, reject) => {
-      const failed = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port));
-      this.server.once('error', failed);
-      this.server.listen(port, host, () => {
-        this.server.off('error', failed);
-        resolve();
-      });
-    });
-  }
-
-  /** The server's port; 0 while a server the app owns is not listening yet. */
-  get port(): number {
-    return (this.server.address() as AddressInfo | null)?.port ?? 0;
-  }
-
-  /** The address other nodes and operators see in the registry: the one listened on. */
-  private get host(): string {
-    return this.ownsServer
-      ? this.config.host
-      : ((this.server.address() as AddressInfo | null)?.address ?? '');
   }
 
   onAppended(listener: (event: RoomEvent) => void): void {
@@ -328,107 +240,10 @@ export class SwarmNode implements Host {
   }
 
   /**
-   * Stops taking work and hands clients to other nodes: /readyz turns 503, new upgrades
-   * get 503, every socket is closed with 1012 and leaves its rooms, then the backend
-   * closes. Resolves when done or when `timeoutMs` has passed.
-   */
-  drain(timeoutMs = this.config.drainTimeoutMs): Promise<void> {
-    this.draining ??= this.runDrain(timeoutMs);
-    return this.draining;
-  }
-
-  private async runDrain(timeoutMs: number): Promise<void> {
-    this.log.info({ connections: this.connections.size, timeoutMs }, 'draining');
-    this.metrics.drainStarted();
-    const started = performance.now();
-    const deadline = new Promise<'timeout'>((resolve) =>
-      setTimeout(() => resolve('timeout'), timeoutMs).unref(),
-    );
-    for (const conn of [...this.connections.all()]) conn.close(CloseCode.ServiceRestart, 'node draining');
-    const work = this.connections.emptied();
-    const timedOut = (await Promise.race([work, deadline])) === 'timeout';
-    if (timedOut) {
-      this.log.warn({ connections: this.connections.size }, 'drain timed out; closing what is left');
-    }
-    this.metrics.drainFinished((performance.now() - started) / 1000, timedOut);
-    await this.shutdown();
-    this.log.info('drained');
-  }
-
-  /** Closes everything at once, without telling anyone (tests, and after a drain). */
-  async close(): Promise<void> {
-    if (!this.ownsServer && this.draining) {
-      await this.draining;
-      this.server.off('upgrade', this.upgradeListener);
-      return;
-    }
-    await this.shutdown();
-  }
-
-  private async shutdown(): Promise<void> {
-    this.socketLimits.stop();
-    for (const extension of [...this.extensions].reverse()) await extension.close?.();
-    if (this.ownsServer) {
-      this.server.closeAllConnections();
-      await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    } else if (!this.draining) {
-      // After a drain the listener stays, so that upgrades of this node's paths keep
-      // getting 503 on the app's server instead of hanging; `close` takes it away.
-      this.server.off('upgrade', this.upgradeListener);
-    }
-    await this.liveness.stop();
-    await this.backend.nodes.remove(this.id).catch(() => {});
-    await this.backend.close();
-  }
-
-  private notReadyReason(): string | undefined {
-    if (!this.started) return 'starting';
-    if (this.draining) return 'draining';
-    if (this.backend.status() !== 'up') return 'backend unavailable';
-    for (const check of this.readinessChecks) {
-      const reason = check();
-      if (reason) return reason;
-    }
-    return undefined;
-  }
-
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // The endpoints are modules that install during start: until then, on a server of
-    // the node's own (or with no other listener), every upgrade is told to come back.
-    if (!this.started && (this.ownsServer || this.server.listenerCount('upgrade') === 1)) {
-      socket.on('error', () => socket.destroy());
-      refuseUpgrade(socket, 503, 'node starting');
-      return;
-    }
-    const endpoint = this.http.upgradeFor(req);
-    if (!endpoint) {
-      // Another path is the app's, when the app listens for upgrades too; with nobody
-      // else to answer, the socket would hang, so it is refused as Node would close it.
-      if (this.server.listenerCount('upgrade') === 1) {
-        socket.on('error', () => socket.destroy());
-        HttpRoutes.refuseUnknown(req, socket);
-      }
-      return;
-    }
-    socket.on('error', () => socket.destroy());
-    if (!this.started || this.draining) {
-      refuseUpgrade(socket, 503, this.draining ? 'node draining' : 'node starting');
-      return;
-    }
-    if (this.connections.size + this.upgrading >= this.config.limits.maxConnections) {
-      refuseUpgrade(socket, 503, 'node at its connection limit (MAX_CONNECTIONS)');
-      return;
-    }
-    endpoint(socket, head);
-  }
-
-  /**
-   * Registers a connection of any protocol (the Yjs extension uses it too). With its
-   * `socket`, the node's limits apply to it (docs/security.md): pings (4504) and the send
-   * buffer (4508). Protocols that cannot drop a frame (Yjs) get the returned flow control:
-   * a socket past `YJS_RATE_LIMIT_PER_SEC` is read more slowly, and the connection reports
-   * its backlog to it (`received` / `handled`). The JSON protocol drops frames over its
-   * own rate limit instead, and gets none.
+   * Registers a connection of any protocol. With its `socket`, the node's limits apply to
+   * it (docs/security.md): pings (4504) and the send buffer (4508). Protocols that cannot
+   * drop a frame (Yjs) get the returned flow control, which reads a socket past its rate
+   * more slowly; the JSON protocol drops frames over its own rate limit instead.
    */
   register(conn: Connection, socket: WebSocket): FlowControl | undefined;
   register(conn: Connection): undefined;
@@ -449,24 +264,93 @@ export class SwarmNode implements Host {
     }
   }
 
-  /** Keeps a promise of close work so a drain can wait for it. */
   track(work: Promise<void>): void {
     this.connections.track(work);
   }
-}
 
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
-  const address = `${host}:${port}`;
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return new ConfigError('PORT', `${address} is already in use (EADDRINUSE)`);
-    case 'EACCES':
-      return new ConfigError('PORT', `${address} needs privileges this process lacks (EACCES)`);
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-      return new ConfigError('HOST', `${address} is not an address of this machine (${err.code})`);
-    default:
-      return err;
+  get isDraining(): boolean {
+    return this.draining !== undefined;
+  }
+
+  private get phase(): NodePhase {
+    if (this.draining) return 'draining';
+    return this.started ? 'serving' : 'starting';
+  }
+
+  /** The server's port; 0 while a server the app owns is not listening yet. */
+  get port(): number {
+    return this.server.port;
+  }
+
+  /**
+   * Binds the HTTP port, then starts the backend, registers in the cluster and installs
+   * the modules; resolves with the bound port. Until it resolves, upgrades get 503 and
+   * /readyz says `starting`. On a server the app owns, it does not listen: it resolves
+   * with the server's port, or 0 while the app has not called `listen` yet.
+   */
+  async start(): Promise<number> {
+    // The port first: a node that cannot listen must fail before it touches Redis or
+    // registers, or the cluster would count (and later reap) a node that never served.
+    if (this.server.owned) await this.server.listen(this.config.port, this.config.host);
+    try {
+      await this.backend.start();
+      await this.liveness.start();
+      for (const extension of this.extensions) await extension.install(this);
+    } catch (err) {
+      await this.server.close();
+      throw err;
+    }
+    this.started = true;
+    const fields = { port: this.port, backend: this.backend.name };
+    if (this.server.owned) {
+      const redis = this.config.redisUrl ? redact(this.config.redisUrl) : undefined;
+      this.log.info({ ...fields, redis }, `listening on port ${this.port}; ${this.backend.summary}`);
+    } else {
+      this.log.info(fields, `attached to the app's server; ${this.backend.summary}`);
+    }
+    return this.port;
+  }
+
+  /**
+   * Stops taking work and hands clients to other nodes: /readyz turns 503, new upgrades
+   * get 503, every socket is closed with 1012 and leaves its rooms, then the node shuts
+   * down. Resolves when done or when `timeoutMs` has passed.
+   */
+  drain(timeoutMs = this.config.drainTimeoutMs): Promise<void> {
+    this.draining ??= (async () => {
+      await closeForDrain(this.connections, this.log, this.metrics, timeoutMs);
+      await this.shutdown();
+      this.log.info('drained');
+    })();
+    return this.draining;
+  }
+
+  /** Closes everything at once, without telling anyone (tests, and after a drain). */
+  async close(): Promise<void> {
+    if (!this.server.owned && this.draining) {
+      await this.draining;
+      this.server.detach();
+      return;
+    }
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.socketLimits.stop();
+    for (const extension of [...this.extensions].reverse()) await extension.close?.();
+    // After a drain on the app's server the listener stays, so that upgrades of this
+    // node's paths keep getting 503 there instead of hanging; `close` takes it away.
+    if (this.server.owned || !this.draining) await this.server.close();
+    await this.liveness.stop();
+    await this.backend.nodes.remove(this.id).catch(() => {});
+    await this.backend.close();
+  }
+
+  /** Module clean-ups for a node that died without saying goodbye, each on its own. */
+  private async runPeerDown(node: string): Promise<void> {
+    for (const handler of this.peerDownHandlers) {
+      await handler(node).catch((err: unknown) => this.log.warn({ err, node }, 'peer-down handler failed'));
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Backend } from '../backend/backend';
+import type { Backend, Member } from '../backend/backend';
 import type { Connection } from '../connection';
 import { UnavailableError } from '../errors';
 import { DEFAULT_STREAM, type Position, type RoomEvent, type StreamName } from '../events/event';
@@ -60,6 +60,18 @@ export class RoomHub {
 
   roomNames(): string[] {
     return [...this.rooms.keys()];
+  }
+
+  /**
+   * Every room member this node holds now, as the registry should list them (`node` is
+   * this node's id): what liveness writes back when the registry may have lost some.
+   */
+  joinedMembers(node: string): Array<{ room: string; member: Member }> {
+    return this.roomNames().flatMap((room) =>
+      this.localMembers(room)
+        .filter((conn) => conn.joinsRooms)
+        .map((conn) => ({ room, member: { conn: conn.id, user: conn.identity.user, node } })),
+    );
   }
 
   localMembers(room: string): Connection[] {
