@@ -1,12 +1,12 @@
-import { adminExtension } from './admin/admin-api';
-import { authExtension } from './auth/auth-extension';
-import type { Config } from './config';
+import type { Config } from './core/config';
+import type { Extension } from './core/host';
+import type { Logger } from './core/log';
 import { demoExtension } from './demo/demo-extension';
-import type { Extension } from './host';
-import type { Logger } from './log';
-import { metricsExtension } from './metrics/metrics-extension';
-import { StorageExtension } from './storage/storage-extension';
-import { YjsExtension } from './yjs/yjs-extension';
+import { adminExtension } from './modules/admin/admin-api';
+import { authExtension } from './modules/auth/auth-extension';
+import { metricsExtension } from './modules/metrics/metrics-extension';
+import { StorageExtension } from './modules/storage/storage-extension';
+import { YjsExtension } from './modules/yjs/yjs-extension';
 
 /**
  * The extensions `npm start` installs, in order: each module (Yjs, auth, metrics, admin

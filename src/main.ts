@@ -1,9 +1,9 @@
 import { createBackend } from './backend';
-import { loadConfig } from './config';
-import { ConfigError } from './errors';
+import { loadConfig } from './core/config';
+import { ConfigError } from './core/errors';
+import { createLogger } from './core/log';
 import { defaultExtensions } from './extensions';
-import { handlers } from './handlers';
-import { createLogger } from './log';
+import { handlers } from './modules/handlers';
 import { SwarmNode } from './node';
 
 /** `npm start` / `yarn dev`: one node from the environment, drained on SIGTERM and SIGINT. */

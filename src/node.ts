@@ -1,31 +1,36 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
-import { AccessHooks, type Authenticator, type Authorizer, type UpgradeDecision } from './access-hooks';
 import { embeddedBackend } from './backend';
 import type { Backend } from './backend/backend';
-import type { Config } from './config';
-import type { Connection } from './connection';
-import { ConnectionTable } from './connection-table';
-import { builtinEvents } from './events/builtin';
-import { leaveRoom } from './events/builtin/room';
-import type { RoomEvent } from './events/event';
-import type { AnyEventDefinition, EmitOptions, EmitResult, NodeServices } from './events/event-definition';
-import { EventRegistry } from './events/registry';
-import { type DurableWait, type IncomingFrame, Router } from './events/router';
-import type { Extension, Host } from './host';
-import { NodeServer } from './http/node-server';
-import { Readiness } from './http/readiness';
-import { type HttpHandler, sendJson } from './http/respond';
-import { HttpRoutes, type NextHandler, type UpgradeHandler } from './http/routes';
-import { type NodePhase, UpgradeGate } from './http/upgrade-gate';
-import type { FlowControl } from './limits/flow-control';
-import { SocketLimits } from './limits/socket-limits';
-import { createLogger, type Logger } from './log';
-import { NodeMetrics } from './metrics/node-metrics';
-import { closeForDrain } from './nodes/drain';
-import { Liveness } from './nodes/liveness';
-import { JsonEndpoint } from './protocol/json-endpoint';
-import { RoomHub } from './rooms/room-hub';
+import { AccessHooks, type Authenticator, type Authorizer, type UpgradeDecision } from './core/access-hooks';
+import type { Config } from './core/config';
+import type { Connection } from './core/connection';
+import { ConnectionTable } from './core/connection-table';
+import { builtinEvents } from './core/events/builtin';
+import { leaveRoom } from './core/events/builtin/room';
+import type { RoomEvent } from './core/events/event';
+import type {
+  AnyEventDefinition,
+  EmitOptions,
+  EmitResult,
+  NodeServices,
+} from './core/events/event-definition';
+import { EventRegistry } from './core/events/registry';
+import { type DurableWait, type IncomingFrame, Router } from './core/events/router';
+import type { Extension, Host } from './core/host';
+import { NodeServer } from './core/http/node-server';
+import { Readiness } from './core/http/readiness';
+import { type HttpHandler, sendJson } from './core/http/respond';
+import { HttpRoutes, type NextHandler, type UpgradeHandler } from './core/http/routes';
+import { type NodePhase, UpgradeGate } from './core/http/upgrade-gate';
+import type { FlowControl } from './core/limits/flow-control';
+import { SocketLimits } from './core/limits/socket-limits';
+import { createLogger, type Logger } from './core/log';
+import { NodeMetrics } from './core/metrics/node-metrics';
+import { closeForDrain } from './core/nodes/drain';
+import { Liveness } from './core/nodes/liveness';
+import { RoomHub } from './core/rooms/room-hub';
+import { JsonEndpoint } from './modules/json/json-endpoint';
 
 export type { Authenticator, Authorizer, Extension, Host, UpgradeDecision, UpgradeHandler };
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { AccessHooks } from '../src/access-hooks';
-import type { Extension } from '../src/host';
+import { AccessHooks } from '../src/core/access-hooks';
+import type { Extension } from '../src/core/host';
 import type { SwarmNode } from '../src/node';
 import { JsonClient } from './helpers/client';
 import { FakeConnection } from './helpers/fake-connection';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { configFromOptions, loadConfig, OPTION_VARIABLES, type SwarmOptions } from '../src/config';
-import { ConfigError } from '../src/errors';
+import { configFromOptions, loadConfig, OPTION_VARIABLES, type SwarmOptions } from '../src/core/config';
+import { ConfigError } from '../src/core/errors';
 
 const main = path.join(__dirname, '..', 'src', 'main.js');
 

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { utimesSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CloseCode } from '../src/errors';
+import { CloseCode } from '../src/core/errors';
 import { JsonClient } from './helpers/client';
 import { eventsUrl, uniquePrefix } from './helpers/nodes';
 import { freePort, TestRedis } from './helpers/redis';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { OPTION_VARIABLES } from '../src/config';
-import { CloseCode, ErrorCode } from '../src/errors';
+import { OPTION_VARIABLES } from '../src/core/config';
+import { CloseCode, ErrorCode } from '../src/core/errors';
 
 const docs = path.join(__dirname, '..', '..', 'docs');
 const read = (name: string) => readFileSync(path.join(docs, name), 'utf8');
@@ -20,7 +20,7 @@ describe('docs', () => {
 
   it('documents every environment variable the code reads in docs/configuration.md', () => {
     const configuration = read('configuration.md');
-    const source = readFileSync(path.join(__dirname, '..', '..', 'src', 'config.ts'), 'utf8');
+    const source = readFileSync(path.join(__dirname, '..', '..', 'src', 'core', 'config.ts'), 'utf8');
     const names = new Set([...source.matchAll(/['"]([A-Z][A-Z0-9_]{2,})['"]/g)].map((m) => m[1]!));
     assert.ok(names.size > 5);
     for (const name of names) assert.ok(configuration.includes(`\`${name}\``), `${name} in configuration.md`);

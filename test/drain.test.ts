@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { CloseCode } from '../src/errors';
+import { CloseCode } from '../src/core/errors';
 import { JsonClient } from './helpers/client';
 import { eventsUrl } from './helpers/nodes';
 import { spawnNode } from './helpers/process';

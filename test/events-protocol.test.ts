@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { CloseCode, ErrorCode } from '../src/errors';
-import { handlers } from '../src/handlers';
+import { CloseCode, ErrorCode } from '../src/core/errors';
+import { handlers } from '../src/modules/handlers';
 import type { SwarmNode } from '../src/node';
 import { JsonClient, RequestError } from './helpers/client';
 import { eventsUrl, startNode } from './helpers/nodes';

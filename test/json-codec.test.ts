@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ErrorCode } from '../src/errors';
-import { decodeJsonFrame, encodeEvent } from '../src/protocol/json-codec';
+import { ErrorCode } from '../src/core/errors';
+import { decodeJsonFrame, encodeEvent } from '../src/modules/json/json-codec';
 
 describe('JSON codec', () => {
   it('decodes an event frame with type, room, data and id', () => {

@@ -66,12 +66,67 @@ describe('the layering check', () => {
     const result = check(
       tree({
         ...files,
-        'src/yjs/store.ts':
-          "import { RedisBackend } from '../backend/redis/redis-backend';\nexport const b = new RedisBackend();\n",
+        'src/modules/yjs/store.ts':
+          "import { RedisBackend } from '../../backend/redis/redis-backend';\nexport const b = new RedisBackend();\n",
       }),
     );
     assert.notEqual(result.status, 0);
     assert.match(result.output, /backends-behind-the-seam/);
-    assert.match(result.output, /src\/yjs\/store\.ts/);
+    assert.match(result.output, /src\/modules\/yjs\/store\.ts/);
+  });
+
+  it('fails when the core imports a module, and when a backend does', () => {
+    const files = {
+      'src/modules/yjs/yjs-log.ts': 'export const STREAM = "yjs";\n',
+      'src/core/rooms/room-hub.ts': 'export const hub = 1;\n',
+    };
+    assert.equal(check(tree(files)).status, 0, 'modules and core side by side pass');
+    const core = check(
+      tree({
+        ...files,
+        'src/core/rooms/room-hub.ts':
+          "import { STREAM } from '../../modules/yjs/yjs-log';\nexport const s = STREAM;\n",
+      }),
+    );
+    assert.notEqual(core.status, 0);
+    assert.match(core.output, /core-knows-no-module/);
+    const backend = check(
+      tree({
+        ...files,
+        'src/backend/redis/keys.ts':
+          "import { STREAM } from '../../modules/yjs/yjs-log';\nexport const k = STREAM;\n",
+      }),
+    );
+    assert.notEqual(backend.status, 0);
+    assert.match(backend.output, /backends-know-no-module/);
+  });
+
+  it('fails when a module imports the node instead of its Host, and when the client imports the server', () => {
+    const files = {
+      'src/node.ts': 'export class SwarmNode {}\n',
+      'src/core/protocol/wire.ts': 'export type Frame = { type: string };\n',
+      'src/core/log.ts': 'export const log = 1;\n',
+    };
+    const module = check(
+      tree({
+        ...files,
+        'src/modules/auth/auth.ts': "import { SwarmNode } from '../../node';\nexport const n = SwarmNode;\n",
+      }),
+    );
+    assert.notEqual(module.status, 0);
+    assert.match(module.output, /modules-see-the-host-interface/);
+    const wireOnly = tree({
+      ...files,
+      'src/client/client.ts': "import type { Frame } from '../core/protocol/wire';\nexport type F = Frame;\n",
+    });
+    assert.equal(check(wireOnly).status, 0, 'the client may share the wire types');
+    const client = check(
+      tree({
+        ...files,
+        'src/client/client.ts': "import { log } from '../core/log';\nexport const l = log;\n",
+      }),
+    );
+    assert.notEqual(client.status, 0);
+    assert.match(client.output, /client-stands-alone/);
   });
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { builtinEvents } from '../src/events/builtin';
-import { defineEvent } from '../src/events/event-definition';
-import { EventRegistry } from '../src/events/registry';
+import { builtinEvents } from '../src/core/events/builtin';
+import { defineEvent } from '../src/core/events/event-definition';
+import { EventRegistry } from '../src/core/events/registry';
 
 const sample = (type: string) => defineEvent({ type, scope: 'local', access: 'connect', data: z.object({}) });
 

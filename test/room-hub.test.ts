@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryBackend } from '../src/backend/memory/memory-backend';
-import { createLogger } from '../src/log';
-import { RoomHub } from '../src/rooms/room-hub';
+import { createLogger } from '../src/core/log';
+import { RoomHub } from '../src/core/rooms/room-hub';
 import { FakeConnection } from './helpers/fake-connection';
 
 describe('RoomHub', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HistoryRead, HistoryStore } from '../src/backend/backend';
-import type { Position, StoredEvent } from '../src/events/event';
-import { GAP_GRACE_MS, Sequencer } from '../src/rooms/sequencer';
+import type { Position, StoredEvent } from '../src/core/events/event';
+import { GAP_GRACE_MS, Sequencer } from '../src/core/rooms/sequencer';
 import { waitFor } from './helpers/wait';
 
 const event = (offset: number, epoch = 'e1'): StoredEvent => ({

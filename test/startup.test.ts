@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MemoryBackend } from '../src/backend/memory/memory-backend';
 import { SharedMemory } from '../src/backend/memory/shared-memory';
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/core/config';
 import { SwarmNode } from '../src/node';
 import { JsonClient } from './helpers/client';
 import { uniquePrefix } from './helpers/nodes';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { holdWritesForTick } from '../src/protocol/write-batch';
+import { holdWritesForTick } from '../src/core/protocol/write-batch';
 import { waitFor } from './helpers/wait';
 
 /** A socket stand-in that records each system call it would make: one entry per write or writev. */

@@ -1,4 +1,4 @@
-import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../events/event';
+import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../core/events/event';
 import type { AwarenessStore } from './awareness-store';
 import type { DocumentStore } from './document-store';
 import type { RevocationStore } from './revocation-store';
@@ -108,7 +108,7 @@ export interface NodeRegistry {
 
 export type BackendStatus = 'up' | 'down';
 
-/** Timings a backend reports for /metrics (src/metrics/node-metrics.ts). */
+/** Timings a backend reports for /metrics (src/core/metrics/node-metrics.ts). */
 export interface BackendMetrics {
   /**
    * One call to the backend took `seconds`; `ok` is false when it failed. `kind` is

@@ -1,4 +1,4 @@
-import type { CopyProgress } from '../storage/document-store';
+import type { CopyProgress } from './storage/document-store';
 
 /**
  * What the nodes share to copy rooms to the database one at a time (docs/storage.md):

@@ -36,6 +36,6 @@ export interface DocumentStore {
 /**
  * The room stream a document compacts: the only stream that is not capped, because
  * compaction trims it instead. Its updates are appended by the module that keeps
- * documents (src/yjs/).
+ * documents (src/modules/yjs/).
  */
 export const DOCUMENT_STREAM = 'yjs';

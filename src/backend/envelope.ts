@@ -1,4 +1,4 @@
-import type { Event, RoomEvent, StoredEvent } from '../events/event';
+import type { Event, RoomEvent, StoredEvent } from '../core/events/event';
 
 /**
  * How an event travels between nodes and sits in a Redis stream: a 4-byte big-endian

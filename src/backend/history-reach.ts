@@ -1,4 +1,4 @@
-import type { Position } from '../events/event';
+import type { Position } from '../core/events/event';
 
 /**
  * Whether a stream's history still holds every event after `after`: the same epoch

@@ -1,5 +1,5 @@
-import type { Config } from '../config';
-import type { Logger } from '../log';
+import type { Config } from '../core/config';
+import type { Logger } from '../core/log';
 import type { Backend } from './backend';
 import { MemoryBackend } from './memory/memory-backend';
 import { SharedMemory } from './memory/shared-memory';

@@ -1,4 +1,4 @@
-import type { StoredRoom } from '../storage/document-store';
+import type { StoredRoom } from './storage/document-store';
 
 /**
  * Putting a room back into the hot tier (Redis, or the embedded node's memory) from the

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../errors';
+import type { ErrorCode } from '../core/errors';
 
 /** Codes the client itself gives a rejected promise; the server's codes are in `ErrorCode`. */
 export const ClientErrorCode = {

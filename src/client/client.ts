@@ -9,7 +9,7 @@ import {
   type RoomResetData,
   TOKEN_PROTOCOL_PREFIX,
   type Welcome,
-} from '../protocol/wire';
+} from '../core/protocol/wire';
 import { Backoff, type BackoffOptions } from './backoff';
 import { ClientErrorCode, SwarmClientError } from './client-error';
 import { closeAction } from './close-policy';

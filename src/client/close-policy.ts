@@ -1,4 +1,4 @@
-import { CloseCode } from '../errors';
+import { CloseCode } from '../core/errors';
 
 /**
  * What the client does after a close, by code: the one table, kept in step with the

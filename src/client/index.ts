@@ -14,7 +14,7 @@ export function connect<L extends EventList = EventList>(options: ConnectOptions
   return new SwarmClient<L>(options);
 }
 
-export { CloseCode, ErrorCode } from '../errors';
+export { CloseCode, ErrorCode } from '../core/errors';
 export type {
   ClientFrame,
   EventFrame,
@@ -27,7 +27,7 @@ export type {
   StateChange,
   Welcome,
   WireSender,
-} from '../protocol/wire';
+} from '../core/protocol/wire';
 export type { BackoffOptions } from './backoff';
 export type { ClientState, CloseInfo, ConnectOptions } from './client';
 export { SwarmClient } from './client';

@@ -1,4 +1,4 @@
-import { ErrorCode } from '../errors';
+import { ErrorCode } from '../core/errors';
 import type {
   EventFrame,
   JoinAnswer,
@@ -6,7 +6,7 @@ import type {
   RoomResetData,
   StateChange,
   WireSender,
-} from '../protocol/wire';
+} from '../core/protocol/wire';
 import { ClientErrorCode, SwarmClientError } from './client-error';
 import { Listeners } from './listeners';
 import type {

@@ -1,7 +1,7 @@
-import type { BuiltinRequests, BuiltinRoomEvents, RoomEventAck } from '../protocol/wire';
+import type { BuiltinRequests, BuiltinRoomEvents, RoomEventAck } from '../core/protocol/wire';
 
 /**
- * The part of an event definition (`defineEvent`, src/events/event.ts) the client reads.
+ * The part of an event definition (`defineEvent`, src/core/events/event.ts) the client reads.
  * Structural, so that the client's build and declarations hold no server code: an app
  * passes `typeof itsDefinitions` and only types cross over. `data` is a zod schema.
  */

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Extension, Host } from '../host';
+import type { Extension, Host } from '../core/host';
 import { demoBuildDir } from './paths';
 
 /** One file of the bundled page, held in memory: the whole page is a few hundred KiB. */

@@ -1,16 +1,16 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { adminExtension } from '../admin/admin-api';
-import { authExtension } from '../auth/auth-extension';
 import { createBackend } from '../backend';
-import { configFromOptions, type SwarmOptions } from '../config';
+import { configFromOptions, type SwarmOptions } from '../core/config';
+import { ConfigError } from '../core/errors';
+import type { AnyEventDefinition, EmitOptions, EmitResult } from '../core/events/event-definition';
+import type { NextHandler } from '../core/http/routes';
+import { createLogger, type Logger } from '../core/log';
 import { demoExtension } from '../demo/demo-extension';
-import { ConfigError } from '../errors';
-import type { AnyEventDefinition, EmitOptions, EmitResult } from '../events/event-definition';
-import type { NextHandler } from '../http/routes';
-import { createLogger, type Logger } from '../log';
-import { metricsExtension } from '../metrics/metrics-extension';
+import { adminExtension } from '../modules/admin/admin-api';
+import { authExtension } from '../modules/auth/auth-extension';
+import { metricsExtension } from '../modules/metrics/metrics-extension';
+import { YjsExtension } from '../modules/yjs/yjs-extension';
 import { type Extension, SwarmNode } from '../node';
-import { YjsExtension } from '../yjs/yjs-extension';
 import { drainOnSignals } from './signals';
 
 export interface AttachOptions {

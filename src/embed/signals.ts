@@ -1,4 +1,4 @@
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 
 /**
  * Runs `drain` on the first of `signals`. Listening for a signal takes away its default

@@ -1,10 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import WebSocket from 'ws';
-import { AuthExtension } from '../../src/auth/auth-extension';
 import { SharedMemory } from '../../src/backend/memory/shared-memory';
-import type { RoomGrants } from '../../src/connection';
-import { handlers } from '../../src/handlers';
+import type { RoomGrants } from '../../src/core/connection';
+import { AuthExtension } from '../../src/modules/auth/auth-extension';
+import { handlers } from '../../src/modules/handlers';
 import type { Extension, SwarmNode } from '../../src/node';
 import { startNode, uniquePrefix } from '../helpers/nodes';
 import { within } from '../helpers/wait';

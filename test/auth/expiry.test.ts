@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CloseCode, ErrorCode } from '../../src/errors';
+import { CloseCode, ErrorCode } from '../../src/core/errors';
 import type { SwarmNode } from '../../src/node';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl } from '../helpers/nodes';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { accessTo, satisfies } from '../../src/auth/grants';
+import { accessTo, satisfies } from '../../src/modules/auth/grants';
 
 describe('room grants', () => {
   it('grants exact names and * patterns', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TokenError, TokenVerifier } from '../../src/auth/jwt';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/core/config';
+import { TokenError, TokenVerifier } from '../../src/modules/auth/jwt';
 import type { SwarmNode } from '../../src/node';
 import { eventsUrl } from '../helpers/nodes';
 import { keyPair, SECRET, sign, startAuthNodes, token, unsignedToken, upgrade } from './auth-helpers';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { REVOCATION_TTL_MS, Revocations } from '../../src/auth/revocations';
+import { REVOCATION_TTL_MS, Revocations } from '../../src/modules/auth/revocations';
 
 describe('Revocations', () => {
   it('refuses tokens issued at or before the revocation, for all rooms or one', () => {

@@ -1,6 +1,6 @@
 import { after, before } from 'node:test';
-import { AuthExtension } from '../../src/auth/auth-extension';
-import { handlers } from '../../src/handlers';
+import { AuthExtension } from '../../src/modules/auth/auth-extension';
+import { handlers } from '../../src/modules/handlers';
 import type { SwarmNode } from '../../src/node';
 import { uniquePrefix } from '../helpers/nodes';
 import { TestRedis } from '../helpers/redis';

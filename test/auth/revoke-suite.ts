@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { revokeUser } from '../../src/auth/revoke';
-import { CloseCode, ErrorCode } from '../../src/errors';
+import { CloseCode, ErrorCode } from '../../src/core/errors';
+import { revokeUser } from '../../src/modules/auth/revoke';
 import type { SwarmNode } from '../../src/node';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl } from '../helpers/nodes';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WebSocketServer } from 'ws';
-import { ErrorCode } from '../../src/errors';
-import { refuseUpgrade } from '../../src/http/respond';
-import { TOKEN_PROTOCOL_PREFIX } from '../../src/http/token-source';
+import { ErrorCode } from '../../src/core/errors';
+import { refuseUpgrade } from '../../src/core/http/respond';
+import { TOKEN_PROTOCOL_PREFIX } from '../../src/core/http/token-source';
 import type { Extension, SwarmNode } from '../../src/node';
 import { JsonClient, type RequestError } from '../helpers/client';
 import { eventsUrl } from '../helpers/nodes';

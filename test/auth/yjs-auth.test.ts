@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { revokeUser } from '../../src/auth/revoke';
-import { CloseCode } from '../../src/errors';
+import { CloseCode } from '../../src/core/errors';
+import { revokeUser } from '../../src/modules/auth/revoke';
+import { Y } from '../../src/modules/yjs/esm';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { Y } from '../../src/yjs/esm';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { waitFor, within } from '../helpers/wait';
 import { destroyAll, type Provider, provider, synced, upgradeStatus, yjsServerUrl } from '../yjs/yjs-helpers';
 import { type Claims, startAuthNodes, token, upgrade } from './auth-helpers';

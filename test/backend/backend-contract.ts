@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { AwarenessEntry } from '../../src/backend/awareness-store';
 import type { Backend, BusListener, Member } from '../../src/backend/backend';
 import { DOCUMENT_STREAM } from '../../src/backend/document-store';
-import type { Event, RoomEvent, StoredEvent } from '../../src/events/event';
+import type { Event, RoomEvent, StoredEvent } from '../../src/core/events/event';
 import { uniquePrefix } from '../helpers/nodes';
 import { waitFor } from '../helpers/wait';
 import type { BackendFixture, Deployment } from './backend-fixture';

@@ -2,7 +2,7 @@ import { MemoryBackend } from '../../src/backend/memory/memory-backend';
 import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import { RedisKeys } from '../../src/backend/redis/keys';
 import { RedisBackend } from '../../src/backend/redis/redis-backend';
-import { createLogger } from '../../src/log';
+import { createLogger } from '../../src/core/log';
 import { uniquePrefix } from '../helpers/nodes';
 import { TestRedis } from '../helpers/redis';
 import { TestRedisCluster } from '../helpers/redis-cluster';

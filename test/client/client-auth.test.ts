@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { revokeUser } from '../../src/auth/revoke';
 import type { SwarmClientError } from '../../src/client';
-import { CloseCode, ErrorCode } from '../../src/errors';
+import { CloseCode, ErrorCode } from '../../src/core/errors';
+import { revokeUser } from '../../src/modules/auth/revoke';
 import type { SwarmNode } from '../../src/node';
 import { startAuthNodes, token } from '../auth/auth-helpers';
 import { LibraryClients, recordStates, untilStatus } from '../helpers/library-client';

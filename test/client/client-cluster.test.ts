@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClientErrorCode, type Room, type SwarmClient, type SwarmClientError } from '../../src/client';
-import { CloseCode } from '../../src/errors';
-import type { handlers } from '../../src/handlers';
+import { CloseCode } from '../../src/core/errors';
+import type { handlers } from '../../src/modules/handlers';
 import { LibraryClients, offsetsOf, recordEvents, recordStates, type Seen } from '../helpers/library-client';
 import { uniquePrefix } from '../helpers/nodes';
 import { type NodeProcess, spawnNode } from '../helpers/process';

@@ -4,8 +4,8 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import { ClientErrorCode, connect, type SwarmClientError } from '../../src/client';
-import { ErrorCode } from '../../src/errors';
-import { defineEvent } from '../../src/events/event-definition';
+import { ErrorCode } from '../../src/core/errors';
+import { defineEvent } from '../../src/core/events/event-definition';
 import type { SwarmNode } from '../../src/node';
 import {
   LibraryClients,

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { type CloseAction, closeAction } from '../../src/client/close-policy';
+import { CloseCode } from '../../src/core/errors';
 import { packageRoot } from '../../src/demo/paths';
-import { CloseCode } from '../../src/errors';
 
 /** Column of docs/codes.md's close-code table that says what this client does. */
 const COLUMN = 'swarmcast JSON client';

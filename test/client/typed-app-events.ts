@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineEvent } from '../../src/events/event-definition';
-import { chatMessage } from '../../src/handlers/chat-message';
+import { defineEvent } from '../../src/core/events/event-definition';
+import { chatMessage } from '../../src/modules/handlers/chat-message';
 
 /** A local-scope event with an answer, as an app would declare one. */
 export const diceRoll = defineEvent({

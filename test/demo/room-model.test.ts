@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { EventFrame, JoinAnswer, Member } from '../../src/core/protocol/wire';
 import { RoomModel } from '../../src/demo/app/room-model';
-import type { EventFrame, JoinAnswer, Member } from '../../src/protocol/wire';
 
 const ada: Member = { conn: 'c-ada', user: 'anon-1', node: 'n1' };
 const grace: Member = { conn: 'c-grace', user: 'anon-2', node: 'n2' };

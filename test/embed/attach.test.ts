@@ -6,11 +6,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/core/config';
+import { CloseCode, ConfigError, ErrorCode } from '../../src/core/errors';
+import { defineEvent } from '../../src/core/events/event-definition';
 import { attach, type Swarmcast } from '../../src/embed/attach';
-import { CloseCode, ConfigError, ErrorCode } from '../../src/errors';
-import { defineEvent } from '../../src/events/event-definition';
-import { Y } from '../../src/yjs/esm';
+import { Y } from '../../src/modules/yjs/esm';
 import { OpenClients } from '../helpers/client';
 import { waitFor, within } from '../helpers/wait';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { CloseCode } from '../../src/errors';
+import { CloseCode } from '../../src/core/errors';
 import { OpenClients } from '../helpers/client';
 import { eventsUrl, uniquePrefix } from '../helpers/nodes';
 import { TestRedis } from '../helpers/redis';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { roomStateSet } from '../../src/events/builtin/room';
-import { chatMessage } from '../../src/handlers/chat-message';
+import { roomStateSet } from '../../src/core/events/builtin/room';
+import { chatMessage } from '../../src/modules/handlers/chat-message';
+import { decodeJsonFrame } from '../../src/modules/json/json-codec';
 import type { SwarmNode } from '../../src/node';
-import { decodeJsonFrame } from '../../src/protocol/json-codec';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
 import { mutate, mutation } from './frames';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { SwarmNode } from '../../src/node';
-import { Y } from '../../src/yjs/esm';
+import { Y } from '../../src/modules/yjs/esm';
 import {
   decodeYjsFrame,
   encodeAwareness,
@@ -13,8 +12,9 @@ import {
   encodeUpdate,
   isEmptyUpdate,
   isValidUpdate,
-} from '../../src/yjs/yjs-codec';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
+} from '../../src/modules/yjs/yjs-codec';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
+import type { SwarmNode } from '../../src/node';
 import { startNode } from '../helpers/nodes';
 import { waitFor, within } from '../helpers/wait';
 import { destroyAll, type Provider, provider, RawYjsClient, synced } from '../yjs/yjs-helpers';

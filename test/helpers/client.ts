@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { AckFrame, ErrorFrame, EventFrame, JoinAnswer, Welcome } from '../../src/protocol/wire';
+import type { AckFrame, ErrorFrame, EventFrame, JoinAnswer, Welcome } from '../../src/core/protocol/wire';
 import { waitFor, within } from './wait';
 
 export type { JoinAnswer };

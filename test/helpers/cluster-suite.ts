@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { handlers } from '../../src/handlers';
+import { handlers } from '../../src/modules/handlers';
 import type { SwarmNode } from '../../src/node';
 import { OpenClients } from './client';
 import { eventsUrl, type TestNodeOptions } from './nodes';

@@ -1,6 +1,6 @@
-import type { Connection, Identity } from '../../src/connection';
-import type { CloseCode, ErrorCode } from '../../src/errors';
-import type { Event } from '../../src/events/event';
+import type { Connection, Identity } from '../../src/core/connection';
+import type { CloseCode, ErrorCode } from '../../src/core/errors';
+import type { Event } from '../../src/core/events/event';
 
 let count = 0;
 

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Backend } from '../../src/backend/backend';
 import { MemoryBackend } from '../../src/backend/memory/memory-backend';
 import { SharedMemory } from '../../src/backend/memory/shared-memory';
-import { type Config, loadConfig } from '../../src/config';
-import type { AnyEventDefinition } from '../../src/events/event-definition';
-import { handlers } from '../../src/handlers';
+import { type Config, loadConfig } from '../../src/core/config';
+import type { AnyEventDefinition } from '../../src/core/events/event-definition';
+import { handlers } from '../../src/modules/handlers';
 import { type Extension, SwarmNode } from '../../src/node';
 
 export interface TestNodeOptions {

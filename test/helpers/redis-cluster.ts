@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import calculateSlot from 'cluster-key-slot';
 import Redis, { Cluster } from 'ioredis';
-import type { RedisClusterConfig } from '../../src/config';
+import type { RedisClusterConfig } from '../../src/core/config';
 import { redisServerArgs, untilRedisAnswers } from './redis';
 import { waitFor, within } from './wait';
 

@@ -1,5 +1,5 @@
 import { createBackend } from '../../src/backend';
-import { createLogger } from '../../src/log';
+import { createLogger } from '../../src/core/log';
 import type { SwarmNode } from '../../src/node';
 import { startNode, type TestNodeOptions, uniquePrefix } from './nodes';
 import type { TestRedisCluster } from './redis-cluster';

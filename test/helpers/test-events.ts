@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from '../../src/events/event-definition';
+import { defineEvent } from '../../src/core/events/event-definition';
 
 /** A handler that always throws, to check that a failing handler hurts no one else. */
 export const boom = defineEvent({

@@ -6,7 +6,7 @@ import {
   MAX_BACKLOG_BYTES,
   MAX_BACKLOG_FRAMES,
   type PausableSocket,
-} from '../../src/limits/flow-control';
+} from '../../src/core/limits/flow-control';
 import { waitFor } from '../helpers/wait';
 
 /** A socket that records whether it is being read; `frame()` is one frame arriving. */

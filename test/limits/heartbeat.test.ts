@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { CloseCode } from '../../src/errors';
+import { CloseCode } from '../../src/core/errors';
 import type { SwarmNode } from '../../src/node';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';

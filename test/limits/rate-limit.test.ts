@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CloseCode, ErrorCode } from '../../src/errors';
-import { DROP_WINDOW_MS, RateLimiter } from '../../src/limits/rate-limit';
+import { CloseCode, ErrorCode } from '../../src/core/errors';
+import { DROP_WINDOW_MS, RateLimiter } from '../../src/core/limits/rate-limit';
 import type { SwarmNode } from '../../src/node';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CloseCode } from '../../src/errors';
-import type { Extension } from '../../src/host';
+import { CloseCode } from '../../src/core/errors';
+import type { Extension } from '../../src/core/host';
+import { JsonEndpoint } from '../../src/modules/json/json-endpoint';
 import type { SwarmNode } from '../../src/node';
-import { JsonEndpoint } from '../../src/protocol/json-endpoint';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
 import { waitFor, within } from '../helpers/wait';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { CloseCode } from '../../src/errors';
+import { CloseCode } from '../../src/core/errors';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { startNode } from '../helpers/nodes';
 import { waitFor, within } from '../helpers/wait';
 import { destroyAll, provider, RawYjsClient, synced, yjsServerUrl } from '../yjs/yjs-helpers';

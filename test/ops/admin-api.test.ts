@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminExtension } from '../../src/admin/admin-api';
-import { CloseCode } from '../../src/errors';
+import { CloseCode } from '../../src/core/errors';
+import { adminExtension } from '../../src/modules/admin/admin-api';
 import type { SwarmNode } from '../../src/node';
 import { startAuthNodes, token, upgrade } from '../auth/auth-helpers';
 import { JsonClient } from '../helpers/client';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { metricsExtension } from '../../src/metrics/metrics-extension';
+import { metricsExtension } from '../../src/modules/metrics/metrics-extension';
 import { startNode } from '../helpers/nodes';
 
 const root = path.join(__dirname, '..', '..', '..');

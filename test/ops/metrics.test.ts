@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SharedMemory } from '../../src/backend/memory/shared-memory';
-import { ErrorCode } from '../../src/errors';
-import { metricsExtension } from '../../src/metrics/metrics-extension';
+import { ErrorCode } from '../../src/core/errors';
+import { metricsExtension } from '../../src/modules/metrics/metrics-extension';
 import type { SwarmNode } from '../../src/node';
 import { JsonClient } from '../helpers/client';
 import { eventsUrl, startNodes } from '../helpers/nodes';

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { connect, type Room, type SwarmClient } from '../../src/client';
-import type { handlers } from '../../src/handlers';
+import type { handlers } from '../../src/modules/handlers';
 import { waitFor } from '../helpers/wait';
 
 type AppEvents = typeof handlers;

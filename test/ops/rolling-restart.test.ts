@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CloseCode } from '../../src/errors';
+import { CloseCode } from '../../src/core/errors';
 import { uniquePrefix } from '../helpers/nodes';
 import { type NodeProcess, spawnNode } from '../helpers/process';
 import { TestRedis } from '../helpers/redis';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminExtension } from '../../src/admin/admin-api';
-import { metricsExtension } from '../../src/metrics/metrics-extension';
+import { adminExtension } from '../../src/modules/admin/admin-api';
+import { metricsExtension } from '../../src/modules/metrics/metrics-extension';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { startNode } from '../helpers/nodes';
 import { waitFor } from '../helpers/wait';
 import { destroyAll, provider, synced } from '../yjs/yjs-helpers';

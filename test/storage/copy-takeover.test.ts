@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { createLogger } from '../../src/log';
-import { PostgresStore } from '../../src/storage/postgres-store';
+import { PostgresStore } from '../../src/backend/storage/postgres-store';
+import { createLogger } from '../../src/core/log';
 import { JsonClient } from '../helpers/client';
 import { uniquePrefix } from '../helpers/nodes';
 import { TestPostgres } from '../helpers/postgres';

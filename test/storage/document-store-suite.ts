@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { DocumentStore, StoredEvent } from '../../src/storage/document-store';
-import { NOTHING_COPIED } from '../../src/storage/document-store';
+import type { DocumentStore, StoredEvent } from '../../src/backend/storage/document-store';
+import { NOTHING_COPIED } from '../../src/backend/storage/document-store';
 
 /** What a store's test file hands the suite: a fresh, empty store per call. */
 export interface StoreFixture {

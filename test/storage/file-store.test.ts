@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { ConfigError } from '../../src/errors';
-import { FILE_NAME, FileStore } from '../../src/storage/file-store';
-import { SCHEMA_VERSION } from '../../src/storage/schema-version';
+import { FILE_NAME, FileStore } from '../../src/backend/storage/file-store';
+import { SCHEMA_VERSION } from '../../src/backend/storage/schema-version';
+import { ConfigError } from '../../src/core/errors';
 import { documentStoreSuite } from './document-store-suite';
 
 const dirs: string[] = [];

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { ConfigError } from '../../src/errors';
-import { createLogger } from '../../src/log';
-import { PostgresStore } from '../../src/storage/postgres-store';
-import { SCHEMA_VERSION } from '../../src/storage/schema-version';
+import { PostgresStore } from '../../src/backend/storage/postgres-store';
+import { SCHEMA_VERSION } from '../../src/backend/storage/schema-version';
+import { ConfigError } from '../../src/core/errors';
+import { createLogger } from '../../src/core/log';
 import { TestPostgres } from '../helpers/postgres';
 import { freePort } from '../helpers/redis';
 import { documentStoreSuite } from './document-store-suite';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { adminExtension } from '../../src/admin/admin-api';
+import { adminExtension } from '../../src/modules/admin/admin-api';
+import { StorageExtension } from '../../src/modules/storage/storage-extension';
+import { Y } from '../../src/modules/yjs/esm';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { StorageExtension } from '../../src/storage/storage-extension';
-import { Y } from '../../src/yjs/esm';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { OpenClients } from '../helpers/client';
 import { eventsUrl } from '../helpers/nodes';
 import { TestPostgres } from '../helpers/postgres';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/config';
-import { ConfigError } from '../../src/errors';
+import { loadConfig } from '../../src/core/config';
+import { ConfigError } from '../../src/core/errors';
 
 const named = (variable: string, text?: RegExp) => (err: unknown) =>
   err instanceof ConfigError && err.variable === variable && (!text || text.test(err.message));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { SCHEMA_VERSION } from '../../src/storage/schema-version';
+import { SCHEMA_VERSION } from '../../src/backend/storage/schema-version';
 import { TestPostgres } from '../helpers/postgres';
 import { spawnNode } from '../helpers/process';
 import { freePort } from '../helpers/redis';

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryBackend } from '../../src/backend/memory/memory-backend';
 import { SharedMemory } from '../../src/backend/memory/shared-memory';
-import { DocumentCache } from '../../src/yjs/document-cache';
-import { Y } from '../../src/yjs/esm';
-import { YjsLog } from '../../src/yjs/yjs-log';
+import { DocumentCache } from '../../src/modules/yjs/document-cache';
+import { Y } from '../../src/modules/yjs/esm';
+import { YjsLog } from '../../src/modules/yjs/yjs-log';
 
 const doc = (bytes: number, offset = 1, epoch = 'e') => ({
   update: new Uint8Array(bytes),

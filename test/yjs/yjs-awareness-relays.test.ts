@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MemoryBackend } from '../../src/backend/memory/memory-backend';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { startNode } from '../helpers/nodes';
 import { waitFor } from '../helpers/wait';
 import { destroyAll, type Provider, provider, synced } from './yjs-helpers';

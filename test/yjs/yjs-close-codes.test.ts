@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { revokeUser } from '../../src/auth/revoke';
 import { MemoryBackend } from '../../src/backend/memory/memory-backend';
 import { SharedMemory } from '../../src/backend/memory/shared-memory';
-import { CloseCode } from '../../src/errors';
+import { CloseCode } from '../../src/core/errors';
+import { revokeUser } from '../../src/modules/auth/revoke';
+import { Y } from '../../src/modules/yjs/esm';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { Y } from '../../src/yjs/esm';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { startAuthNodes, token } from '../auth/auth-helpers';
 import { startNode, uniquePrefix } from '../helpers/nodes';
 import { TestRedis } from '../helpers/redis';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decoding, encoding, Y } from '../../src/yjs/esm';
+import { decoding, encoding, Y } from '../../src/modules/yjs/esm';
 import {
   decodeAwarenessUpdate,
   decodeYjsFrame,
@@ -12,7 +12,7 @@ import {
   encodeUpdate,
   isEmptyUpdate,
   isValidUpdate,
-} from '../../src/yjs/yjs-codec';
+} from '../../src/modules/yjs/yjs-codec';
 import { awarenessProtocol } from './yjs-helpers';
 
 type SyncModule = typeof import('y-protocols/sync', { with: { 'resolution-mode': 'import' }});

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { CloseCode } from '../../src/errors';
+import { CloseCode } from '../../src/core/errors';
+import { decoding, Y } from '../../src/modules/yjs/esm';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { decoding, Y } from '../../src/yjs/esm';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { startNode } from '../helpers/nodes';
 import { waitFor } from '../helpers/wait';
 import { destroyAll, provider, RawYjsClient, synced, upgradeStatus, yjsServerUrl } from './yjs-helpers';

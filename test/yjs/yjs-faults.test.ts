@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { uniquePrefix } from '../helpers/nodes';
 import { TestRedis } from '../helpers/redis';
 import { startRedisNode } from '../helpers/redis-nodes';

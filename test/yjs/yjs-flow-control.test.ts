@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { MAX_BACKLOG_BYTES } from '../../src/limits/flow-control';
-import { Y, type YDoc } from '../../src/yjs/esm';
+import { MAX_BACKLOG_BYTES } from '../../src/core/limits/flow-control';
+import { Y, type YDoc } from '../../src/modules/yjs/esm';
 import { uniquePrefix } from '../helpers/nodes';
 import { type NodeProcess, spawnNode } from '../helpers/process';
 import { TestRedis } from '../helpers/redis';

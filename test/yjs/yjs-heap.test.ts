@@ -3,15 +3,15 @@ import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { RedisKeys } from '../../src/backend/redis/keys';
-import type { SwarmNode } from '../../src/node';
-import { Y } from '../../src/yjs/esm';
+import { Y } from '../../src/modules/yjs/esm';
 import {
   encodeAwareness,
   encodeAwarenessUpdate,
   encodeSyncStep1,
   encodeUpdate,
-} from '../../src/yjs/yjs-codec';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
+} from '../../src/modules/yjs/yjs-codec';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
+import type { SwarmNode } from '../../src/node';
 import { uniquePrefix } from '../helpers/nodes';
 import { TestRedis } from '../helpers/redis';
 import { startRedisNode } from '../helpers/redis-nodes';

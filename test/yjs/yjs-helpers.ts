@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
+import { Y, type YDoc } from '../../src/modules/yjs/esm';
 import type { SwarmNode } from '../../src/node';
-import { Y, type YDoc } from '../../src/yjs/esm';
 import { waitFor, within } from '../helpers/wait';
 
 type YWebsocketModule = typeof import('y-websocket', { with: { 'resolution-mode': 'import' }});

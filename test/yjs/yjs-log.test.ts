@@ -6,11 +6,11 @@ import { MemoryBackend } from '../../src/backend/memory/memory-backend';
 import { SharedMemory } from '../../src/backend/memory/shared-memory';
 import { RedisBackend } from '../../src/backend/redis/redis-backend';
 import { SNAPSHOT_PART_BYTES } from '../../src/backend/redis/redis-document-store';
-import { createLogger } from '../../src/log';
-import { Compactor } from '../../src/yjs/compaction';
-import { DocumentCache } from '../../src/yjs/document-cache';
-import { Y } from '../../src/yjs/esm';
-import { YjsLog } from '../../src/yjs/yjs-log';
+import { createLogger } from '../../src/core/log';
+import { Compactor } from '../../src/modules/yjs/compaction';
+import { DocumentCache } from '../../src/modules/yjs/document-cache';
+import { Y } from '../../src/modules/yjs/esm';
+import { YjsLog } from '../../src/modules/yjs/yjs-log';
 import { uniquePrefix } from '../helpers/nodes';
 import { TestRedis } from '../helpers/redis';
 

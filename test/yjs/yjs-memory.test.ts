@@ -1,6 +1,6 @@
 import { SharedMemory } from '../../src/backend/memory/shared-memory';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { startNode, uniquePrefix } from '../helpers/nodes';
 import { yjsClusterSuite } from './yjs-suite';
 

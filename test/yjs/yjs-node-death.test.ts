@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisKeys } from '../../src/backend/redis/keys';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { uniquePrefix } from '../helpers/nodes';
 import { type NodeProcess, spawnNode } from '../helpers/process';
 import { TestRedis } from '../helpers/redis';

@@ -1,6 +1,6 @@
 import { after, before } from 'node:test';
+import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { YjsExtension } from '../../src/yjs/yjs-extension';
 import { uniquePrefix } from '../helpers/nodes';
 import { TestRedis } from '../helpers/redis';
 import { startRedisNode } from '../helpers/redis-nodes';

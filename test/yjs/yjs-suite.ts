@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { decoding, encoding, Y } from '../../src/modules/yjs/esm';
+import type { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { decoding, encoding, Y } from '../../src/yjs/esm';
-import type { YjsExtension } from '../../src/yjs/yjs-extension';
 import { waitFor } from '../helpers/wait';
 import { destroyAll, type Provider, provider, RawYjsClient, synced } from './yjs-helpers';
 

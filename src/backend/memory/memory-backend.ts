@@ -1,4 +1,4 @@
-import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../../events/event';
+import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../../core/events/event';
 import type { AwarenessStore } from '../awareness-store';
 import type {
   Backend,

@@ -1,6 +1,6 @@
-import type { Position } from '../../events/event';
-import type { CopyProgress } from '../../storage/document-store';
+import type { Position } from '../../core/events/event';
 import type { CopyCoordination } from '../copy-coordination';
+import type { CopyProgress } from '../storage/document-store';
 import type { SharedMemory } from './shared-memory';
 
 /** Copy coordination for nodes of one process (the embedded node, and tests over a SharedMemory). */

@@ -1,6 +1,6 @@
-import type { StoredEvent as HotEvent } from '../../events/event';
-import type { StoredRoom } from '../../storage/document-store';
+import type { StoredEvent as HotEvent } from '../../core/events/event';
 import type { RoomRestore } from '../room-restore';
+import type { StoredRoom } from '../storage/document-store';
 import { MemoryDocumentStore } from './memory-document-store';
 import type { SharedMemory } from './shared-memory';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../../events/event';
+import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../../core/events/event';
 import type { AwarenessEntry } from '../awareness-store';
 import type { BusListener, Member, NodeInfo } from '../backend';
 import { DOCUMENT_STREAM, type DocumentSnapshot } from '../document-store';

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { Logger } from '../../log';
+import type { Logger } from '../../core/log';
 import { quitWithin } from './quit';
 import type { Subscriber, SubscriberHooks } from './subscriber';
 

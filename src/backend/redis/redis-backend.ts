@@ -1,6 +1,6 @@
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
-import type { RedisClusterConfig } from '../../config';
-import type { Logger } from '../../log';
+import type { RedisClusterConfig } from '../../core/config';
+import type { Logger } from '../../core/log';
 import type { Backend, BackendMetrics, BackendStatus } from '../backend';
 import { ClassicSubscriber } from './classic-subscriber';
 import { RedisKeys } from './keys';

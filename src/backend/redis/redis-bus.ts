@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Event, RoomEvent, StoredEvent, StreamName } from '../../events/event';
+import type { Event, RoomEvent, StoredEvent, StreamName } from '../../core/events/event';
 import type { Bus, BusListener } from '../backend';
 import { DOCUMENT_STREAM } from '../document-store';
 import { decodeEnvelope, encodeEnvelope } from '../envelope';

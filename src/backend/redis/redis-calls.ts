@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { ReplyError } from 'ioredis';
-import { UnavailableError } from '../../errors';
-import { holdWritesForTick } from '../../protocol/write-batch';
+import { UnavailableError } from '../../core/errors';
+import { holdWritesForTick } from '../../core/protocol/write-batch';
 
 /**
  * Replies that mean "not now" rather than "never": Redis loading its AOF, a failover. A

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { CopyProgress } from '../../storage/document-store';
 import type { CopyCoordination } from '../copy-coordination';
+import type { CopyProgress } from '../storage/document-store';
 import type { RedisBackend } from './redis-backend';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { StoredRoom } from '../../storage/document-store';
 import { encodeEnvelope } from '../envelope';
 import type { RoomRestore } from '../room-restore';
+import type { StoredRoom } from '../storage/document-store';
 import type { RedisBackend } from './redis-backend';
 import { SNAPSHOT_PART_BYTES } from './redis-document-store';
 

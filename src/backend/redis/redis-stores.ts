@@ -1,4 +1,4 @@
-import type { Position, StreamName } from '../../events/event';
+import type { Position, StreamName } from '../../core/events/event';
 import type {
   HistoryRead,
   HistoryStore,

@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import Redis, { type Cluster, type RedisOptions } from 'ioredis';
-import type { Logger } from '../../log';
+import type { Logger } from '../../core/log';
 import { quitWithin } from './quit';
 import type { Subscriber, SubscriberHooks } from './subscriber';
 

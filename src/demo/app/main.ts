@@ -1,6 +1,6 @@
 import './style.css';
 import { connect } from '../../client';
-import type { EventFrame } from '../../protocol/wire';
+import type { EventFrame } from '../../core/protocol/wire';
 import { SharedEditor } from './editor';
 import { NAME_KEY, RoomModel } from './room-model';
 import { readSettings } from './settings';

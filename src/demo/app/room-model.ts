@@ -1,4 +1,4 @@
-import type { EventFrame, JoinAnswer, Member } from '../../protocol/wire';
+import type { EventFrame, JoinAnswer, Member } from '../../core/protocol/wire';
 
 /** Display names live in the room's key/value state under this prefix plus the connection id. */
 export const NAME_KEY = 'name:';

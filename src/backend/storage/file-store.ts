@@ -1,0 +1,266 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import { ConfigError } from '../../core/errors';
+import type { Position } from '../../core/events/event';
+import { nextEventsPosition, replacesDocument } from './copy-rules';
+import type {
+  CopyProgress,
+  DocumentStore,
+  HistoryPage,
+  HistoryQuery,
+  RoomCopy,
+  RoomSummary,
+  RoomsQuery,
+  StoredEvent,
+  StoredRoom,
+} from './document-store';
+import { NOTHING_COPIED } from './document-store';
+import { SCHEMA_VERSION } from './schema-version';
+
+/** The same tables as PostgresStore's, in SQLite's types (docs/storage.md). */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE swarmcast_rooms (
+     room TEXT PRIMARY KEY,
+     events_epoch TEXT NOT NULL DEFAULT '',
+     events_offset INTEGER NOT NULL DEFAULT 0,
+     state TEXT NOT NULL DEFAULT '{}',
+     yjs_update BLOB,
+     yjs_epoch TEXT NOT NULL DEFAULT '',
+     yjs_offset INTEGER NOT NULL DEFAULT 0,
+     active_at INTEGER NOT NULL
+   );
+   CREATE TABLE swarmcast_events (
+     room TEXT NOT NULL REFERENCES swarmcast_rooms (room) ON DELETE CASCADE,
+     epoch TEXT NOT NULL,
+     "offset" INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     data TEXT NOT NULL,
+     PRIMARY KEY (room, epoch, "offset")
+   );`,
+];
+
+/** The file's name under DATA_DIR. */
+export const FILE_NAME = 'swarmcast.sqlite';
+
+interface RoomRow {
+  room: string;
+  events_epoch: string;
+  events_offset: number;
+  state: string;
+  yjs_update: Buffer | null;
+  yjs_epoch: string;
+  yjs_offset: number;
+  active_at: number;
+}
+
+interface EventRow {
+  offset: number;
+  type: string;
+  sender: string;
+  data: string;
+}
+
+/**
+ * The embedded node's store: one SQLite file under DATA_DIR, through better-sqlite3.
+ * Its calls are synchronous; they are small (one batch of one room at a time), and
+ * SQLite in WAL mode commits one in well under a millisecond, so they are run inline.
+ */
+export class FileStore implements DocumentStore {
+  readonly description: string;
+  private db: Database.Database | undefined;
+
+  constructor(private readonly dir: string) {
+    this.description = `the file ${path.join(dir, FILE_NAME)}`;
+  }
+
+  async open(): Promise<void> {
+    let Sqlite: typeof Database;
+    try {
+      // Loaded only here: a node on PostgreSQL (the Docker image) needs no SQLite binary.
+      Sqlite = (await import('better-sqlite3')).default;
+    } catch (err) {
+      throw new ConfigError(
+        'STORAGE',
+        `the file store needs better-sqlite3's native module, which did not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); set DATABASE_URL, or STORAGE=none`,
+      );
+    }
+    let db: Database.Database;
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      db = new Sqlite(path.join(this.dir, FILE_NAME));
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+    } catch (err) {
+      throw new ConfigError(
+        'DATA_DIR',
+        `cannot open ${path.join(this.dir, FILE_NAME)}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    try {
+      db.transaction(() => {
+        db.exec('CREATE TABLE IF NOT EXISTS swarmcast_schema (version INTEGER NOT NULL)');
+        const found = db.prepare('SELECT version FROM swarmcast_schema').get() as
+          | { version: number }
+          | undefined;
+        const version = found?.version ?? 0;
+        if (version > SCHEMA_VERSION) {
+          throw new ConfigError(
+            'DATA_DIR',
+            `${path.join(this.dir, FILE_NAME)} has schema version ${version}, newer than this code's ${SCHEMA_VERSION}: run a newer swarmcast, or use another DATA_DIR`,
+          );
+        }
+        for (let next = version; next < SCHEMA_VERSION; next++) db.exec(MIGRATIONS[next]!);
+        if (found) db.prepare('UPDATE swarmcast_schema SET version = ?').run(SCHEMA_VERSION);
+        else db.prepare('INSERT INTO swarmcast_schema (version) VALUES (?)').run(SCHEMA_VERSION);
+      }).immediate();
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.db = db;
+  }
+
+  async close(): Promise<void> {
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  async load(room: string, recent: number): Promise<StoredRoom | undefined> {
+    const db = this.database();
+    const row = db.prepare('SELECT * FROM swarmcast_rooms WHERE room = ?').get(room) as RoomRow | undefined;
+    if (!row) return undefined;
+    const progress = toProgress(row);
+    const events = db
+      .prepare(
+        `SELECT "offset", type, sender, data FROM swarmcast_events
+         WHERE room = ? AND epoch = ? ORDER BY "offset" DESC LIMIT ?`,
+      )
+      .all(room, progress.events.epoch, recent) as EventRow[];
+    return {
+      room,
+      progress,
+      recent: events.map(toEvent).reverse(),
+      state: JSON.parse(row.state) as Record<string, unknown>,
+      document: row.yjs_update
+        ? { update: new Uint8Array(row.yjs_update), offset: progress.yjs.offset, epoch: progress.yjs.epoch }
+        : undefined,
+      activeAt: row.active_at,
+    };
+  }
+
+  async save(copy: RoomCopy): Promise<CopyProgress> {
+    const db = this.database();
+    return db
+      .transaction((): CopyProgress => {
+        const row = db
+          .prepare(
+            `INSERT INTO swarmcast_rooms (room, active_at) VALUES (?, ?)
+           ON CONFLICT (room) DO UPDATE SET active_at = max(active_at, excluded.active_at)
+           RETURNING *`,
+          )
+          .get(copy.room, copy.activeAt) as RoomRow;
+        const stored = toProgress(row);
+        const events = nextEventsPosition(stored.events, copy);
+        if (copy.events) {
+          const insert = db.prepare(
+            `INSERT INTO swarmcast_events (room, epoch, "offset", type, sender, data)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          );
+          for (const entry of copy.events.entries) {
+            insert.run(
+              copy.room,
+              copy.events.epoch,
+              entry.offset,
+              entry.type,
+              JSON.stringify(entry.from),
+              JSON.stringify(entry.data ?? null),
+            );
+          }
+        }
+        let yjs: Position = stored.yjs;
+        if (replacesDocument(stored.yjs, copy)) {
+          const document = copy.document!;
+          yjs = { offset: document.offset, epoch: document.epoch };
+          db.prepare(
+            'UPDATE swarmcast_rooms SET yjs_update = ?, yjs_epoch = ?, yjs_offset = ? WHERE room = ?',
+          ).run(Buffer.from(document.update), document.epoch, document.offset, copy.room);
+        }
+        db.prepare(
+          'UPDATE swarmcast_rooms SET events_epoch = ?, events_offset = ?, state = coalesce(?, state) WHERE room = ?',
+        ).run(events.epoch, events.offset, copy.state ? JSON.stringify(copy.state) : null, copy.room);
+        return { events, yjs };
+      })
+      .immediate();
+  }
+
+  async progress(room: string): Promise<CopyProgress> {
+    const row = this.database()
+      .prepare(
+        'SELECT events_epoch, events_offset, yjs_epoch, yjs_offset FROM swarmcast_rooms WHERE room = ?',
+      )
+      .get(room) as RoomRow | undefined;
+    return row ? toProgress(row) : NOTHING_COPIED;
+  }
+
+  async history(room: string, query: HistoryQuery): Promise<HistoryPage> {
+    const db = this.database();
+    const row = db.prepare('SELECT events_epoch FROM swarmcast_rooms WHERE room = ?').get(room) as
+      | Pick<RoomRow, 'events_epoch'>
+      | undefined;
+    const epoch = row?.events_epoch ?? '';
+    const events = db
+      .prepare(
+        `SELECT "offset", type, sender, data FROM swarmcast_events
+         WHERE room = ? AND epoch = ? AND "offset" < ? ORDER BY "offset" DESC LIMIT ?`,
+      )
+      .all(room, epoch, query.before ?? Number.MAX_SAFE_INTEGER, query.limit) as EventRow[];
+    return { epoch, events: events.map(toEvent).reverse() };
+  }
+
+  async rooms(query: RoomsQuery): Promise<RoomSummary[]> {
+    const rows = this.database()
+      .prepare(
+        `SELECT r.room, r.events_epoch, r.events_offset, r.yjs_epoch, r.yjs_offset, r.active_at,
+           coalesce(length(r.yjs_update), 0) + length(CAST(r.state AS BLOB))
+           + coalesce((SELECT sum(length(CAST(e.data AS BLOB)) + length(CAST(e.sender AS BLOB)) + length(CAST(e.type AS BLOB)))
+                       FROM swarmcast_events e WHERE e.room = r.room), 0) AS bytes
+         FROM swarmcast_rooms r WHERE r.room > ? ORDER BY r.room LIMIT ?`,
+      )
+      .all(query.after ?? '', query.limit) as Array<RoomRow & { bytes: number }>;
+    return rows.map((row) => ({
+      room: row.room,
+      bytes: row.bytes,
+      activeAt: row.active_at,
+      progress: toProgress(row),
+    }));
+  }
+
+  async delete(room: string): Promise<boolean> {
+    return this.database().prepare('DELETE FROM swarmcast_rooms WHERE room = ?').run(room).changes > 0;
+  }
+
+  private database(): Database.Database {
+    if (!this.db) throw new Error('FileStore used before open() or after close()');
+    return this.db;
+  }
+}
+
+function toProgress(
+  row: Pick<RoomRow, 'events_epoch' | 'events_offset' | 'yjs_epoch' | 'yjs_offset'>,
+): CopyProgress {
+  return {
+    events: { offset: row.events_offset, epoch: row.events_epoch },
+    yjs: { offset: row.yjs_offset, epoch: row.yjs_epoch },
+  };
+}
+
+function toEvent(row: EventRow): StoredEvent {
+  return {
+    offset: row.offset,
+    type: row.type,
+    data: JSON.parse(row.data) as unknown,
+    from: JSON.parse(row.sender) as StoredEvent['from'],
+  };
+}

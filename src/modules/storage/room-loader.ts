@@ -1,0 +1,85 @@
+import { Counter, type Registry } from 'prom-client';
+import type { CopyCoordination } from '../../backend/copy-coordination';
+import type { RoomRestore } from '../../backend/room-restore';
+import type { DocumentStore } from '../../backend/storage/document-store';
+import { UnavailableError } from '../../core/errors';
+import type { Logger } from '../../core/log';
+
+export interface RoomLoaderOptions {
+  readonly store: DocumentStore;
+  readonly restore: RoomRestore;
+  readonly coordination: CopyCoordination;
+  readonly log: Logger;
+  readonly registry: Registry;
+  /** Events loaded back into Redis's history: as many as it keeps. */
+  readonly historyLimit: number;
+}
+
+/** How long a node waits for another node's load (or the database) before it answers `unavailable`. */
+const LOAD_WAIT_MS = 10_000;
+/** The load lock's expiry: a loader that dies frees the room after this. */
+const LOAD_LOCK_MS = 15_000;
+/** How often a node waiting for another node's load looks again. */
+const POLL_MS = 20;
+
+/**
+ * Loads a room back into the hot tier the first time it is entered while Redis does not
+ * hold it (evicted, Redis flushed or replaced, the embedded node restarted). One node
+ * loads (the load lock); the others wait until it is marked loaded. Nothing is appended
+ * to the room before: the room's members enter only after the load.
+ */
+export class RoomLoader {
+  private readonly loading = new Map<string, Promise<void>>();
+  private readonly loads: Counter<'result'>;
+
+  constructor(private readonly options: RoomLoaderOptions) {
+    this.loads = new Counter({
+      name: 'swarmcast_storage_loads_total',
+      help: 'Rooms this node loaded back from the database, by result: loaded, empty (nothing stored), live (Redis held it)',
+      labelNames: ['result'],
+      registers: [options.registry],
+    });
+  }
+
+  /** Resolves once the room is in the hot tier; rejects with `unavailable` when it cannot be loaded. */
+  ensure(room: string): Promise<void> {
+    let running = this.loading.get(room);
+    if (!running) {
+      running = this.load(room).finally(() => this.loading.delete(room));
+      this.loading.set(room, running);
+    }
+    return running;
+  }
+
+  private async load(room: string): Promise<void> {
+    const { restore, store, coordination } = this.options;
+    if (await restore.isLoaded(room)) return;
+    const deadline = Date.now() + LOAD_WAIT_MS;
+    while (Date.now() < deadline) {
+      const token = await restore.lock(room, LOAD_LOCK_MS);
+      if (token) {
+        try {
+          if (await restore.isLoaded(room)) return;
+          let stored: Awaited<ReturnType<DocumentStore['load']>>;
+          try {
+            stored = await store.load(room, this.options.historyLimit);
+          } catch (err) {
+            this.options.log.warn({ err, room }, 'could not load a room from the database');
+            throw new UnavailableError(
+              'the room must be loaded from the database, which is unavailable; retry later',
+            );
+          }
+          const wrote = await restore.restore(room, stored);
+          this.loads.inc({ result: wrote ? 'loaded' : stored ? 'live' : 'empty' });
+          if (stored) await coordination.copied(room, stored.progress, stored.activeAt).catch(() => {});
+          return;
+        } finally {
+          await restore.unlock(room, token).catch(() => {});
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      if (await restore.isLoaded(room)) return;
+    }
+    throw new UnavailableError('another node is still loading this room from the database; retry later');
+  }
+}

@@ -1,0 +1,334 @@
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { DOCUMENT_STREAM } from '../../backend/document-store';
+import type { Connection, Identity } from '../../core/connection';
+import { CloseCode, ErrorCode, UnavailableError } from '../../core/errors';
+import type { Event } from '../../core/events/event';
+import type { IncomingFrame } from '../../core/events/router';
+import type { FlowControl } from '../../core/limits/flow-control';
+import type { Logger } from '../../core/log';
+import { holdWritesForTick } from '../../core/protocol/write-batch';
+import type { Entry } from '../../core/rooms/room-hub';
+import { ROOM_RESET } from '../../core/rooms/room-hub';
+import { Y } from './esm';
+import {
+  type AwarenessState,
+  decodeAwarenessUpdate,
+  decodeYjsFrame,
+  encodeAwareness,
+  encodeAwarenessUpdate,
+  encodePermissionDenied,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeUpdate,
+  isEmptyUpdate,
+} from './yjs-codec';
+import { YJS_AWARENESS, YJS_UPDATE } from './yjs-events';
+
+/** How many of one connection's updates may wait for their append at once. */
+const MAX_UPDATES_IN_FLIGHT = 64;
+
+/** What a Yjs connection needs from its node and the Yjs module. */
+export interface YjsRoomServices {
+  readonly log: Logger;
+  enter(room: string, conn: Connection): Promise<Entry>;
+  /** The room's whole document now, as one update. */
+  document(room: string): Promise<Uint8Array>;
+  /** The room's current awareness states, from every node, as one awareness update (or none). */
+  awareness(room: string): Promise<Uint8Array | undefined>;
+  /** The states that are news to the room: newer than what is stored for their client. */
+  newer(room: string, states: readonly AwarenessState[]): Promise<AwarenessState[]>;
+  /** An awareness event reached this room's clients on this node (relays of it are then dropped early). */
+  seen(room: string, event: Event): void;
+  /** Routes a decoded frame through the node's router, as this connection. */
+  route(conn: Connection, frame: IncomingFrame): Promise<void>;
+  /** Publishes an awareness update as the server (the states of a closed socket's clients). */
+  emitAwareness(room: string, update: Uint8Array): Promise<void>;
+  /** An update with this offset reached the room on this node (for compaction). */
+  appended(room: string, offset: number, bytes: number): void;
+}
+
+/**
+ * One y-websocket client on `WS /yjs/<room>`. Frames are handled one after another (an
+ * update's append may still be in flight when the next frame starts), so a client's
+ * updates are appended in the order it sent them. The connection keeps no
+ * Y.Doc: sync answers are computed from the room's stored document.
+ */
+export class YjsConnection implements Connection {
+  readonly id = randomUUID();
+  readonly endpoint = 'yjs';
+  readonly joinsRooms = false;
+  readonly limitsOwnRate = false;
+  readonly rooms = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+  /** Updates routed but not yet appended (see `pipeline`). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * The document read when the socket opened, kept only until the client's first sync
+   * step 1 is answered: updates since that read reach the client live, so the answer
+   * need not read the room again.
+   */
+  private opening: Uint8Array | undefined;
+  /** The awareness clients this socket announced, with their last clock, to clear them when it closes. */
+  private readonly clients = new Map<number, number>();
+  private closing = false;
+  private flow: FlowControl | undefined;
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly identity: Identity,
+    readonly room: string,
+    private readonly services: YjsRoomServices,
+    /** The socket under `socket`: its writes are held to the end of each tick (write-batch.ts). */
+    private readonly transport: Duplex,
+  ) {}
+
+  /**
+   * Joins the room, sends sync step 1 and the room's awareness, then reads frames. Each
+   * frame counts in `flow`'s backlog until it is handled, so a writer faster than the
+   * room's appends is read more slowly instead of queueing without bound.
+   */
+  open(flow?: FlowControl): void {
+    this.flow = flow;
+    this.socket.on('message', (raw, isBinary) => {
+      const frame = toBytes(raw);
+      flow?.received(frame.length);
+      this.queue = this.queue
+        .then(() => this.receive(frame, isBinary))
+        .catch((err: unknown) => {
+          // The room could not be read: the client resyncs on reconnect.
+          this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs frame failed');
+          this.failed(err);
+        })
+        .finally(() => flow?.handled(frame.length));
+    });
+    this.queue = this.queue.then(() => this.start());
+  }
+
+  /** Closes after a read of the room failed: 4503 when the backend is away, 1011 otherwise; both reconnect. */
+  private failed(err: unknown): void {
+    if (err instanceof UnavailableError)
+      this.close(CloseCode.Unavailable, 'room unavailable: Redis unreachable');
+    else this.close(CloseCode.InternalError, 'room could not be read; the error was logged');
+  }
+
+  /** Resolves when every frame received so far has been handled. */
+  settled(): Promise<void> {
+    return this.queue.then(async () => {
+      await Promise.all(this.inFlight);
+    });
+  }
+
+  /**
+   * Lets the next frame start while this update's append is on its way to Redis, up to
+   * MAX_UPDATES_IN_FLIGHT: one round trip per update would cap a writer at one update
+   * per round trip (the bench saw ~100/s per client). Appends still reach Redis in the
+   * order sent: each takes the same synchronous path to the one command connection, and
+   * ioredis keeps a connection's commands in order. (Yjs would merge them in any order.)
+   * The router answers failures itself (`error`), so `work` does not reject.
+   */
+  private async pipeline(work: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = work
+      .catch(() => {})
+      .finally(() => {
+        this.inFlight.delete(tracked);
+      });
+    this.inFlight.add(tracked);
+    if (this.inFlight.size >= MAX_UPDATES_IN_FLIGHT) await Promise.race(this.inFlight);
+  }
+
+  private async start(): Promise<void> {
+    let entry: Entry | undefined;
+    try {
+      entry = await this.services.enter(this.room, this);
+      // Both reads start now, after entering: one round trip of waiting instead of two.
+      const [document, awareness] = await Promise.all([
+        this.services.document(this.room),
+        this.services.awareness(this.room),
+      ]);
+      this.opening = document;
+      this.send(encodeSyncStep1(Y.encodeStateVectorFromUpdate(document)));
+      if (awareness) this.send(encodeAwareness(awareness));
+    } catch (err) {
+      this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs connection could not open');
+      this.failed(err);
+    } finally {
+      entry?.release();
+    }
+  }
+
+  private async receive(frame: Uint8Array, isBinary: boolean): Promise<void> {
+    if (this.closing) return;
+    if (!isBinary) return this.close(CloseCode.UnsupportedData, 'frames on /yjs are binary');
+    const decoded = decodeYjsFrame(frame);
+    if (!decoded.ok) return this.close(CloseCode.BadYjsFrame, decoded.reason);
+    const { message } = decoded;
+    switch (message.kind) {
+      case 'sync-step1': {
+        const document = this.opening ?? (await this.services.document(this.room));
+        this.opening = undefined;
+        // An empty state vector (a new client) wants everything: the stored document as it
+        // is, without decoding all of it to diff against nothing.
+        const empty = message.stateVector.length === 1 && message.stateVector[0] === 0;
+        this.send(encodeSyncStep2(empty ? document : Y.diffUpdate(document, message.stateVector)));
+        return;
+      }
+      case 'sync-step2':
+      case 'update': {
+        // A client in sync answers step 1 with an empty update: nothing to store, for readers too.
+        // Non-empty updates are validated by the event's schema on their way to the log.
+        const content = emptyOrInvalid(message.update);
+        if (content === 'invalid') return this.close(CloseCode.BadYjsFrame, 'not a Yjs update');
+        if (content === 'empty') return;
+        return this.pipeline(
+          this.services.route(this, { type: YJS_UPDATE, room: this.room, data: message.update }),
+        );
+      }
+      case 'awareness': {
+        // y-websocket clients send back every state they receive (their awareness 'update'
+        // handler does not look at the origin). Only states newer than the stored ones are
+        // this client's own news; relays are dropped here, as a y-protocols Awareness would.
+        const states = decodeAwarenessUpdate(message.update);
+        const news = await this.services.newer(this.room, states);
+        if (news.length === 0) return;
+        this.remember(news);
+        const update = news.length === states.length ? message.update : encodeAwarenessUpdate(news);
+        return this.services.route(this, { type: YJS_AWARENESS, room: this.room, data: update });
+      }
+      case 'query-awareness': {
+        const awareness = await this.services.awareness(this.room);
+        if (awareness) this.send(encodeAwareness(awareness));
+        return;
+      }
+    }
+  }
+
+  private remember(states: readonly AwarenessState[]): void {
+    for (const { client, clock, state } of states) {
+      if (state === 'null') this.clients.delete(client);
+      else this.clients.set(client, clock);
+    }
+  }
+
+  /**
+   * Tells the room that this socket's clients left: a null state with a newer clock, so
+   * every y-protocols peer drops them at once instead of after its 30 s timeout.
+   */
+  async clearAwareness(): Promise<void> {
+    if (this.clients.size === 0) return;
+    const states = [...this.clients].map(([client, clock]) => ({ client, clock: clock + 1, state: 'null' }));
+    this.clients.clear();
+    await this.services.emitAwareness(this.room, encodeAwarenessUpdate(states));
+  }
+
+  deliver(event: Event): void {
+    switch (event.type) {
+      case YJS_UPDATE: {
+        if (!(event.data instanceof Uint8Array)) return;
+        if (event.offset !== undefined) this.services.appended(this.room, event.offset, event.data.length);
+        // The sender has its own update already.
+        if (event.from.conn === this.id) return;
+        this.send(encodedOnce(event, encodeUpdate));
+        return;
+      }
+      case YJS_AWARENESS:
+        // Echoed to the sender too: y-websocket closes a socket that hears nothing for 30 s,
+        // and its own awareness renewal (every 15 s) coming back is what keeps a lone client open.
+        this.services.seen(this.room, event);
+        if (event.data instanceof Uint8Array) this.send(encodedOnce(event, encodeAwareness));
+        return;
+      case ROOM_RESET:
+        // Updates this node missed can no longer be read from the log (compacted away): send
+        // the whole document, which Yjs merges without duplicating anything.
+        if ((event.data as { stream?: string }).stream === DOCUMENT_STREAM) this.resendDocument();
+        return;
+      default:
+        // JSON room events of the same room are not for Yjs clients.
+        return;
+    }
+  }
+
+  private resendDocument(): void {
+    this.queue = this.queue.then(async () => {
+      try {
+        this.send(encodeUpdate(await this.services.document(this.room)));
+      } catch (err) {
+        this.failed(err);
+      }
+    });
+  }
+
+  ack(): void {
+    // y-protocols has no acknowledgements.
+  }
+
+  error(_id: string | number | undefined, code: ErrorCode, message: string): void {
+    switch (code) {
+      case ErrorCode.Forbidden:
+        // The protocol's answer to a reader's update: the client keeps syncing, nothing is stored.
+        this.send(encodePermissionDenied(message));
+        return;
+      case ErrorCode.InvalidData:
+      case ErrorCode.BadFrame:
+        this.close(CloseCode.BadYjsFrame, message);
+        return;
+      case ErrorCode.Unavailable:
+        // The update could not be stored: the client must resync, which a reconnect does; its
+        // update is sent again in its sync step 2.
+        this.close(CloseCode.Unavailable, message);
+        return;
+      default:
+        this.close(CloseCode.InternalError, message);
+    }
+  }
+
+  close(code: CloseCode, reason: string): void {
+    this.closing = true;
+    this.flow?.stop();
+    // Close reasons are limited to 123 bytes by RFC 6455.
+    this.socket.close(code, truncate(reason, 123));
+  }
+
+  private send(bytes: Uint8Array): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    holdWritesForTick(this.transport);
+    // No callback: a failed write surfaces as the socket's 'error' and 'close'.
+    this.socket.send(bytes);
+  }
+}
+
+function toBytes(raw: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(raw)) return Buffer.concat(raw);
+  return raw instanceof ArrayBuffer ? new Uint8Array(raw) : raw;
+}
+
+/**
+ * The frame for a room event, encoded once for all the room's members on this node: the
+ * hub hands every member the same event object. (Encoding per member showed in the
+ * bench's profiles of 100 readers in one room.)
+ */
+const frames = new WeakMap<Event, Uint8Array>();
+function encodedOnce(event: Event, encode: (data: Uint8Array) => Uint8Array): Uint8Array {
+  let frame = frames.get(event);
+  if (!frame) {
+    frame = encode(event.data as Uint8Array);
+    frames.set(event, frame);
+  }
+  return frame;
+}
+
+function emptyOrInvalid(update: Uint8Array): 'empty' | 'invalid' | 'content' {
+  try {
+    return isEmptyUpdate(update) ? 'empty' : 'content';
+  } catch {
+    return 'invalid';
+  }
+}
+
+/** Cuts `text` to at most `bytes` UTF-8 bytes without splitting a character. */
+function truncate(text: string, bytes: number): string {
+  let out = text;
+  while (Buffer.byteLength(out) > bytes) out = out.slice(0, -1);
+  return out;
+}
