@@ -71,7 +71,7 @@ export class SwarmNode implements Host {
   readonly hub: RoomHub;
   readonly connections = new ConnectionTable();
   readonly services: NodeServices;
-  /** This node's Prometheus figures; modules report through it (`metrics.yjs`, `metrics.backend`). */
+  /** This node's Prometheus figures; modules add their own figures to its `registry`. */
   readonly metrics: NodeMetrics;
   private readonly access = new AccessHooks();
   private readonly http: HttpRoutes;

@@ -29,7 +29,7 @@ export interface Host {
   readonly registry: EventRegistry;
   readonly hub: RoomHub;
   readonly connections: ConnectionTable;
-  /** This node's Prometheus figures; modules report through it (`metrics.yjs`). */
+  /** This node's Prometheus figures; modules add their own figures to its `registry`. */
   readonly metrics: NodeMetrics;
   /** What handlers see of the node. */
   readonly services: NodeServices;

@@ -21,31 +21,11 @@ export interface MetricsSource {
   flows(): Iterable<FlowControl>;
 }
 
-/**
- * What the Yjs module reports. It keeps no Y.Doc per room, so the log's length is only
- * known where it is appended to or compacted; those places call these.
- */
-export interface YjsMetrics {
-  /** After an append: how many updates and bytes the room's update log holds now. */
-  logSize(updates: number, bytes: number): void;
-  /** A compaction folded `updates` log entries into the snapshot in `seconds`. */
-  compacted(seconds: number, updates: number): void;
-  /** A compaction failed (the lock was lost or Redis answered an error). */
-  compactionFailed(): void;
-}
-
 /** Where a counted event came from: a client socket on this node, or another node by the bus. */
 export type EventSource = 'client' | 'bus';
 
-/** The endpoints of the built-in modules, counted (as 0) before their first connection. */
-const ENDPOINTS: readonly string[] = ['json', 'yjs'];
-
 /** Redis answers in well under a millisecond on a LAN; the top buckets catch a stalled server. */
 const REDIS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-
-/** A Yjs log is compacted past a threshold of a few hundred updates; the buckets straddle it. */
-const LOG_UPDATE_BUCKETS = [10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
-const LOG_BYTE_BUCKETS = [1e3, 1e4, 1e5, 5e5, 1e6, 5e6, 1e7, 5e7];
 
 /** A drain waits for clients to answer a close frame: well under a second, or the timeout. */
 const DRAIN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
@@ -54,12 +34,13 @@ const DRAIN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
  * One node's Prometheus figures, in a registry of its own: several nodes run in one test
  * process, and each must expose only its own numbers. The node passes this object to
  * the router and the room hub as their observer, and to the backend for Redis timings;
- * the Yjs module reports through `yjs`. docs/operations.md lists every metric.
+ * modules add their own figures to `registry`. docs/operations.md lists every metric.
  */
 export class NodeMetrics implements RouterObserver, HubMetrics {
   readonly registry = new Registry();
   readonly backend: BackendMetrics;
-  readonly yjs: YjsMetrics;
+  /** The endpoints modules declared, counted (as 0) before their first connection. */
+  private readonly endpoints = new Set<string>();
 
   private readonly eventsIn: Counter<'type' | 'scope' | 'source'>;
   private readonly eventsOut: Counter<'type' | 'scope'>;
@@ -76,6 +57,7 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
 
   constructor(private readonly source: MetricsSource) {
     const registers = [this.registry];
+    const endpoints = this.endpoints;
     this.registry.setDefaultLabels({ node: source.node });
 
     new Gauge({
@@ -84,7 +66,7 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
       labelNames: ['protocol'],
       registers,
       collect() {
-        const counts = new Map<string, number>(ENDPOINTS.map((p) => [p, 0]));
+        const counts = new Map<string, number>([...endpoints].map((p) => [p, 0]));
         for (const conn of source.connections())
           counts.set(conn.endpoint, (counts.get(conn.endpoint) ?? 0) + 1);
         for (const [protocol, count] of counts) this.set({ protocol }, count);
@@ -202,50 +184,6 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
       },
     };
 
-    const logUpdates = new Histogram({
-      name: 'swarmcast_yjs_log_updates',
-      help: 'Length in updates of the log tail (past the snapshot) of a room Yjs log, observed at each append and each full read',
-      buckets: LOG_UPDATE_BUCKETS,
-      registers,
-    });
-    const logBytes = new Histogram({
-      name: 'swarmcast_yjs_log_bytes',
-      help: 'Size in bytes of the log tail (past the snapshot) of a room Yjs log, observed at each append and each full read',
-      buckets: LOG_BYTE_BUCKETS,
-      registers,
-    });
-    const compactions = new Counter({
-      name: 'swarmcast_yjs_compactions_total',
-      help: 'Yjs log compactions run by this node, by result',
-      labelNames: ['result'],
-      registers,
-    });
-    const compactionSeconds = new Histogram({
-      name: 'swarmcast_yjs_compaction_seconds',
-      help: 'Time one Yjs log compaction took',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    });
-    const compactedUpdates = new Counter({
-      name: 'swarmcast_yjs_compacted_updates_total',
-      help: 'Yjs log entries folded into snapshots by this node',
-      registers,
-    });
-    this.yjs = {
-      logSize(updates, bytes) {
-        logUpdates.observe(updates);
-        logBytes.observe(bytes);
-      },
-      compacted(seconds, updates) {
-        compactions.inc({ result: 'ok' });
-        compactionSeconds.observe(seconds);
-        compactedUpdates.inc(updates);
-      },
-      compactionFailed() {
-        compactions.inc({ result: 'failed' });
-      },
-    };
-
     new Gauge({
       name: 'swarmcast_draining',
       help: '1 while this node drains (SIGTERM received), else 0',
@@ -266,6 +204,11 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
       buckets: DRAIN_BUCKETS,
       registers,
     });
+  }
+
+  /** Declares an endpoint (a module's protocol label), so its connection count shows 0 before the first one. */
+  declareEndpoint(name: string): void {
+    this.endpoints.add(name);
   }
 
   /**

@@ -21,6 +21,7 @@ export class JsonEndpoint implements Extension {
   private sockets: WebSocketServer | undefined;
 
   install(host: Host): void {
+    host.metrics.declareEndpoint('json');
     this.sockets = new WebSocketServer({
       noServer: true,
       maxPayload: host.config.maxFrameBytes,

@@ -1,8 +1,8 @@
 import type { DocumentStore } from '../../backend/document-store';
 import type { Logger } from '../../core/log';
-import type { YjsMetrics } from '../../core/metrics/node-metrics';
 import { Y } from './esm';
 import type { YjsLog } from './yjs-log';
+import type { YjsMetrics } from './yjs-metrics';
 
 export interface CompactionLimits {
   /** Compact once the log tail holds this many entries... */

@@ -20,6 +20,7 @@ import {
 import { YjsConnection, type YjsRoomServices } from './yjs-connection';
 import { YJS_AWARENESS, YJS_UPDATE, yjsEvents } from './yjs-events';
 import { YjsLog } from './yjs-log';
+import { yjsMetrics } from './yjs-metrics';
 
 /** The path prefix of the y-websocket endpoint: `WS /yjs/<room>`. */
 export const YJS_PATH = '/yjs/';
@@ -68,6 +69,7 @@ export class YjsExtension implements Extension {
   install(node: Host): void {
     const { documents, awareness, history } = node.backend;
     for (const definition of yjsEvents(awareness)) node.registry.register(definition);
+    node.metrics.declareEndpoint('yjs');
     const cache = node.config.yjsCacheBytes > 0 ? new DocumentCache(node.config.yjsCacheBytes) : undefined;
     const log = new YjsLog(documents, history, cache, node.config.yjsCompactEntries);
     const compactor = new Compactor(
@@ -75,7 +77,7 @@ export class YjsExtension implements Extension {
       log,
       { maxEntries: node.config.yjsCompactEntries, maxBytes: node.config.yjsCompactBytes },
       node.log.child({ module: 'yjs' }),
-      node.metrics.yjs,
+      yjsMetrics(node.metrics.registry),
     );
     this.installed = { node, awareness, log, compactor, cache };
     this.sockets = new WebSocketServer({
