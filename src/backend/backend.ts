@@ -1,7 +1,9 @@
 import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../core/events/event';
 import type { AwarenessStore } from './awareness-store';
+import type { CopyCoordination } from './copy-coordination';
 import type { DocumentStore } from './document-store';
 import type { RevocationStore } from './revocation-store';
+import type { RoomRestore } from './room-restore';
 
 /** A room member as every node sees it. */
 export interface Member {
@@ -139,6 +141,10 @@ export interface Backend {
   readonly documents: DocumentStore;
   readonly awareness: AwarenessStore;
   readonly revocations: RevocationStore;
+  /** For the storage tier: who copies which room to the database, and what is behind (docs/storage.md). */
+  readonly copies: CopyCoordination;
+  /** For the storage tier: loading a cold room back from the database, and evicting it. */
+  readonly restore: RoomRestore;
   /** Whether the backend can serve now (Redis reachable). */
   status(): BackendStatus;
   /** Called on every status change. */

@@ -303,8 +303,10 @@ export function backendContract(fixture: BackendFixture): void {
 
       it('lists a beating node as live, then as dead once its heartbeat expires', async () => {
         const [a, b] = await nodes('a', 'b');
-        assert.equal(await a!.nodes.heartbeat(info('a'), 200), false, 'the first beat finds none alive');
-        assert.equal(await a!.nodes.heartbeat(info('a'), 200), true);
+        // 2 s: long enough that a loaded machine does not see it lapse before the checks
+        // below, short enough to wait for.
+        assert.equal(await a!.nodes.heartbeat(info('a'), 2_000), false, 'the first beat finds none alive');
+        assert.equal(await a!.nodes.heartbeat(info('a'), 2_000), true);
         assert.equal(await b!.nodes.heartbeat(info('b'), 60_000), false);
         assert.deepEqual((await b!.nodes.live()).map((n) => n.id).sort(), ['a', 'b']);
         assert.deepEqual(

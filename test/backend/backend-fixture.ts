@@ -19,6 +19,8 @@ export interface Deployment {
 /** How the contract suite gets at one kind of backend. */
 export interface BackendFixture {
   readonly name: string;
+  /** Whether the backend removes cold rooms from its hot tier (Redis does; the embedded memory keeps them). */
+  readonly evictsColdRooms?: boolean;
   /** Starts what every deployment shares (a private redis-server); once per suite. */
   setUp?(): Promise<void>;
   tearDown?(): Promise<void>;

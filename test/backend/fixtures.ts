@@ -29,6 +29,7 @@ export function redisFixture(): BackendFixture {
   let redis: TestRedis | undefined;
   return {
     name: 'Redis',
+    evictsColdRooms: true,
     async setUp() {
       redis = await TestRedis.start();
     },
@@ -79,6 +80,7 @@ export function redisClusterFixture(): BackendFixture {
   let cluster: TestRedisCluster | undefined;
   return {
     name: 'Redis Cluster',
+    evictsColdRooms: true,
     async setUp() {
       cluster = await TestRedisCluster.start();
     },

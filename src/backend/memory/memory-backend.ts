@@ -13,12 +13,16 @@ import type {
   NodeRegistry,
   StateStore,
 } from '../backend';
+import type { CopyCoordination } from '../copy-coordination';
 import type { DocumentStore } from '../document-store';
 import { reachesBack } from '../history-reach';
 import type { RevocationStore } from '../revocation-store';
+import type { RoomRestore } from '../room-restore';
 import { MemoryAwarenessStore } from './memory-awareness-store';
+import { MemoryCopyCoordination } from './memory-copy-coordination';
 import { MemoryDocumentStore } from './memory-document-store';
 import { MemoryRevocationStore } from './memory-revocation-store';
+import { MemoryRoomRestore } from './memory-room-restore';
 import { SharedMemory } from './shared-memory';
 
 class MemoryBus implements Bus {
@@ -201,6 +205,8 @@ export class MemoryBackend implements Backend {
   readonly documents: DocumentStore;
   readonly awareness: AwarenessStore;
   readonly revocations: RevocationStore;
+  readonly copies: CopyCoordination;
+  readonly restore: RoomRestore;
 
   constructor(
     node: string,
@@ -214,6 +220,8 @@ export class MemoryBackend implements Backend {
     this.documents = new MemoryDocumentStore(shared);
     this.awareness = new MemoryAwarenessStore(shared);
     this.revocations = new MemoryRevocationStore(shared);
+    this.copies = new MemoryCopyCoordination(shared);
+    this.restore = new MemoryRoomRestore(shared);
   }
 
   status(): BackendStatus {

@@ -3,19 +3,37 @@ import type { CopyCoordination } from '../copy-coordination';
 import type { CopyProgress } from '../storage/document-store';
 import type { SharedMemory } from './shared-memory';
 
+interface Shared {
+  readonly locks: Map<string, { token: string; until: number }>;
+  readonly warm: Map<string, number>;
+  readonly recorded: Map<string, CopyProgress>;
+  next: number;
+}
+
+/** The coordination of every SharedMemory: its nodes share locks and the index, as Redis's would. */
+const coordinationOf = new WeakMap<SharedMemory, Shared>();
+
 /** Copy coordination for nodes of one process (the embedded node, and tests over a SharedMemory). */
 export class MemoryCopyCoordination implements CopyCoordination {
-  private readonly locks = new Map<string, { token: string; until: number }>();
-  private readonly warm = new Map<string, number>();
-  private readonly recorded = new Map<string, CopyProgress>();
-  private next = 0;
+  private readonly locks: Shared['locks'];
+  private readonly warm: Shared['warm'];
+  private readonly recorded: Shared['recorded'];
+  private readonly shared: Shared;
 
-  constructor(private readonly cluster: SharedMemory) {}
+  constructor(private readonly cluster: SharedMemory) {
+    let shared = coordinationOf.get(cluster);
+    if (!shared) {
+      shared = { locks: new Map(), warm: new Map(), recorded: new Map(), next: 0 };
+      coordinationOf.set(cluster, shared);
+    }
+    this.shared = shared;
+    ({ locks: this.locks, warm: this.warm, recorded: this.recorded } = shared);
+  }
 
   async lock(room: string, ttlMs: number): Promise<string | undefined> {
     const held = this.locks.get(room);
     if (held && held.until > Date.now()) return undefined;
-    const token = String(++this.next);
+    const token = String(++this.shared.next);
     this.locks.set(room, { token, until: Date.now() + ttlMs });
     return token;
   }

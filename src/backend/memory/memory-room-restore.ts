@@ -4,23 +4,31 @@ import type { StoredRoom } from '../storage/document-store';
 import { MemoryDocumentStore } from './memory-document-store';
 import type { SharedMemory } from './shared-memory';
 
-/** The loaded rooms of every SharedMemory: nodes of one process share them as they share the cluster. */
-const loadedRooms = new WeakMap<SharedMemory, Set<string>>();
+interface Shared {
+  readonly loaded: Set<string>;
+  readonly locks: Map<string, { token: string; until: number }>;
+  next: number;
+}
+
+/** The loaded rooms and load locks of every SharedMemory: its nodes share them as they share the rest. */
+const restoreOf = new WeakMap<SharedMemory, Shared>();
 
 /** Loading rooms back into a SharedMemory: the embedded node after a restart. */
 export class MemoryRoomRestore implements RoomRestore {
   private readonly loaded: Set<string>;
-  private readonly locks = new Map<string, { token: string; until: number }>();
+  private readonly locks: Shared['locks'];
+  private readonly shared: Shared;
   private readonly yjs: MemoryDocumentStore;
-  private next = 0;
 
   constructor(private readonly cluster: SharedMemory) {
-    let loaded = loadedRooms.get(cluster);
-    if (!loaded) {
-      loaded = new Set();
-      loadedRooms.set(cluster, loaded);
+    let shared = restoreOf.get(cluster);
+    if (!shared) {
+      shared = { loaded: new Set(), locks: new Map(), next: 0 };
+      restoreOf.set(cluster, shared);
     }
-    this.loaded = loaded;
+    this.shared = shared;
+    this.loaded = shared.loaded;
+    this.locks = shared.locks;
     this.yjs = new MemoryDocumentStore(cluster);
   }
 
@@ -31,7 +39,7 @@ export class MemoryRoomRestore implements RoomRestore {
   async lock(room: string, ttlMs: number): Promise<string | undefined> {
     const held = this.locks.get(room);
     if (held && held.until > Date.now()) return undefined;
-    const token = String(++this.next);
+    const token = String(++this.shared.next);
     this.locks.set(room, { token, until: Date.now() + ttlMs });
     return token;
   }

@@ -9,8 +9,10 @@ import { describeConnectionError, redactRedisUrl } from './redis-address';
 import { RedisAwarenessStore } from './redis-awareness-store';
 import { RedisBus } from './redis-bus';
 import { RedisCalls } from './redis-calls';
+import { RedisCopyCoordination } from './redis-copy-coordination';
 import { RedisDocumentStore } from './redis-document-store';
 import { RedisRevocationStore } from './redis-revocation-store';
+import { RedisRoomRestore } from './redis-room-restore';
 import { RedisHistory, RedisMembers, RedisNodes, RedisState } from './redis-stores';
 import { defineScripts, type ScriptedRedis } from './scripts';
 import { ShardedSubscriber } from './sharded-subscriber';
@@ -67,6 +69,8 @@ export class RedisBackend implements Backend {
   readonly documents: RedisDocumentStore;
   readonly awareness: RedisAwarenessStore;
   readonly revocations: RedisRevocationStore;
+  readonly copies: RedisCopyCoordination;
+  readonly restore: RedisRoomRestore;
 
   private readonly listeners: Array<(status: BackendStatus) => void> = [];
   private current: BackendStatus = 'down';
@@ -176,6 +180,8 @@ export class RedisBackend implements Backend {
     this.documents = new RedisDocumentStore(this.redis, this.keys, this.calls);
     this.awareness = new RedisAwarenessStore(this.redis, this.keys, this.calls);
     this.revocations = new RedisRevocationStore(this.redis, this.keys.revocations());
+    this.copies = new RedisCopyCoordination(this);
+    this.restore = new RedisRoomRestore(this);
   }
 
   /** Where this backend's Redis is, password masked: the URL, or the cluster's seeds. */

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CopyCoordination } from '../copy-coordination';
 import type { CopyProgress } from '../storage/document-store';
-import type { RedisBackend } from './redis-backend';
+import type { ScriptedRedis } from './scripts';
+import type { RedisStoreParts } from './store-parts';
 
 /**
  * Whether a room's streams are past what the database holds. KEYS: 1 events seq,
@@ -49,13 +50,13 @@ const PAGE = 500;
  * the rooms warm in Redis (a sorted set by last activity), read by the sweep.
  */
 export class RedisCopyCoordination implements CopyCoordination {
-  private readonly redis: RedisBackend['redis'] & CopyScripts;
+  private readonly redis: ScriptedRedis & CopyScripts;
 
-  constructor(private readonly backend: RedisBackend) {
+  constructor(private readonly backend: RedisStoreParts) {
     backend.redis.defineCommand('swarmStorageBehind', { numberOfKeys: 5, lua: BEHIND });
     backend.redis.defineCommand('swarmStorageUnlock', { numberOfKeys: 1, lua: UNLOCK });
     backend.redis.defineCommand('swarmStorageRenew', { numberOfKeys: 1, lua: RENEW });
-    this.redis = backend.redis as RedisBackend['redis'] & CopyScripts;
+    this.redis = backend.redis as ScriptedRedis & CopyScripts;
   }
 
   /** The sorted set room -> last activity (Unix ms) of the rooms the database copies. */

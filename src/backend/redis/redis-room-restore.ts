@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { encodeEnvelope } from '../envelope';
 import type { RoomRestore } from '../room-restore';
 import type { StoredRoom } from '../storage/document-store';
-import type { RedisBackend } from './redis-backend';
 import { SNAPSHOT_PART_BYTES } from './redis-document-store';
+import type { ScriptedRedis } from './scripts';
+import type { RedisStoreParts } from './store-parts';
 
 /**
  * Load a room back, in one step. KEYS: 1 loaded marker, 2 events log, 3 events seq,
@@ -75,13 +76,13 @@ interface RestoreScripts {
 
 /** Loading rooms back into the cluster's Redis; the marker and load lock sit under the room's hash tag. */
 export class RedisRoomRestore implements RoomRestore {
-  private readonly redis: RedisBackend['redis'] & RestoreScripts;
+  private readonly redis: ScriptedRedis & RestoreScripts;
 
-  constructor(private readonly backend: RedisBackend) {
+  constructor(private readonly backend: RedisStoreParts) {
     backend.redis.defineCommand('swarmStorageRestore', { numberOfKeys: 8, lua: RESTORE });
     backend.redis.defineCommand('swarmStorageLoadUnlock', { numberOfKeys: 1, lua: UNLOCK });
     backend.redis.defineCommand('swarmStorageEvict', { lua: EVICT });
-    this.redis = backend.redis as RedisBackend['redis'] & RestoreScripts;
+    this.redis = backend.redis as ScriptedRedis & RestoreScripts;
   }
 
   roomKey(room: string, what: 'loaded' | 'loading'): string {

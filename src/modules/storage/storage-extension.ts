@@ -1,6 +1,5 @@
 import type { DocumentStore } from '../../backend/storage/document-store';
 import { createDocumentStore } from '../../backend/storage/index';
-import { storageSeamOf } from '../../backend/storage-seam';
 import type { Extension, Host } from '../../core/host';
 import type { AdminEndpoint } from '../admin/admin-api';
 import { YjsLog } from '../yjs/yjs-log';
@@ -63,7 +62,7 @@ export class StorageExtension implements Extension {
       return;
     }
     await store.open();
-    const { coordination, restore } = storageSeamOf(node.backend);
+    const { copies: coordination, restore } = node.backend;
     const yjs = new YjsLog(node.backend.documents, node.backend.history);
     const loader = new RoomLoader({
       store,
