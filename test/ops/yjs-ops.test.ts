@@ -13,8 +13,20 @@ const TOKEN = 'yjs-ops-admin-token-0123456789';
 
 describe('Yjs figures in /metrics and the admin API', () => {
   let node: SwarmNode;
+  let yjs: YjsExtension;
+  /**
+   * Edits `room` once per stored entry: update frames that queue up together are appended
+   * as one merged entry, so each edit waits for its own before the next is made.
+   */
+  const editApart = async (room: string, edits: (() => void)[]) => {
+    for (const edit of edits) {
+      const { offset } = await yjs.inspect(room);
+      edit();
+      await waitFor(async () => (await yjs.inspect(room)).offset > offset, 'the edit stored');
+    }
+  };
   before(async () => {
-    const yjs = new YjsExtension();
+    yjs = new YjsExtension();
     node = await startNode({
       env: { YJS_COMPACT_ENTRIES: '20' },
       extensions: [
@@ -33,7 +45,10 @@ describe('Yjs figures in /metrics and the admin API', () => {
     const before = await scrape(node.port);
     const editor = await synced(provider(node, 'ops-doc'));
     const text = editor.doc.getText('t');
-    for (let i = 0; i < 45; i++) text.insert(text.length, `${i} `);
+    await editApart(
+      'ops-doc',
+      Array.from({ length: 45 }, (_, i) => () => text.insert(text.length, `${i} `)),
+    );
     await waitFor(
       async () => (await scrape(node.port)).value('swarmcast_yjs_compactions_total', { result: 'ok' }) >= 2,
       'two compactions',
@@ -50,8 +65,10 @@ describe('Yjs figures in /metrics and the admin API', () => {
 
   it('shows the Yjs log size of a room in the admin API', async () => {
     const editor = await synced(provider(node, 'ops-doc-2'));
-    editor.doc.getText('t').insert(0, 'hello');
-    editor.doc.getText('t').insert(5, ' world');
+    await editApart('ops-doc-2', [
+      () => editor.doc.getText('t').insert(0, 'hello'),
+      () => editor.doc.getText('t').insert(5, ' world'),
+    ]);
     const res = await waitFor(async () => {
       const answer = await fetch(`http://127.0.0.1:${node.port}/api/rooms/ops-doc-2`, {
         headers: { authorization: `Bearer ${TOKEN}` },

@@ -131,6 +131,44 @@ describe('close codes on /yjs and what a y-websocket 3.x provider does with them
     await drained;
   });
 
+  it('4508 for a reader that does not read, with the reason docs/codes.md gives: the provider reconnects, resyncs and holds the whole document', async () => {
+    const yjs = new YjsExtension();
+    // No compaction of the 20 MiB written below: merging it every 1 MiB would take most of the test.
+    const node = await start(
+      { MAX_SEND_BUFFER_BYTES: String(256 * 1024), YJS_COMPACT_BYTES: String(64 * 1024 * 1024) },
+      yjs,
+    );
+    const room = uniquePrefix('slow');
+    const p = await synced(provider(node, room));
+    const close = nextClose(p);
+    // The provider's socket is `ws`'s: paused, it reads nothing, so the node's send buffer for it fills.
+    const socket = p.ws as unknown as WebSocket;
+    socket.pause();
+    const source = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    source.on('update', (update: Uint8Array) => updates.push(update));
+    // 40 x 512 KiB = 20 MiB: more than the kernel's socket buffers on loopback hold.
+    for (let i = 0; i < 40; i++) source.getMap('blobs').set(`b${i}`, String(i % 10).repeat(512 * 1024));
+    for (const update of updates) await yjs.applyUpdate(room, update);
+    const serverSockets = (yjs as unknown as { sockets: { clients: Set<WebSocket> } }).sockets.clients;
+    await waitFor(
+      () => [...serverSockets].some((s) => s.readyState === s.CLOSING),
+      'the node to close the reader that does not read',
+    );
+    // Reading again, it takes what the kernel holds, then the close frame.
+    socket.resume();
+    const got = await reconnects(p, close, CloseCode.SlowConsumer);
+    assert.equal(got.reason, 'send buffer full: read faster, then reconnect');
+    await synced(p, 20_000);
+    await waitFor(
+      () => p.doc.getMap('blobs').size === 40,
+      'the reconnected provider to hold the whole document',
+      20_000,
+    );
+    assert.deepEqual(p.doc.getMap('blobs').toJSON(), source.getMap('blobs').toJSON());
+    source.destroy();
+  });
+
   it('1011 when the room cannot be read for another reason than Redis: the provider reconnects', async () => {
     let failing = true;
     const node = await startNode({

@@ -80,10 +80,17 @@ describe('flow control of a fast Yjs writer (two node processes on Redis)', () =
     redis = await TestRedis.start();
     // A capped old space: V8 collects before it would pass it, so what the scrapes see is
     // closer to the live heap, and a node whose live heap grew past it would die.
+    // A burst of 50 frames (the default is 10,000; the rate stays at its default, 2,000/s).
+    // The writer's node merges queued updates into one append (yjs-connection.ts) and can
+    // keep up with 10,000 updates without its backlog ever filling, and a loaded machine may
+    // send them slower than any rate; but the writer has written all of them at once, so
+    // each read of its socket (64 KiB, ~120 frames) is more than the bucket can hold, and
+    // the rate part pauses it whatever the machine's speed.
     const env = {
       REDIS_URL: redis.url,
       KEY_PREFIX: uniquePrefix('flow'),
       NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MIB}`,
+      YJS_RATE_LIMIT_BURST: '50',
     };
     a = await spawnNode(env);
     b = await spawnNode(env);

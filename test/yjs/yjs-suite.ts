@@ -127,7 +127,9 @@ export function yjsClusterSuite(name: string, fixture: () => YjsFixture): void {
       const head = await cluster.nodes[0]!.backend.history.head(room, 'yjs');
       const tail = await cluster.nodes[0]!.backend.history.read(room, 'yjs', 0);
       assert.equal(tail.complete, false, 'the start of the log was trimmed');
-      assert.ok(head.offset >= total, `${head.offset} updates appended`);
+      // Updates that queue up on a connection are appended merged (one entry for several), so
+      // there are fewer entries than updates; still several compactions' worth.
+      assert.ok(head.offset > 2 * 25, `${head.offset} entries appended`);
       const late = await synced(provider(cluster.nodes[2]!, room));
       await waitFor(() => late.doc.getArray('list').length === total, 'a new client to get every element');
     });

@@ -163,16 +163,26 @@ export function encodeAwarenessUpdate(states: readonly AwarenessState[]): Uint8A
 export const EMPTY_UPDATE = new Uint8Array([0, 0]);
 
 /**
+ * Updates already found valid, by identity: a /yjs connection checks a batch before it
+ * routes it (to know which frame to blame), and the event's schema then checks the same
+ * bytes again; the second check is this lookup instead of another scratch document.
+ * Nothing mutates an update once decoded from its frame.
+ */
+const known = new WeakSet<Uint8Array>();
+
+/**
  * Whether Yjs accepts the update: it must decode and apply to a scratch document.
  * Applying catches what decoding alone lets through (content a document cannot hold),
  * so nothing that would break later merges is ever appended to a room's log.
  */
 export function isValidUpdate(update: Uint8Array): boolean {
+  if (known.has(update)) return true;
   // A fixed guid: a Doc draws a random one otherwise, which the bench found to be 5% of a
   // node's CPU under load. The scratch document is never shared, so the guid is moot.
   const scratch = new Y.Doc({ guid: 'swarmcast-validate' });
   try {
     Y.applyUpdate(scratch, update);
+    known.add(update);
     return true;
   } catch {
     return false;

@@ -12,8 +12,10 @@ import { holdWritesForTick } from '../../core/protocol/write-batch';
 import type { Entry } from '../../core/rooms/room-hub';
 import { ROOM_RESET } from '../../core/rooms/room-hub';
 import { Y } from './esm';
+import { MAX_BATCH_BYTES, MAX_BATCH_FRAMES, mergeBatch } from './update-batch';
 import {
   type AwarenessState,
+  type DecodedFrame,
   decodeAwarenessUpdate,
   decodeYjsFrame,
   encodeAwareness,
@@ -23,11 +25,29 @@ import {
   encodeSyncStep2,
   encodeUpdate,
   isEmptyUpdate,
+  isValidUpdate,
+  type YjsMessage,
 } from './yjs-codec';
 import { YJS_AWARENESS, YJS_UPDATE } from './yjs-events';
 
 /** How many of one connection's updates may wait for their append at once. */
 const MAX_UPDATES_IN_FLIGHT = 64;
+
+/** A frame as the socket gave it, decoded once it has been looked at. */
+interface Received {
+  readonly frame: Uint8Array;
+  readonly isBinary: boolean;
+  decoded?: DecodedFrame;
+}
+
+/** What the connection takes off its queue in one step: one frame, or a run of update frames. */
+type Taken =
+  | {
+      readonly kind: 'frame';
+      readonly frames: readonly Received[];
+      readonly decoded: DecodedFrame | undefined;
+    }
+  | { readonly kind: 'updates'; readonly frames: readonly Received[]; readonly updates: Uint8Array[] };
 
 /** What a Yjs connection needs from its node and the Yjs module. */
 export interface YjsRoomServices {
@@ -52,8 +72,10 @@ export interface YjsRoomServices {
 /**
  * One y-websocket client on `WS /yjs/<room>`. Frames are handled one after another (an
  * update's append may still be in flight when the next frame starts), so a client's
- * updates are appended in the order it sent them. The connection keeps no
- * Y.Doc: sync answers are computed from the room's stored document.
+ * updates are appended in the order it sent them. Update frames that queued up while
+ * earlier ones were handled are merged into one update and appended as one stream entry
+ * (`takeUpdates`). The connection keeps no Y.Doc: sync answers are computed from the
+ * room's stored document.
  */
 export class YjsConnection implements Connection {
   readonly id = randomUUID();
@@ -62,6 +84,9 @@ export class YjsConnection implements Connection {
   readonly limitsOwnRate = false;
   readonly rooms = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
+  /** Frames received and not yet taken, oldest first; `draining` while a `drain` is on the queue. */
+  private readonly pending: Received[] = [];
+  private draining = false;
   /** Updates routed but not yet appended (see `pipeline`). */
   private readonly inFlight = new Set<Promise<void>>();
   /**
@@ -94,16 +119,56 @@ export class YjsConnection implements Connection {
     this.socket.on('message', (raw, isBinary) => {
       const frame = toBytes(raw);
       flow?.received(frame.length);
-      this.queue = this.queue
-        .then(() => this.receive(frame, isBinary))
-        .catch((err: unknown) => {
-          // The room could not be read: the client resyncs on reconnect.
-          this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs frame failed');
-          this.failed(err);
-        })
-        .finally(() => flow?.handled(frame.length));
+      this.pending.push({ frame, isBinary });
+      if (this.draining) return;
+      this.draining = true;
+      this.queue = this.queue.then(() => this.drain());
     });
     this.queue = this.queue.then(() => this.start());
+  }
+
+  /**
+   * Handles the received frames, oldest first, including those that arrive meanwhile. What
+   * arrives while a step waits (for the room, or for a free slot among the appends in
+   * flight) is taken together in the next step, so the busier the connection, the larger
+   * its batches.
+   */
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const taken = this.take();
+      try {
+        await this.handle(taken);
+      } catch (err) {
+        // The room could not be read: the client resyncs on reconnect.
+        this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs frame failed');
+        this.failed(err);
+      } finally {
+        for (const { frame } of taken.frames) this.flow?.handled(frame.length);
+      }
+    }
+    this.draining = false;
+  }
+
+  /** The oldest frame, with the update frames right behind it when it is one too (bounded by MAX_BATCH_*). */
+  private take(): Taken {
+    const first = this.pending.shift()!;
+    const decoded = decodedOf(first);
+    const update = updateOf(decoded);
+    if (update === undefined) return { kind: 'frame', frames: [first], decoded };
+    const frames = [first];
+    const updates = [update];
+    let bytes = first.frame.length;
+    while (updates.length < MAX_BATCH_FRAMES && this.pending.length > 0) {
+      const next = this.pending[0]!;
+      if (bytes + next.frame.length > MAX_BATCH_BYTES) break;
+      const more = updateOf(decodedOf(next));
+      if (more === undefined) break;
+      this.pending.shift();
+      frames.push(next);
+      updates.push(more);
+      bytes += next.frame.length;
+    }
+    return { kind: 'updates', frames, updates };
   }
 
   /** Closes after a read of the room failed: 4503 when the backend is away, 1011 otherwise; both reconnect. */
@@ -158,13 +223,47 @@ export class YjsConnection implements Connection {
     }
   }
 
-  private async receive(frame: Uint8Array, isBinary: boolean): Promise<void> {
+  private async handle(taken: Taken): Promise<void> {
     if (this.closing) return;
-    if (!isBinary) return this.close(CloseCode.UnsupportedData, 'frames on /yjs are binary');
-    const decoded = decodeYjsFrame(frame);
+    if (taken.kind === 'updates') return this.updates(taken.updates);
+    const { decoded } = taken;
+    if (!decoded) return this.close(CloseCode.UnsupportedData, 'frames on /yjs are binary');
     if (!decoded.ok) return this.close(CloseCode.BadYjsFrame, decoded.reason);
-    const { message } = decoded;
+    return this.receive(decoded.message);
+  }
+
+  /**
+   * Appends a run of updates, in the order sent. More than one is merged and checked as one
+   * (one scratch document, one stream entry, one frame per reader). When the merged update
+   * does not hold, some frame of the run is bad: the run is handled frame by frame, so the
+   * ones before the bad frame are appended, the bad one closes the socket with 4400, and
+   * nothing after it is appended.
+   */
+  private async updates(updates: readonly Uint8Array[]): Promise<void> {
+    if (updates.length > 1) {
+      const batch = mergeBatch(updates);
+      if (batch.kind === 'empty') return;
+      if (batch.kind === 'merged') return this.append(batch.update);
+    }
+    for (const update of updates) {
+      if (this.closing) return;
+      // A client in sync answers step 1 with an empty update: nothing to store, for readers too.
+      const content = emptyOrInvalid(update);
+      if (content === 'invalid') return this.close(CloseCode.BadYjsFrame, 'not a Yjs update');
+      if (content === 'content') await this.append(update);
+    }
+  }
+
+  private append(update: Uint8Array): Promise<void> {
+    return this.pipeline(this.services.route(this, { type: YJS_UPDATE, room: this.room, data: update }));
+  }
+
+  private async receive(message: YjsMessage): Promise<void> {
     switch (message.kind) {
+      case 'sync-step2':
+      case 'update':
+        // `take` takes update frames as runs; this is one of a run of one.
+        return this.updates([message.update]);
       case 'sync-step1': {
         const document = this.opening ?? (await this.services.document(this.room));
         this.opening = undefined;
@@ -173,17 +272,6 @@ export class YjsConnection implements Connection {
         const empty = message.stateVector.length === 1 && message.stateVector[0] === 0;
         this.send(encodeSyncStep2(empty ? document : Y.diffUpdate(document, message.stateVector)));
         return;
-      }
-      case 'sync-step2':
-      case 'update': {
-        // A client in sync answers step 1 with an empty update: nothing to store, for readers too.
-        // Non-empty updates are validated by the event's schema on their way to the log.
-        const content = emptyOrInvalid(message.update);
-        if (content === 'invalid') return this.close(CloseCode.BadYjsFrame, 'not a Yjs update');
-        if (content === 'empty') return;
-        return this.pipeline(
-          this.services.route(this, { type: YJS_UPDATE, room: this.room, data: message.update }),
-        );
       }
       case 'awareness': {
         // y-websocket clients send back every state they receive (their awareness 'update'
@@ -318,7 +406,27 @@ function encodedOnce(event: Event, encode: (data: Uint8Array) => Uint8Array): Ui
   return frame;
 }
 
+/** The frame decoded, once; undefined for a text frame. */
+function decodedOf(received: Received): DecodedFrame | undefined {
+  if (!received.isBinary) return undefined;
+  received.decoded ??= decodeYjsFrame(received.frame);
+  return received.decoded;
+}
+
+/** The update a frame carries (sync step 2 or update), if it decodes as one. */
+function updateOf(decoded: DecodedFrame | undefined): Uint8Array | undefined {
+  if (!decoded?.ok) return undefined;
+  const { message } = decoded;
+  return message.kind === 'update' || message.kind === 'sync-step2' ? message.update : undefined;
+}
+
+/**
+ * Checked here rather than left to the event's schema, so a bad frame closes the socket
+ * before the frames behind it are routed. (The schema's own check then finds the update
+ * already known valid.)
+ */
 function emptyOrInvalid(update: Uint8Array): 'empty' | 'invalid' | 'content' {
+  if (!isValidUpdate(update)) return 'invalid';
   try {
     return isEmptyUpdate(update) ? 'empty' : 'content';
   } catch {

@@ -56,8 +56,16 @@ async function saturate(context: BenchContext, running: RunningSystem): Promise<
         }
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
-      seconds.push((performance.now() - started) / 1000);
+      const took = (performance.now() - started) / 1000;
+      seconds.push(took);
+      // Every round in the log: a later round that fails leaves the cell empty, not these.
+      context.log(`  ${running.system.name} round ${round + 1}: ${took.toFixed(2)} s`);
       await written;
+    } catch (err) {
+      context.log(
+        `  ${running.system.name} round ${round + 1} failed: ${err instanceof Error ? err.message : err}`,
+      );
+      throw err;
     } finally {
       await Promise.all([pool.closeAll(readerGroup), pool.closeAll(writerGroup)]);
     }
