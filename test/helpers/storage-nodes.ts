@@ -51,6 +51,12 @@ export class StorageTestbed {
     return this.redis instanceof TestRedisCluster ? this.redis : this.redis.url;
   }
 
+  /** The URL of the one Redis (tests that flush it, or hand it to a node process). */
+  get redisUrl(): string {
+    if (this.redis instanceof TestRedisCluster) throw new Error('this testbed runs a Redis Cluster');
+    return this.redis.url;
+  }
+
   /** Starts `count` nodes sharing a fresh key prefix and database (or those of `more`). */
   async nodes(count: number, options: StorageNodesOptions = {}, more?: StorageNodes): Promise<StorageNodes> {
     const databaseUrl = more?.databaseUrl ?? options.databaseUrl ?? (await this.postgres.database());
