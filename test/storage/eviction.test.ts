@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { z } from 'zod';
 import type { RedisBackend } from '../../src/backend/redis/redis-backend';
 import { RedisRoomRestore } from '../../src/backend/redis/redis-room-restore';
+import { defineEvent } from '../../src/events/event-definition';
+import { handlers } from '../../src/handlers';
 import type { SwarmNode } from '../../src/node';
 import { OpenClients } from '../helpers/client';
 import { eventsUrl } from '../helpers/nodes';
@@ -9,6 +12,15 @@ import { TestRedisCluster } from '../helpers/redis-cluster';
 import { StorageTestbed } from '../helpers/storage-nodes';
 import { waitFor } from '../helpers/wait';
 import { destroyAll, provider, synced } from '../yjs/yjs-helpers';
+
+/** A room event kept in a stream of its own, as an app's event definition may declare. */
+const move = defineEvent({
+  type: 'test.move',
+  scope: 'room',
+  access: 'write',
+  stream: 'moves',
+  data: z.object({ to: z.number() }),
+});
 
 /** Every Redis key of the room (on a cluster, on the master that owns its slot), and its index entry. */
 async function roomKeys(testbed: StorageTestbed, prefix: string, room: string): Promise<string[]> {
@@ -48,7 +60,7 @@ for (const on of ['one Redis', 'a Redis Cluster'] as const)
 
     async function cluster(count: number, idleMs: number): Promise<void> {
       const env = { PERSIST_DELAY_MS: '30', ROOM_IDLE_MS: String(idleMs) };
-      ({ nodes, prefix } = await testbed.nodes(count, { env }));
+      ({ nodes, prefix } = await testbed.nodes(count, { env, node: { handlers: [...handlers, move] } }));
     }
 
     const roomKeysOf = (room: string) => roomKeys(testbed, prefix, room);
@@ -144,5 +156,30 @@ for (const on of ['one Redis', 'a Redis Cluster'] as const)
       await waitFor(() => restore.evict('watched'), 'the room removed once no node is subscribed');
       // The index entry is the evictor's to drop (restore.evict is only the Redis step).
       assert.deepEqual(await roomKeysOf('watched'), ['index entry of watched']);
+    });
+
+    it('leaves a stream of the app’s own in Redis when the room is evicted, its offsets continuing after the reload', async () => {
+      await cluster(1, 300);
+      const client = await clients.connect(eventsUrl(nodes[0]!));
+      await client.join('board');
+      await client.request('chat.message', { room: 'board', data: { text: 'kept in PostgreSQL' } });
+      for (let to = 1; to <= 2; to++) await client.request('test.move', { room: 'board', data: { to } });
+      clients.terminateAll();
+      // The events stream leaves Redis; the moves stream is not in the database, so it stays.
+      await waitFor(
+        async () => !(await roomKeysOf('board')).some((key) => key.endsWith(':events:seq')),
+        'the room evicted',
+        10_000,
+      );
+      const left = await roomKeysOf('board');
+      assert.deepEqual(left.filter((key) => !key.includes(':moves:')).sort(), []);
+      assert.ok(left.some((key) => key.endsWith(':moves:seq')));
+      const again = await clients.connect(eventsUrl(nodes[0]!));
+      const joined = await again.join('board');
+      assert.ok(joined.offset >= 3, 'the events stream loaded back: its offsets continue');
+      const next = (await again.request('test.move', { room: 'board', data: { to: 3 } })) as {
+        offset: number;
+      };
+      assert.equal(next.offset, 3, 'the moves stream continues where it was');
     });
   });
