@@ -181,6 +181,13 @@ export class RedisRoomRestore implements RoomRestore {
       ]),
     ];
     const wrote = await this.backend.calls.run('write', () => this.redis.swarmStorageRestore(...args));
+    if (wrote === 1 && update) {
+      this.backend.documents.restoredSnapshot(room, {
+        update: new Uint8Array(update),
+        offset: yjs.offset,
+        epoch: yjs.epoch,
+      });
+    }
     return wrote === 1;
   }
 }
