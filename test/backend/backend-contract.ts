@@ -4,6 +4,7 @@ import type { AwarenessEntry } from '../../src/backend/awareness-store';
 import type { Backend, BusListener, Member } from '../../src/backend/backend';
 import { DOCUMENT_STREAM } from '../../src/backend/document-store';
 import type { Event, RoomEvent, StoredEvent } from '../../src/core/events/event';
+import { Y } from '../../src/modules/yjs/esm';
 import { uniquePrefix } from '../helpers/nodes';
 import { waitFor } from '../helpers/wait';
 import type { BackendFixture, Deployment } from './backend-fixture';
@@ -32,6 +33,16 @@ function event(room: string, data: unknown, type = 'test.event'): RoomEvent {
 
 function awareness(client: number, clock: number, node: string, updatedAt = Date.now()): AwarenessEntry {
   return { client, clock, state: `{"n":${clock}}`, node, conn: `c-${client}`, updatedAt };
+}
+
+/**
+ * A real Yjs update inserting `text`. The backend keeps a document's bytes as given, but
+ * the suite also runs with the storage tier on, which merges a room's updates to copy it.
+ */
+function yjsUpdate(text: string): Uint8Array {
+  const doc = new Y.Doc();
+  doc.getText('t').insert(0, text);
+  return Y.encodeStateAsUpdate(doc);
 }
 
 function member(conn: string, node: string): Member {
@@ -222,7 +233,8 @@ export function backendContract(fixture: BackendFixture): void {
         const [a] = await nodes('a');
         const room = uniquePrefix('doc');
         a!.bus.listen(new Heard());
-        for (let i = 1; i <= 6; i++) await a!.bus.publishRoom(event(room, i), DOCUMENT_STREAM);
+        for (let i = 1; i <= 6; i++)
+          await a!.bus.publishRoom(event(room, yjsUpdate(`${i}`)), DOCUMENT_STREAM);
         const read = await a!.history.read(room, DOCUMENT_STREAM, 0);
         assert.equal(read.complete, true);
         assert.equal(read.events.length, 6);
@@ -357,7 +369,7 @@ export function backendContract(fixture: BackendFixture): void {
         const stored: StoredEvent[] = [];
         for (let i = 0; i < count; i++) {
           stored.push(
-            await backend.bus.publishRoom(event(room, new Uint8Array([i]), 'doc.update'), DOCUMENT_STREAM),
+            await backend.bus.publishRoom(event(room, yjsUpdate(`${i}`), 'doc.update'), DOCUMENT_STREAM),
           );
         }
         return stored;
@@ -396,7 +408,7 @@ export function backendContract(fixture: BackendFixture): void {
         const room = uniquePrefix('compact');
         const stored = await appendDocument(a!, room, 5);
         const { epoch } = stored[0]!;
-        const snapshot = new Uint8Array([9, 8, 7]);
+        const snapshot = yjsUpdate('snapshot');
         const token = (await a!.documents.lock(room, 5000))!;
         assert.equal(await a!.documents.compact(room, snapshot, 3, epoch, 'not-the-token'), false);
         assert.equal(await a!.documents.compact(room, snapshot, 3, 'another-epoch', token), false);
@@ -435,12 +447,12 @@ export function backendContract(fixture: BackendFixture): void {
         const room = uniquePrefix('big');
         const stored = await appendDocument(a!, room, 2);
         const { epoch } = stored[0]!;
-        const large = new Uint8Array(100_000).map((_, i) => (i * 7) % 256);
+        const large = yjsUpdate('x'.repeat(100_000));
         let token = (await a!.documents.lock(room, 5000))!;
         assert.equal(await a!.documents.compact(room, large, 1, epoch, token), true);
         await a!.documents.unlock(room, token);
         assert.deepEqual((await a!.documents.snapshot(room)).update, large);
-        const small = new Uint8Array([1, 2, 3]);
+        const small = yjsUpdate('small');
         token = (await a!.documents.lock(room, 5000))!;
         assert.equal(await a!.documents.compact(room, small, 2, epoch, token), true);
         await a!.documents.unlock(room, token);
@@ -455,7 +467,7 @@ export function backendContract(fixture: BackendFixture): void {
         await deployment.lose(room, DOCUMENT_STREAM);
         await appendDocument(a!, room, 1);
         const token = (await a!.documents.lock(room, 5000))!;
-        assert.equal(await a!.documents.compact(room, new Uint8Array([1]), 1, old!.epoch, token), false);
+        assert.equal(await a!.documents.compact(room, yjsUpdate('1'), 1, old!.epoch, token), false);
         await a!.documents.unlock(room, token);
       });
     });

@@ -12,6 +12,7 @@ import { processes } from './processes';
 import { BenchRedis } from './redis-server';
 import { advantage, type Target, writeReport } from './report';
 import type { RunInfo, ScenarioResult } from './report-model';
+import { coldRooms } from './scenarios/cold-rooms';
 import type { BenchContext } from './scenarios/context';
 import { events } from './scenarios/events';
 import { joins } from './scenarios/join';
@@ -40,6 +41,7 @@ const SCENARIOS: Array<{
   { id: 's5', run: events },
   { id: 's7', run: saturation },
   { id: 's8', run: redisCluster, full: true },
+  { id: 's9', run: coldRooms },
 ];
 
 function version(pkg: string): string {
@@ -119,6 +121,23 @@ function targets(results: readonly ScenarioResult[]): Target[] {
       text: 'S7: saturation at least as fast as Hocuspocus (every reader holds every update)',
       met: ours !== undefined && theirs !== undefined ? ours <= theirs : undefined,
       detail: `${ours?.toFixed(2) ?? '—'} s vs ${theirs?.toFixed(2) ?? '—'} s`,
+    });
+  }
+  const s9 = find('s9');
+  if (s9) {
+    const cell = (prefix: string) => s9.rows.find((r) => r.label.startsWith(prefix))?.cells.swarmcast?.median;
+    const perRoom = cell('Redis used_memory per cold room');
+    const keys = cell('Redis keys per cold room');
+    const [warm, cold] = [cell('warm join'), cell('reopen')];
+    list.push({
+      text: 'S9: Redis memory per cold room under 1 KB',
+      met: perRoom === undefined ? undefined : perRoom < 1,
+      detail: `${perRoom === undefined ? '—' : (perRoom * 1024).toFixed(0)} bytes and ${keys ?? '—'} keys per room`,
+    });
+    list.push({
+      text: 'S9: reopening a cold 1 MB room from PostgreSQL at most 2× a warm join',
+      met: warm === undefined || cold === undefined ? undefined : cold <= 2 * warm,
+      detail: `${cold?.toFixed(0) ?? '—'} ms vs ${warm?.toFixed(0) ?? '—'} ms (median)`,
     });
   }
   return list;

@@ -5,9 +5,8 @@ import { PostgresStore } from '../../src/backend/storage/postgres-store';
 import { createLogger } from '../../src/core/log';
 import { JsonClient } from '../helpers/client';
 import { uniquePrefix } from '../helpers/nodes';
-import { TestPostgres } from '../helpers/postgres';
 import { type NodeProcess, spawnNode } from '../helpers/process';
-import { TestRedis } from '../helpers/redis';
+import { StorageTestbed } from '../helpers/storage-nodes';
 import { waitFor, within } from '../helpers/wait';
 
 /** The advisory lock the test holds while a copy must block inside its transaction. */
@@ -15,23 +14,21 @@ const GATE = 4242;
 const EVENTS = 700;
 
 describe('copy duty taken over after kill -9', () => {
-  let redis: TestRedis;
-  let postgres: TestPostgres;
+  let testbed: StorageTestbed;
   const procs: NodeProcess[] = [];
   before(async () => {
-    [redis, postgres] = await Promise.all([TestRedis.start(), TestPostgres.start()]);
+    testbed = await StorageTestbed.start();
   });
   after(async () => {
     for (const proc of procs) proc.kill('SIGKILL');
     await Promise.all(procs.map((proc) => proc.exited));
-    await redis?.close();
-    await postgres?.close();
+    await testbed?.close();
   });
 
   it('has another node finish the copy of a node killed in the middle of it: nothing missing, nothing twice', async () => {
-    const url = await postgres.database();
+    const url = await testbed.postgres.database();
     const env = {
-      REDIS_URL: redis.url,
+      REDIS_URL: testbed.redisUrl,
       DATABASE_URL: url,
       KEY_PREFIX: uniquePrefix('takeover'),
       PERSIST_DELAY_MS: '300',

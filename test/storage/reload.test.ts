@@ -3,14 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import Redis from 'ioredis';
 import { StorageExtension } from '../../src/modules/storage/storage-extension';
 import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
 import { OpenClients, RequestError } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
-import { TestPostgres } from '../helpers/postgres';
-import { TestRedis } from '../helpers/redis';
-import { startRedisNodes } from '../helpers/redis-nodes';
+import { StorageTestbed } from '../helpers/storage-nodes';
 import { waitFor } from '../helpers/wait';
 import { destroyAll, provider, synced } from '../yjs/yjs-helpers';
 
@@ -91,43 +90,29 @@ describe('rooms loaded back from the file after the embedded node restarts', () 
 });
 
 describe('rooms loaded back into Redis from PostgreSQL', () => {
-  let redis: TestRedis;
-  let postgres: TestPostgres;
+  let testbed: StorageTestbed;
   const clients = new OpenClients();
   let nodes: SwarmNode[] = [];
   before(async () => {
-    [redis, postgres] = await Promise.all([TestRedis.start(), TestPostgres.start()]);
+    testbed = await StorageTestbed.start();
   });
   afterEach(async () => {
     clients.terminateAll();
     destroyAll();
-    for (const node of nodes) await node.close();
-    nodes = [];
-    if (postgres.private) await postgres.resume();
+    await testbed.stopNodes();
+    if (testbed.postgres.private) await testbed.postgres.resume();
   });
   after(async () => {
-    await redis?.close();
-    await postgres?.close();
+    await testbed?.close();
   });
 
   async function cluster(count: number): Promise<void> {
-    const env = { DATABASE_URL: await postgres.database(), PERSIST_DELAY_MS: '50' };
-    const first = await startRedisNodes(1, redis.url, {
-      env,
-      extensions: [new StorageExtension(), new YjsExtension()],
-    });
-    const prefix = first[0]!.config.keyPrefix;
-    nodes = [...first];
-    for (let i = 1; i < count; i++) {
-      nodes.push(
-        ...(await startRedisNodes(
-          1,
-          redis.url,
-          { env, extensions: [new StorageExtension(), new YjsExtension()] },
-          prefix,
-        )),
-      );
-    }
+    ({ nodes } = await testbed.nodes(count, { env: { PERSIST_DELAY_MS: '50' } }));
+  }
+
+  function flushRedis(): Promise<void> {
+    const flusher = new Redis(testbed.redisUrl);
+    return flusher.flushall().then(() => flusher.disconnect());
   }
 
   async function copied(room: string, nodes: SwarmNode[]): Promise<void> {
@@ -159,9 +144,7 @@ describe('rooms loaded back into Redis from PostgreSQL', () => {
     }
     const joined = await (await clients.connect(eventsUrl(nodes[1]!))).join('doc');
     await copied('doc', nodes);
-    const flusher = redis.client();
-    await flusher.flushall();
-    flusher.disconnect();
+    await flushRedis();
 
     const fresh = await synced(provider(nodes[2]!, 'doc'), 10_000);
     assert.deepEqual(fresh.doc.getMap('m').toJSON(), { editor0: 0, editor1: 1, editor2: 2 });
@@ -186,9 +169,7 @@ describe('rooms loaded back into Redis from PostgreSQL', () => {
     await waitFor(() => check.doc.getText('t').toString() === 'cold document', 'the edit on the server');
     await copied('cold', nodes);
     destroyAll();
-    const flusher = redis.client();
-    await flusher.flushall();
-    flusher.disconnect();
+    await flushRedis();
 
     const before = await counter(nodes, 'swarmcast_storage_loads_total', { result: 'loaded' });
     const opened = Array.from({ length: 10 }, (_, i) => provider(nodes[i % 3]!, 'cold'));
@@ -198,16 +179,17 @@ describe('rooms loaded back into Redis from PostgreSQL', () => {
   });
 
   it('answers unavailable when a cold room must be loaded while the database is down', async (t) => {
-    if (!postgres.private) return t.skip('TEST_DATABASE_URL is a shared server that the test cannot stop');
+    if (!testbed.postgres.private)
+      return t.skip('TEST_DATABASE_URL is a shared server that the test cannot stop');
     await cluster(1);
     const client = await clients.connect(eventsUrl(nodes[0]!));
-    await postgres.stop();
+    await testbed.postgres.stop();
     await assert.rejects(
       client.join('never-loaded'),
       (err: unknown) => err instanceof RequestError && err.frame.code === 'unavailable',
     );
     // Once the database answers again, the same join loads the (empty) room.
-    await postgres.resume();
+    await testbed.postgres.resume();
     const joined = await client.join('never-loaded');
     assert.equal(joined.offset, 0);
   });

@@ -7,9 +7,7 @@ import { StorageExtension } from '../../src/modules/storage/storage-extension';
 import type { SwarmNode } from '../../src/node';
 import { type JsonClient, OpenClients } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
-import { TestPostgres } from '../helpers/postgres';
-import { TestRedis } from '../helpers/redis';
-import { startRedisNodes } from '../helpers/redis-nodes';
+import { StorageTestbed } from '../helpers/storage-nodes';
 import { waitFor } from '../helpers/wait';
 
 async function gauge(node: SwarmNode, name: string): Promise<number> {
@@ -116,44 +114,25 @@ describe('write-behind to the file store (embedded node)', () => {
 });
 
 describe('write-behind to PostgreSQL from a cluster', () => {
-  let redis: TestRedis;
-  let postgres: TestPostgres;
+  let testbed: StorageTestbed;
   const clients = new OpenClients();
   let nodes: SwarmNode[] = [];
   before(async () => {
-    [redis, postgres] = await Promise.all([TestRedis.start(), TestPostgres.start()]);
+    testbed = await StorageTestbed.start();
   });
   afterEach(async () => {
     clients.terminateAll();
-    for (const node of nodes) await node.close();
-    nodes = [];
-    if (postgres.private) await postgres.resume();
+    await testbed.stopNodes();
+    if (testbed.postgres.private) await testbed.postgres.resume();
   });
   after(async () => {
-    await redis?.close();
-    await postgres?.close();
+    await testbed?.close();
   });
 
   async function cluster(count: number, env: Record<string, string>): Promise<StorageExtension[]> {
-    const url = await postgres.database();
-    const extensions = Array.from({ length: count }, () => new StorageExtension());
-    nodes = [];
-    const started = await startRedisNodes(1, redis.url, {
-      env: { DATABASE_URL: url, ...env },
-      extensions: [extensions[0]!],
-    });
-    nodes.push(...started);
-    const prefix = nodes[0]!.config.keyPrefix;
-    for (let i = 1; i < count; i++) {
-      const more = await startRedisNodes(
-        1,
-        redis.url,
-        { env: { DATABASE_URL: url, ...env }, extensions: [extensions[i]!] },
-        prefix,
-      );
-      nodes.push(...more);
-    }
-    return extensions;
+    const started = await testbed.nodes(count, { env, yjs: false });
+    nodes = started.nodes;
+    return started.storage;
   }
 
   it('copies what members on three nodes send, each event once and in order', async () => {
@@ -191,14 +170,15 @@ describe('write-behind to PostgreSQL from a cluster', () => {
   });
 
   it('keeps serving while the database is down, the lag rises, and everything arrives once it is back', async (t) => {
-    if (!postgres.private) return t.skip('TEST_DATABASE_URL is a shared server that the test cannot stop');
+    if (!testbed.postgres.private)
+      return t.skip('TEST_DATABASE_URL is a shared server that the test cannot stop');
     const storage = await cluster(2, { PERSIST_DELAY_MS: '30', DURABLE_TIMEOUT_MS: '800' });
     const client = await clients.connect(eventsUrl(nodes[0]!));
     await client.join('steady');
     await client.request('chat.message', { room: 'steady', data: { text: 'before' } });
     const store = storeOf(storage[1]!);
     await waitFor(async () => (await store.progress('steady')).events.offset >= 2, 'the first event copied');
-    await postgres.stop();
+    await testbed.postgres.stop();
     let last = 0;
     for (let i = 0; i < 30; i++) {
       const answer = (await client.request('chat.message', {
@@ -225,7 +205,7 @@ describe('write-behind to PostgreSQL from a cluster', () => {
       'the lag to rise',
       5000,
     );
-    await postgres.resume();
+    await testbed.postgres.resume();
     const lastWithDurable = last + 1;
     await waitFor(
       async () => (await store.progress('steady').catch(() => undefined))?.events.offset === lastWithDurable,

@@ -60,8 +60,17 @@ interface DocumentScripts {
  * per room a snapshot hash and a lock, under the room's hash tag with its document
  * stream, so the compaction script touches one slot.
  */
+/**
+ * How long a snapshot this node just wrote back from the database is kept for the reads
+ * that follow (the opener's join), and how many such rooms at most: a reopen then reads
+ * its document once, from the database, not once more from Redis.
+ */
+const RESTORED_KEEP_MS = 10_000;
+const RESTORED_ROOMS = 8;
+
 export class RedisDocumentStore implements DocumentStore {
   private readonly redis: ScriptedRedis & DocumentScripts;
+  private readonly restored = new Map<string, { snapshot: DocumentSnapshot; until: number }>();
 
   constructor(
     redis: ScriptedRedis,
@@ -77,7 +86,28 @@ export class RedisDocumentStore implements DocumentStore {
     return this.calls.run(kind, call);
   }
 
+  /** Keeps `snapshot`, which this node just wrote back for `room`, for the next reads (see RESTORED_KEEP_MS). */
+  restoredSnapshot(room: string, snapshot: DocumentSnapshot): void {
+    this.restored.delete(room);
+    this.restored.set(room, { snapshot, until: Date.now() + RESTORED_KEEP_MS });
+    for (const oldest of this.restored.keys()) {
+      if (this.restored.size <= RESTORED_ROOMS) break;
+      this.restored.delete(oldest);
+    }
+  }
+
   async snapshot(room: string): Promise<DocumentSnapshot> {
+    const kept = this.restored.get(room);
+    if (kept && kept.until > Date.now()) {
+      // Still the snapshot Redis holds if its offset and epoch are (a compaction never
+      // writes one offset twice): two small fields read instead of the whole document.
+      const [offset, epoch] = await this.run('read', () =>
+        this.redis.hmget(this.keys.yjsSnapshot(room), 'offset', 'epoch'),
+      );
+      if (offset === String(kept.snapshot.offset) && (epoch ?? '') === kept.snapshot.epoch)
+        return kept.snapshot;
+    }
+    this.restored.delete(room);
     const fields = await this.run('read', () => this.redis.hgetallBuffer(this.keys.yjsSnapshot(room)));
     const offset = fields.offset?.toString();
     if (!offset) return { update: undefined, offset: 0, epoch: '' };

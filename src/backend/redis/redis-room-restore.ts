@@ -2,9 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { encodeEnvelope } from '../envelope';
 import type { RoomRestore } from '../room-restore';
 import type { StoredRoom } from '../storage/document-store';
+import type { RedisDocumentStore } from './redis-document-store';
 import { SNAPSHOT_PART_BYTES } from './redis-document-store';
 import type { ScriptedRedis } from './scripts';
 import type { RedisStoreParts } from './store-parts';
+import type { Subscriber } from './subscriber';
+
+/** Restoring also needs the subscriber's kind (whose subscribers count) and the document store's cache. */
+interface RestoreParts extends RedisStoreParts {
+  readonly sub: Pick<Subscriber, 'publishCommand'>;
+  readonly documents: RedisDocumentStore;
+}
 
 /**
  * Load a room back, in one step. KEYS: 1 loaded marker, 2 events log, 3 events seq,
@@ -48,18 +56,24 @@ return 1
 /**
  * Remove a cold room, in one step, only if no node serves it and it is all copied.
  * KEYS: 1 members, 2 events seq, 3 events epoch, 4 yjs seq, 5 yjs epoch, 6 the copied
- * record, 7.. the room's other keys. ARGV: 1 the room channel, 2 'force' to remove it
- * even if not all copied (a delete). Returns 1 when removed.
+ * record, 7 the copy lock (kept: it is its holder's), 8.. the room's other keys. A room
+ * whose copy is running is kept: that copy records what it copied (and re-enters the room
+ * in the index) after the check, which would leave a record no eviction ever matches. ARGV: 1 the room channel, 2 'force' to remove it
+ * even if not all copied (a delete), 3 how the channel's subscribers are counted:
+ * NUMSUB on one Redis, SHARDNUMSUB on a cluster, where room channels are sharded
+ * (SSUBSCRIBE) on the master that owns the room's slot: the master this script runs on,
+ * since the channel carries the room's hash tag. Returns 1 when removed.
  * A node subscribes to the channel before it reads a room, so a room some node is
  * opening is never removed under it.
  */
 const EVICT = `
 if redis.call('HLEN', KEYS[1]) > 0 then return 0 end
-if redis.call('PUBSUB', 'NUMSUB', ARGV[1])[2] > 0 then return 0 end
+if redis.call('PUBSUB', ARGV[3], ARGV[1])[2] > 0 then return 0 end
 local now = (redis.call('GET', KEYS[2]) or '0') .. '|' .. (redis.call('GET', KEYS[3]) or '') .. '|'
   .. (redis.call('GET', KEYS[4]) or '0') .. '|' .. (redis.call('GET', KEYS[5]) or '')
 if ARGV[2] ~= 'force' and now ~= (redis.call('GET', KEYS[6]) or '0||0|') then return 0 end
-redis.call('DEL', unpack(KEYS))
+if ARGV[2] ~= 'force' and redis.call('EXISTS', KEYS[7]) == 1 then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], unpack(KEYS, 8))
 return 1
 `;
 
@@ -78,7 +92,7 @@ interface RestoreScripts {
 export class RedisRoomRestore implements RoomRestore {
   private readonly redis: ScriptedRedis & RestoreScripts;
 
-  constructor(private readonly backend: RedisStoreParts) {
+  constructor(private readonly backend: RestoreParts) {
     backend.redis.defineCommand('swarmStorageRestore', { numberOfKeys: 8, lua: RESTORE });
     backend.redis.defineCommand('swarmStorageLoadUnlock', { numberOfKeys: 1, lua: UNLOCK });
     backend.redis.defineCommand('swarmStorageEvict', { lua: EVICT });
@@ -118,6 +132,7 @@ export class RedisRoomRestore implements RoomRestore {
       keys.seq(room, 'yjs'),
       keys.epoch(room, 'yjs'),
       `${keys.prefix}:room:${keys.tag(room)}:storage:copied`,
+      `${keys.prefix}:room:${keys.tag(room)}:storage:lock`,
       keys.log(room, 'events'),
       keys.log(room, 'yjs'),
       keys.state(room),
@@ -131,6 +146,7 @@ export class RedisRoomRestore implements RoomRestore {
         ...roomKeys,
         keys.roomChannel(room),
         force ? 'force' : '',
+        this.backend.sub.publishCommand === 'SPUBLISH' ? 'SHARDNUMSUB' : 'NUMSUB',
       ),
     );
     return removed === 1;
@@ -174,6 +190,13 @@ export class RedisRoomRestore implements RoomRestore {
       ]),
     ];
     const wrote = await this.backend.calls.run('write', () => this.redis.swarmStorageRestore(...args));
+    if (wrote === 1 && update) {
+      this.backend.documents.restoredSnapshot(room, {
+        update: new Uint8Array(update),
+        offset: yjs.offset,
+        epoch: yjs.epoch,
+      });
+    }
     return wrote === 1;
   }
 }

@@ -66,6 +66,11 @@ interface RoomRow {
   active_at: string;
 }
 
+/** What a load reads of a room's row: the document as base64 text. */
+interface LoadedRoomRow extends Omit<RoomRow, 'room' | 'yjs_update'> {
+  yjs_base64: string | null;
+}
+
 interface EventRow {
   offset: string;
   type: string;
@@ -143,23 +148,44 @@ export class PostgresStore implements DocumentStore {
   }
 
   async load(room: string, recent: number): Promise<StoredRoom | undefined> {
-    const found = await this.pool.query<RoomRow>('SELECT * FROM swarmcast_rooms WHERE room = $1', [room]);
+    // Both queries at once (the events' epoch is the row's, read in the query): a cold
+    // room's reopen waits for this load. The document comes as base64 text, which
+    // PostgreSQL encodes and Node decodes about twice as fast as bytea's hex text for a
+    // 1 MB document (test/bench/findings.md, S9).
+    const [found, events] = await Promise.all([
+      this.pool.query<LoadedRoomRow>(
+        `SELECT events_epoch, events_offset, state, yjs_epoch, yjs_offset, active_at,
+           encode(yjs_update, 'base64') AS yjs_base64
+         FROM swarmcast_rooms WHERE room = $1`,
+        [room],
+      ),
+      this.pool.query<EventRow & { epoch: string }>(
+        `SELECT epoch, "offset", type, sender, data FROM swarmcast_events
+         WHERE room = $1 AND epoch = (SELECT events_epoch FROM swarmcast_rooms WHERE room = $1)
+         ORDER BY "offset" DESC LIMIT $2`,
+        [room, recent],
+      ),
+    ]);
     const row = found.rows[0];
     if (!row) return undefined;
     const progress = toProgress(row);
-    const events = await this.pool.query<EventRow>(
-      `SELECT "offset", type, sender, data FROM swarmcast_events
-       WHERE room = $1 AND epoch = $2 ORDER BY "offset" DESC LIMIT $3`,
-      [room, progress.events.epoch, recent],
-    );
     return {
       room,
       progress,
-      recent: events.rows.map(toEvent).reverse(),
+      // A copy between the two reads may have started a new epoch: only events of the row's own.
+      recent: events.rows
+        .filter((event) => event.epoch === progress.events.epoch)
+        .map(toEvent)
+        .reverse(),
       state: row.state,
-      document: row.yjs_update
-        ? { update: new Uint8Array(row.yjs_update), offset: progress.yjs.offset, epoch: progress.yjs.epoch }
-        : undefined,
+      document:
+        row.yjs_base64 === null
+          ? undefined
+          : {
+              update: new Uint8Array(Buffer.from(row.yjs_base64, 'base64')),
+              offset: progress.yjs.offset,
+              epoch: progress.yjs.epoch,
+            },
       activeAt: Number(row.active_at),
     };
   }

@@ -1,7 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { CopyCoordination } from '../../backend/copy-coordination';
 import type { RoomRestore } from '../../backend/room-restore';
-import type { DocumentStore } from '../../backend/storage/document-store';
+import type { DocumentStore, StoredRoom } from '../../backend/storage/document-store';
 import { UnavailableError } from '../../core/errors';
 import type { Logger } from '../../core/log';
 
@@ -52,34 +52,53 @@ export class RoomLoader {
   }
 
   private async load(room: string): Promise<void> {
-    const { restore, store, coordination } = this.options;
+    const { restore } = this.options;
     if (await restore.isLoaded(room)) return;
     const deadline = Date.now() + LOAD_WAIT_MS;
+    // The database read starts with the lock, not after it: a reopen waits for both, and
+    // the lock is nearly always free. A node that does not get the lock at once drops what
+    // it read (the room may change hands before it gets it); one that does can use it,
+    // since nothing could load, serve and evict the room between the read and the lock.
+    let reading: Promise<StoredRoom | undefined> | undefined = this.read(room);
+    // Awaited under the lock; until then (or if the lock call fails) its rejection is not unhandled.
+    reading.catch(() => {});
     while (Date.now() < deadline) {
       const token = await restore.lock(room, LOAD_LOCK_MS);
       if (token) {
         try {
-          if (await restore.isLoaded(room)) return;
-          let stored: Awaited<ReturnType<DocumentStore['load']>>;
-          try {
-            stored = await store.load(room, this.options.historyLimit);
-          } catch (err) {
-            this.options.log.warn({ err, room }, 'could not load a room from the database');
-            throw new UnavailableError(
-              'the room must be loaded from the database, which is unavailable; retry later',
-            );
-          }
-          const wrote = await restore.restore(room, stored);
-          this.loads.inc({ result: wrote ? 'loaded' : stored ? 'live' : 'empty' });
-          if (stored) await coordination.copied(room, stored.progress, stored.activeAt).catch(() => {});
-          return;
+          await this.loadLocked(room, reading ?? this.read(room));
         } finally {
+          reading = undefined;
           await restore.unlock(room, token).catch(() => {});
         }
+        return;
       }
+      reading = undefined;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       if (await restore.isLoaded(room)) return;
     }
     throw new UnavailableError('another node is still loading this room from the database; retry later');
+  }
+
+  /** The room as the database holds it; rejects with `unavailable` when the database does not answer. */
+  private async read(room: string): Promise<StoredRoom | undefined> {
+    try {
+      return await this.options.store.load(room, this.options.historyLimit);
+    } catch (err) {
+      this.options.log.warn({ err, room }, 'could not load a room from the database');
+      throw new UnavailableError(
+        'the room must be loaded from the database, which is unavailable; retry later',
+      );
+    }
+  }
+
+  /** Under the load lock: writes the room back unless it is loaded by now (the restore step checks). */
+  private async loadLocked(room: string, reading: Promise<StoredRoom | undefined>): Promise<void> {
+    const stored = await reading;
+    const wrote = await this.options.restore.restore(room, stored);
+    this.loads.inc({ result: wrote ? 'loaded' : stored ? 'live' : 'empty' });
+    // Loading is activity: recorded with the room's old activity time, the room would be
+    // an eviction candidate at once, and could leave Redis before its opener is in it.
+    if (stored) await this.options.coordination.copied(room, stored.progress, Date.now()).catch(() => {});
   }
 }

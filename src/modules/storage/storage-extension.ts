@@ -2,12 +2,10 @@ import type { DocumentStore } from '../../backend/storage/document-store';
 import { createDocumentStore } from '../../backend/storage/index';
 import type { Extension, Host } from '../../core/host';
 import type { AdminEndpoint } from '../admin/admin-api';
-import { YjsLog } from '../yjs/yjs-log';
-import { Evictor } from './evictor';
-import { Persister } from './persister';
+import type { Persister } from './persister';
 import { roomHistory } from './room-history';
-import { RoomLoader } from './room-loader';
 import { storageEndpoints } from './storage-admin';
+import { StorageTier } from './storage-tier';
 
 export interface StorageOptions {
   /** A store of the user's own (S3, a service): used instead of the one STORAGE / DATABASE_URL choose. */
@@ -27,8 +25,7 @@ export class StorageExtension implements Extension {
   private installed:
     | {
         store: DocumentStore;
-        persister: Persister;
-        evictor: Evictor;
+        tier: StorageTier;
         endpoints: Record<string, AdminEndpoint>;
       }
     | undefined;
@@ -41,7 +38,7 @@ export class StorageExtension implements Extension {
   }
 
   get persister(): Persister | undefined {
-    return this.installed?.persister;
+    return this.installed?.tier.persister;
   }
 
   /** The admin API's storage routes (none without storage); read once the node is installing the API. */
@@ -62,47 +59,27 @@ export class StorageExtension implements Extension {
       return;
     }
     await store.open();
-    const { copies: coordination, restore } = node.backend;
-    const yjs = new YjsLog(node.backend.documents, node.backend.history);
-    const loader = new RoomLoader({
+    const tier = new StorageTier({
+      backend: node.backend,
       store,
-      restore,
-      coordination,
-      log: node.log.child({ module: 'storage' }),
+      log: node.log,
       registry: node.metrics.registry,
       historyLimit: node.config.historyLimit,
-    });
-    const persister = new Persister({
-      store,
-      coordination,
-      history: node.backend.history,
-      state: node.backend.state,
-      document: (room) => yjs.read(room),
-      log: node.log.child({ module: 'storage' }),
-      registry: node.metrics.registry,
       persistDelayMs: config.persistDelayMs,
       persistMaxWaitMs: config.persistMaxWaitMs,
-      durableTimeoutMs: config.durableTimeoutMs,
-      historyLimit: node.config.historyLimit,
-    });
-    const evictor = new Evictor({
-      coordination,
-      restore,
-      log: node.log.child({ module: 'storage' }),
-      registry: node.metrics.registry,
       roomIdleMs: config.roomIdleMs,
-      databaseUp: () => persister.databaseUp,
+      durableTimeoutMs: config.durableTimeoutMs,
     });
     const endpoints = storageEndpoints({
       node,
       store,
-      restore,
-      coordination,
-      document: (room) => yjs.read(room),
+      restore: tier.restore,
+      coordination: tier.coordination,
+      document: tier.document,
     });
-    this.installed = { store, persister, evictor, endpoints };
-    persister.start();
-    evictor.start();
+    this.installed = { store, tier, endpoints };
+    tier.start();
+    const { loader, persister } = tier;
     node.registry.register(roomHistory(store));
     node.hub.beforeEnter((room) => loader.ensure(room));
     node.onAppended((event) => persister.appended(event));
@@ -117,8 +94,7 @@ export class StorageExtension implements Extension {
     const installed = this.installed;
     if (!installed) return;
     this.installed = undefined;
-    installed.evictor.stop();
-    await installed.persister.close(CLOSE_FLUSH_MS);
+    await installed.tier.close(CLOSE_FLUSH_MS);
     await installed.store.close();
   }
 }

@@ -1,0 +1,13 @@
+import { after, before } from 'node:test';
+import { clusterSuite } from '../helpers/cluster-suite';
+import { StorageTestbed, storageClusterFixture } from '../helpers/storage-nodes';
+
+let testbed: StorageTestbed;
+before(async () => {
+  testbed = await StorageTestbed.start({ cluster: true });
+});
+after(async () => {
+  await testbed?.close();
+});
+
+clusterSuite('Redis Cluster with PostgreSQL', () => storageClusterFixture(() => testbed));
