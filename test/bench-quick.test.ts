@@ -8,7 +8,7 @@ import { within } from './helpers/wait';
 
 const RUN = path.join(__dirname, 'bench', 'run.js');
 /** Every table the report must have: one per scenario (scenario 5 has two). */
-const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5A', 'S5B', 'S7'];
+const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5A', 'S5B', 'S6', 'S7'];
 const SYSTEMS: Record<string, string[]> = {
   S1: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
   S2: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
@@ -16,6 +16,7 @@ const SYSTEMS: Record<string, string[]> = {
   S4: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
   S5A: ['swarmcast', 'socket.io'],
   S5B: ['swarmcast', 'socket.io'],
+  S6: ['swarmcast', 'socket.io'],
   S7: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
 };
 
@@ -57,7 +58,7 @@ test('the quick bench run writes a complete report: every scenario table, finite
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    // The run takes about two minutes: its progress lines ("[12.3s] scenario S2") go on to
+    // The run takes about three minutes: its progress lines ("[12.3s] scenario S2") go on to
     // stderr, which the test runner shows as they come, so `npm test` says where it is.
     proc.stdout.on('data', (chunk: Buffer) => {
       output.push(chunk.toString());
@@ -67,7 +68,7 @@ test('the quick bench run writes a complete report: every scenario table, finite
     const code = await within(
       new Promise<number | null>((resolve) => proc.once('exit', resolve)),
       'the quick bench run',
-      260_000,
+      500_000,
     )
       .catch((err: Error) => {
         throw new Error(`${err.message}\n${output.join('')}`);
@@ -109,6 +110,18 @@ test('the quick bench run writes a complete report: every scenario table, finite
       }
       const ratios = header.filter((h) => h.startsWith('swarmcast vs '));
       assert.equal(ratios.length, SYSTEMS[id]!.length - 1, `${id} has a ratio column per peer`);
+      // The spread of each ratio over the interleaved rounds: worst / median / best round.
+      for (const peer of SYSTEMS[id]!.slice(1)) {
+        const column = header.indexOf(`rounds vs ${peer}: worst / median / best`);
+        assert.notEqual(column, -1, `${id} has the per-round spread of the ratio to ${peer}`);
+        for (const row of rows) {
+          assert.match(
+            row[column]!,
+            /^(\d+\.\d\d \/ \d+\.\d\d \/ \d+\.\d\d×|—)$/,
+            `${id} "${row[0]}" vs ${peer}`,
+          );
+        }
+      }
       assert.match(
         report,
         new RegExp(`\\]\\(img/bench-${id.toLowerCase()}\\.svg\\)`),
@@ -124,6 +137,26 @@ test('the quick bench run writes a complete report: every scenario table, finite
       assert.match(readFileSync(path.join(out, 'img', chart), 'utf8'), /^<svg [^>]*>[\s\S]*<\/svg>\n$/);
     }
     assert.match(report, /\| S1: propagation p99 below Hocuspocus’s \| (yes|no) \|/);
+    // Scale: every delivery counted on both systems, and a memory figure per connection on each node.
+    const [, deliveries] = tables(report, 'S6');
+    const [deliveriesHeader, , ...deliveriesRows] = deliveries ?? [];
+    assert.ok(deliveriesHeader, 'S6 has a table of deliveries and memory');
+    const missing = deliveriesHeader.indexOf('missing');
+    const memoryColumns = deliveriesHeader.filter((h) => h.endsWith('(KB)'));
+    assert.equal(memoryColumns.length, 4, 'S6 reports RSS and heap per connection on both nodes');
+    assert.deepEqual(
+      deliveriesRows.map((row) => row[0]),
+      SYSTEMS.S6,
+    );
+    for (const row of deliveriesRows) {
+      // Counted, not judged here: whether every delivery arrived is a target of the report.
+      assert.match(row[missing]!, /^\d[\d,]*$/, `S6: ${row[0]}'s missing deliveries are counted`);
+      for (const header of memoryColumns) {
+        const value = Number(row[deliveriesHeader.indexOf(header)]!.replace(/,/g, ''));
+        assert.ok(Number.isFinite(value), `S6: ${row[0]} ${header} is a number`);
+      }
+    }
+    assert.match(report, /\| S6: every delivery arrives \(every round\) \| (yes|no) \|/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -30,7 +30,7 @@ const together = files.filter((file) => !alone.includes(file));
 let status = 0;
 for (const [batch, batchConcurrency, what] of [
   [together, concurrency, `${together.length} test files, ${concurrency} at a time`],
-  [alone, '1', 'the quick benchmark, alone (about 2 minutes; its progress follows)'],
+  [alone, '1', 'the quick benchmark, alone (about 3 minutes; its progress follows)'],
 ]) {
   if (batch.length === 0) continue;
   process.stdout.write(`swarmcast tests: ${what}\n`);

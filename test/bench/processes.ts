@@ -130,12 +130,26 @@ export interface LaunchOptions {
   readonly ready?: () => Promise<boolean>;
 }
 
+/**
+ * fork() options that run Node through `sh`, which first raises the soft limit of open files
+ * to the hard limit (`ulimit -Hn`), then execs Node in its place (same pid, same IPC channel):
+ * a node or a client process of scenario 6 holds thousands of sockets, more than the usual
+ * soft limit of 1,024. Where the hard limit is "unlimited", the kernel's cap (fs.nr_open) is
+ * taken instead.
+ */
+export function withRaisedFileLimit(execArgv: readonly string[]): { execPath: string; execArgv: string[] } {
+  const raise =
+    'hard=$(ulimit -Hn); if [ "$hard" = unlimited ]; then hard=$(cat /proc/sys/fs/nr_open); fi; ' +
+    'ulimit -n "$hard" 2>/dev/null; exec "$0" "$@"';
+  return { execPath: '/bin/sh', execArgv: ['-c', raise, process.execPath, ...execArgv] };
+}
+
 /** Starts `script` in its own process and waits until its port accepts connections. */
 export async function launchServer(options: LaunchOptions): Promise<ServerProcess> {
   const execArgv = ['--expose-gc', '--require', MEMORY_HOOK];
   if (options.cpuProfDir) execArgv.push('--cpu-prof', '--cpu-prof-dir', options.cpuProfDir);
   const proc = fork(options.script, [], {
-    execArgv,
+    ...withRaisedFileLimit(execArgv),
     env: { ...process.env, PORT: String(options.port), HOST: '127.0.0.1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

@@ -4,6 +4,12 @@ export interface Cell {
   readonly p99?: number;
   /** Samples behind the figure (deliveries, joins, rounds). */
   readonly n: number;
+  /**
+   * The same figure of each interleaved round, in round order, when the cell was measured in
+   * rounds: the ratios' spread and the targets (met only when the worst round meets them) are
+   * read from these, pairing round i of one system with round i of another.
+   */
+  readonly rounds?: readonly Cell[];
 }
 
 export interface Row {
@@ -31,6 +37,12 @@ export interface ScenarioResult {
   readonly notes: readonly string[];
   /** More tables about the same runs (already formatted cells), after the notes. */
   readonly tables?: readonly ExtraTable[];
+  /**
+   * Further figures of the same rounds by name (e.g. "server + Redis CPU per delivery"), with
+   * their rounds, so that a target can be decided on them round by round; the tables above
+   * show them formatted.
+   */
+  readonly figures?: Readonly<Record<string, readonly Row[]>>;
 }
 
 export interface ExtraTable {

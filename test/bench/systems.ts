@@ -12,6 +12,8 @@ export interface StartContext {
   readonly embedded?: boolean;
   /** Another swarmcast build's main.js to run instead of this checkout's. */
   readonly swarmcastMain?: string;
+  /** Other systems already running on the run's Redis: start without flushing it. */
+  readonly keepRedis?: boolean;
 }
 
 /** A system under test, started with some number of nodes. */
@@ -43,7 +45,7 @@ async function startNodes(
   launch: (index: number, port: number) => Promise<ServerProcess>,
   url: (port: number) => string,
 ): Promise<RunningSystem> {
-  await context.redis.flush();
+  if (!context.keepRedis) await context.redis.flush();
   const nodes: ServerProcess[] = [];
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { within } from '../helpers/wait';
 import type { ClientSpec } from './client/clients';
 import type { KeysAnswer, OpenAnswer, StatsAnswer, WorkerRequest, WriteAnswer } from './client/worker';
-import { processes, stopProcess } from './processes';
+import { processes, stopProcess, withRaisedFileLimit } from './processes';
 
 const WORKER = path.join(__dirname, 'client', 'worker.js');
 
@@ -69,7 +69,8 @@ export class ClientPool {
     const workers = Array.from({ length: count }, (_, index) => {
       // Large documents (10 MB × 50 joiners) need more than the default old-space limit.
       const proc = fork(WORKER, [], {
-        execArgv: ['--max-old-space-size=8192'],
+        // Scenario 6 holds thousands of sockets per worker.
+        ...withRaisedFileLimit(['--max-old-space-size=8192']),
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       processes.add(proc);
@@ -88,6 +89,8 @@ export class ClientPool {
     clients: ClientSpec[],
     timeoutMs: number,
     expectLength?: number,
+    /** At most this many of each worker's clients opening at once (default: all). */
+    inFlight?: number,
   ): Promise<number[]> {
     const shares = this.workers.map((_, i) => clients.filter((_, j) => j % this.workers.length === i));
     const answers = await Promise.all(
@@ -95,7 +98,7 @@ export class ClientPool {
         shares[i]!.length === 0
           ? { joinMs: [] }
           : worker.call(
-              { method: 'open', group, clients: shares[i]!, expectLength, timeoutMs },
+              { method: 'open', group, clients: shares[i]!, expectLength, timeoutMs, inFlight },
               timeoutMs + 5000,
             ),
       ),

@@ -7,8 +7,18 @@ import { now, Reservoir } from '../stats';
 import { type BenchClient, type ClientSpec, type Libraries, loadLibraries, openClient } from './clients';
 
 export type WorkerRequest =
-  /** Opens clients into `group`; answers each client's time to ready (and to `expectLength` seeded characters). */
-  | { method: 'open'; group: string; clients: ClientSpec[]; expectLength?: number; timeoutMs: number }
+  /**
+   * Opens clients into `group`; answers each client's time to ready (and to `expectLength`
+   * seeded characters). With `inFlight`, at most that many of them are opening at any time.
+   */
+  | {
+      method: 'open';
+      group: string;
+      clients: ClientSpec[];
+      expectLength?: number;
+      timeoutMs: number;
+      inFlight?: number;
+    }
   /** Clears the delivery count and latency sample of `group`. */
   | { method: 'reset'; group: string }
   /** Deliveries to `group` since the last reset, and a latency sample of them. */
@@ -67,7 +77,30 @@ function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> 
   ]).finally(() => clearTimeout(timer));
 }
 
-async function open(name: string, specs: ClientSpec[], expectLength: number | undefined, timeoutMs: number) {
+/**
+ * Runs `tasks` with at most `limit` of them pending at once, in order; answers their results
+ * in order.
+ */
+async function bounded<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < tasks.length) {
+      const index = next++;
+      results[index] = await tasks[index]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane));
+  return results;
+}
+
+async function open(
+  name: string,
+  specs: ClientSpec[],
+  expectLength: number | undefined,
+  timeoutMs: number,
+  inFlight = Number.POSITIVE_INFINITY,
+) {
   libraries ??= loadLibraries();
   const libs = await libraries;
   let target = groups.get(name);
@@ -76,7 +109,7 @@ async function open(name: string, specs: ClientSpec[], expectLength: number | un
     groups.set(name, target);
   }
   const { latencies } = target;
-  const joins = specs.map(async (spec) => {
+  const joins = specs.map((spec) => async () => {
     const started = now();
     const client = openClient(libs, spec);
     target.clients.push(client);
@@ -91,7 +124,11 @@ async function open(name: string, specs: ClientSpec[], expectLength: number | un
     }
     return now() - started;
   });
-  const joinMs = await deadline(Promise.all(joins), timeoutMs, `${specs.length} clients to join ${name}`);
+  const joinMs = await deadline(
+    bounded(joins, inFlight),
+    timeoutMs,
+    `${specs.length} clients to join ${name}`,
+  );
   return { joinMs } satisfies OpenAnswer;
 }
 
@@ -121,7 +158,7 @@ async function write(target: Group, writers: number, rate: number, durationMs: n
 async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.method) {
     case 'open':
-      return open(request.group, request.clients, request.expectLength, request.timeoutMs);
+      return open(request.group, request.clients, request.expectLength, request.timeoutMs, request.inFlight);
     case 'reset':
       group(request.group).latencies.clear();
       return {};

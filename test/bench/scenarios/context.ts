@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Options, Scale } from '../options';
 import type { BenchRedis } from '../redis-server';
 import type { Cell, Row } from '../report-model';
+import { median } from '../stats';
 import type { RunningSystem, StartContext, SystemSpec } from '../systems';
 import type { ClientPool } from '../workers';
 
@@ -41,29 +42,45 @@ export async function withSystem<T>(
   nodes: number,
   body: (running: RunningSystem) => Promise<T>,
 ): Promise<T> {
-  const start: StartContext = {
-    redis: context.redis,
-    cpuProfDir: context.options.cpuProfDir,
-    embedded: context.options.embedded,
-    swarmcastMain: context.options.swarmcastMain,
-  };
-  const running = await system.start(nodes, start);
-  const profiling = context.options.cpuProfDir;
-  if (profiling) await context.redis.resetStats();
+  const running = await system.start(nodes, startContext(context));
   try {
-    return await body(running);
+    return await profiled(context, running, () => body(running));
   } catch (err) {
     logServerOutput(context, running);
     throw err;
   } finally {
-    if (profiling) {
-      // Redis's side of the profile: which commands the system sent, how many, and their cost.
-      const file = path.join(profiling, `${system.name}-${system.protocol}-${Date.now()}.commandstats.txt`);
-      writeFileSync(file, await context.redis.commandStats());
-    }
     // Clients left open by a failed case would otherwise keep reconnecting to the stopped servers.
     await context.pool.closeAll('*');
     await running.stop();
+  }
+}
+
+function startContext(context: BenchContext, keepRedis = false): StartContext {
+  return {
+    redis: context.redis,
+    cpuProfDir: context.options.cpuProfDir,
+    embedded: context.options.embedded,
+    swarmcastMain: context.options.swarmcastMain,
+    keepRedis,
+  };
+}
+
+/** With `--cpu-prof`, Redis's side of the profile of `body`: which commands it sent, how many, their cost. */
+async function profiled<T>(
+  context: BenchContext,
+  running: RunningSystem,
+  body: () => Promise<T>,
+): Promise<T> {
+  const profiling = context.options.cpuProfDir;
+  if (profiling) await context.redis.resetStats();
+  try {
+    return await body();
+  } finally {
+    if (profiling) {
+      const { system } = running;
+      const file = path.join(profiling, `${system.name}-${system.protocol}-${Date.now()}.commandstats.txt`);
+      writeFileSync(file, await context.redis.commandStats());
+    }
   }
 }
 
@@ -81,42 +98,124 @@ export function selected(context: BenchContext, system: SystemSpec): boolean {
 }
 
 /**
- * Runs every case on every system, each system started once for all its cases: answers the
- * table's cells by case label and system name. A system that fails is logged and left out of
- * the table (its cells stay empty) so that the other systems are still measured.
+ * The order of the systems in `round`: as given in even rounds, reversed in odd ones
+ * (ABC, CBA, ABC, …), so that a drift of the machine's load over the run (another process
+ * starting, a core warming up) falls on every system alike, and each pair of systems is
+ * measured side by side in every round.
+ */
+export function roundOrder<T>(systems: readonly T[], round: number): T[] {
+  return round % 2 === 0 ? [...systems] : [...systems].reverse();
+}
+
+/**
+ * Runs `body` for every selected system in each of `rounds` rounds (the run's by default), the
+ * systems interleaved round by round (see roundOrder); answers each system's results in round
+ * order. A system whose round fails is logged and gets no result for that round; its other
+ * rounds still run.
+ */
+export async function interleaved<T>(
+  context: BenchContext,
+  systems: readonly SystemSpec[],
+  body: (system: SystemSpec, round: number) => Promise<T>,
+  rounds = context.scale.rounds,
+): Promise<Map<SystemSpec, Array<T | undefined>>> {
+  const results = new Map<SystemSpec, Array<T | undefined>>();
+  const chosen = systems.filter((system) => selected(context, system));
+  for (const system of chosen) {
+    results.set(
+      system,
+      Array.from({ length: rounds }, () => undefined),
+    );
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const system of roundOrder(chosen, round)) {
+      context.log(`round ${round + 1}/${rounds}: ${system.name}`);
+      try {
+        results.get(system)![round] = await body(system, round);
+      } catch (err) {
+        failed(context, system, err, `round ${round + 1}`);
+      }
+    }
+  }
+  return results;
+}
+
+/**
+ * One cell from the same figure of several rounds: the median of the rounds' medians and of
+ * their p99s, every round kept for the spread. Rounds that failed are left out.
+ */
+export function combineRounds(rounds: ReadonlyArray<Cell | undefined>): Cell | undefined {
+  const measured = rounds.filter((cell): cell is Cell => cell !== undefined && Number.isFinite(cell.median));
+  if (measured.length === 0) return undefined;
+  const p99s = measured.map((cell) => cell.p99).filter((p99): p99 is number => p99 !== undefined);
+  return {
+    median: median(measured.map((cell) => cell.median)),
+    p99: p99s.length > 0 ? median(p99s) : undefined,
+    n: measured.reduce((sum, cell) => sum + cell.n, 0),
+    // Failed rounds stay as holes so that round i still pairs with the peers' round i.
+    rounds: rounds.map((cell) => cell ?? { median: Number.NaN, n: 0 }),
+  };
+}
+
+/**
+ * Runs every case on every system in interleaved rounds (see `interleaved`): every system is
+ * started once for the table (all of them on the one Redis, flushed once before the first:
+ * an idle system costs next to nothing, and restarting each per round would cost more than a
+ * round on a loaded machine), and in each round each system measures every case once, on
+ * fresh rooms. `measure` answers one round's figure of one case; the table's cells combine the
+ * rounds (see combineRounds). A case that fails leaves that round's figure empty; a system that
+ * fails to start is left out of the table.
  */
 export async function measureTable<C>(
   context: BenchContext,
   systems: readonly SystemSpec[],
   nodes: number,
   cases: ReadonlyArray<{ label: string; value: C }>,
-  measure: (running: RunningSystem, value: C) => Promise<Cell>,
-  /** Runs after the last case of a system, before it stops: to close clients held across cases. */
+  measure: (running: RunningSystem, value: C, round: number) => Promise<Cell>,
+  /** Runs after the last round, before the systems stop: to close clients held across cases and rounds. */
   teardown?: (running: RunningSystem) => Promise<void>,
 ): Promise<Row[]> {
-  const cells = new Map<string, Record<string, Cell>>(cases.map((c) => [c.label, {}]));
-  for (const system of systems) {
-    if (!selected(context, system)) continue;
-    try {
-      await withSystem(context, system, nodes, async (running) => {
-        try {
-          for (const { label, value } of cases) {
-            context.log(`${system.name}: ${label}`);
-            try {
-              cells.get(label)![system.name] = await measure(running, value);
-            } catch (err) {
-              // One failed case leaves its cell empty; the system's other cases still run.
-              logServerOutput(context, running);
-              failed(context, system, err, label);
-            }
+  const started = new Map<SystemSpec, RunningSystem>();
+  let byRound: Map<SystemSpec, Array<Map<string, Cell> | undefined>>;
+  try {
+    await context.redis.flush();
+    for (const system of systems.filter((s) => selected(context, s))) {
+      try {
+        started.set(system, await system.start(nodes, startContext(context, true)));
+      } catch (err) {
+        failed(context, system, err);
+      }
+    }
+    byRound = await interleaved(context, [...started.keys()], async (system, round) => {
+      const running = started.get(system)!;
+      const cells = new Map<string, Cell>();
+      await profiled(context, running, async () => {
+        for (const { label, value } of cases) {
+          context.log(`${system.name}: ${label}`);
+          try {
+            cells.set(label, await measure(running, value, round));
+          } catch (err) {
+            // One failed case leaves its figure empty; the system's other cases still run.
+            logServerOutput(context, running);
+            failed(context, system, err, `${label}, round ${round + 1}`);
           }
-        } finally {
-          await teardown?.(running);
         }
       });
-    } catch (err) {
-      failed(context, system, err);
+      return cells;
+    });
+    for (const running of started.values()) {
+      await teardown?.(running).catch((err: unknown) => failed(context, running.system, err, 'teardown'));
     }
+  } finally {
+    // Clients left open by a failed case would otherwise keep reconnecting to the stopped servers.
+    await context.pool.closeAll('*');
+    await Promise.all([...started.values()].map((running) => running.stop()));
   }
-  return cases.map(({ label }) => ({ label, cells: cells.get(label)! }));
+  return cases.map(({ label }) => {
+    const cells: Record<string, Cell | undefined> = {};
+    for (const [system, rounds] of byRound) {
+      cells[system.name] = combineRounds(rounds.map((round) => round?.get(label)));
+    }
+    return { label, cells };
+  });
 }

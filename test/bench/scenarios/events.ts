@@ -2,7 +2,7 @@ import type { ScenarioResult } from '../report-model';
 import { eventSystems } from '../systems';
 import { type BenchContext, measureTable } from './context';
 import { measureLatency } from './measure';
-import { measureThroughputTable, rampMethod } from './throughput';
+import { measureThroughputTable, rampMethod, SERVER_CPU } from './throughput';
 
 /** Scenario 5: our JSON event protocol against socket.io with its Redis adapter. */
 export async function events(context: BenchContext): Promise<ScenarioResult[]> {
@@ -30,7 +30,8 @@ export async function events(context: BenchContext): Promise<ScenarioResult[]> {
       method:
         `One sender on node A sends a room event carrying a timestamp ${latency.rate} times a second for ` +
         `${latency.durationMs / 1000} s; members on node B record the time since it was sent. ` +
-        `${latency.rounds} rounds; median and p99 over every delivery. swarmcast: a \`chat.message\` ` +
+        `One writer run per system in each of the ${context.scale.rounds} interleaved rounds; median and p99 ` +
+        'over every delivery of a round, then the median over the rounds. swarmcast: a `chat.message` ' +
         '(room scope: offset, history append and PUBLISH in one Lua step); socket.io: ' +
         '`io.to(room).emit` through `@socket.io/redis-adapter`.',
       rows: latencyRows,
@@ -47,6 +48,7 @@ export async function events(context: BenchContext): Promise<ScenarioResult[]> {
       rows: throughput.rows,
       notes: [],
       tables: [throughput.cpu],
+      figures: { [SERVER_CPU]: throughput.serverCpu },
     },
   ];
 }

@@ -54,17 +54,14 @@ export async function joins(context: BenchContext): Promise<ScenarioResult> {
     cases,
     async (running, { bytes, joiners }) => {
       const room = await seededRoom(running, bytes);
-      const times: number[] = [];
-      for (let round = 0; round < join.rounds; round++) {
-        const group = `${room}-join-${joiners}-${round}`;
-        const clients = Array.from({ length: joiners }, () => ({
-          protocol: running.system.protocol,
-          url: running.url(1),
-          room,
-        }));
-        times.push(...(await pool.openSpread(group, clients, 180_000, bytes)));
-        await pool.closeAll(group);
-      }
+      const group = `${room}-join-${joiners}`;
+      const clients = Array.from({ length: joiners }, () => ({
+        protocol: running.system.protocol,
+        url: running.url(1),
+        room,
+      }));
+      const times = await pool.openSpread(group, clients, 180_000, bytes);
+      await pool.closeAll(group);
       return summarize(times);
     },
     async (running) => {
@@ -84,8 +81,9 @@ export async function joins(context: BenchContext): Promise<ScenarioResult> {
       `A seeding client on node A writes a document of the given size (a Y.Text, in ${SEED_CHUNK / 1024} KB ` +
       'updates) and stays connected. New clients then open a provider on node B, all at once, and the clock ' +
       'stops when a client’s document holds the whole text (not at the provider’s first `synced`, which ' +
-      `on a node that is still fetching the document from another node can come early). ${join.rounds} ` +
-      'round(s) per case, fresh clients each round; median and p99 over every client of every round.',
+      `on a node that is still fetching the document from another node can come early). In each of the ` +
+      `${context.scale.rounds} interleaved rounds fresh clients join once per case (the seeded rooms stay from ` +
+      'the first); median and p99 over the clients of a round, then the median over the rounds.',
     rows,
     notes: [
       'Clients apply the document in the worker processes: with many joiners the time includes waiting for ' +

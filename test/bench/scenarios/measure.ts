@@ -1,7 +1,7 @@
 import type { ClientSpec } from '../client/clients';
 import { type CpuPids, type CpuSplit, cpuNow, meanSplit, perThousand } from '../cpu';
 import type { Cell } from '../report-model';
-import { summarize } from '../stats';
+import { median, summarize } from '../stats';
 import type { RunningSystem } from '../systems';
 import { type BenchContext, freshRoom } from './context';
 
@@ -18,8 +18,8 @@ function spec(running: RunningSystem, node: number, room: string): ClientSpec {
 }
 
 /** Waits until `group` has `expected` deliveries, or the grace period ends; answers its stats. */
-async function settle(context: BenchContext, group: string, expected: number) {
-  const deadline = Date.now() + GRACE_MS;
+export async function settle(context: BenchContext, group: string, expected: number, graceMs = GRACE_MS) {
+  const deadline = Date.now() + graceMs;
   for (;;) {
     const stats = await context.pool.statsAll(group);
     if (stats.delivered >= expected || Date.now() > deadline) return stats;
@@ -30,7 +30,7 @@ async function settle(context: BenchContext, group: string, expected: number) {
 /**
  * Propagation latency: one writer on node 0 sends probes at a steady rate to a room whose
  * `readers` sit on node 1 (node 0 again for single-node systems); every delivery's latency is
- * kept. Answers the median and p99 over all deliveries of all rounds.
+ * kept. Answers the median and p99 over all deliveries (one round of the table).
  */
 export async function measureLatency(
   context: BenchContext,
@@ -71,19 +71,17 @@ async function latencyInRoom(context: BenchContext, running: RunningSystem, read
     const readerSpecs = Array.from({ length: readers }, () => spec(running, 1, room));
     await pool.openSpread(readerGroup, readerSpecs, 60_000);
     await warmUp(context, writerGroup, readerGroup, readers);
-    for (let round = 0; round < scale.latency.rounds; round++) {
-      await pool.resetAll(readerGroup);
-      const { sent } = await writer.call({
-        method: 'write',
-        group: writerGroup,
-        writers: 1,
-        rate: scale.latency.rate,
-        durationMs: scale.latency.durationMs,
-      });
-      const stats = await settle(context, readerGroup, sent * readers);
-      lost += Math.max(0, sent * readers - stats.delivered);
-      latencies.push(...stats.latencies);
-    }
+    await pool.resetAll(readerGroup);
+    const { sent } = await writer.call({
+      method: 'write',
+      group: writerGroup,
+      writers: 1,
+      rate: scale.latency.rate,
+      durationMs: scale.latency.durationMs,
+    });
+    const stats = await settle(context, readerGroup, sent * readers);
+    lost += Math.max(0, sent * readers - stats.delivered);
+    latencies.push(...stats.latencies);
   } finally {
     await Promise.all([pool.closeAll(readerGroup), pool.closeAll(writerGroup)]);
   }
@@ -116,35 +114,45 @@ export interface ThroughputShape {
   readonly writersPerRoom: number;
 }
 
+export interface ThroughputOptions {
+  /** Gets where the CPU went in each ramp's best stage, averaged over the ramps. */
+  readonly onCpu?: (cpu: CpuSplit) => void;
+  /** Ramps to run here (default 1: the table's rounds repeat it). */
+  readonly ramps?: number;
+  /**
+   * The knee (offered probes/s of the best stage) of an earlier ramp of the same system and
+   * case: later ramps start one step below it instead of climbing again. Set by the first ramp.
+   */
+  readonly knee?: { value: number };
+}
+
 /**
  * Maximum sustained throughput: every room's writers together offer a total probe rate that
  * grows stage by stage; a stage is sustained when at least 99% of the deliveries it should
  * cause (every other client of the room gets every probe) arrive within the grace period and
- * their median latency stays under SUSTAINED_MEDIAN_MS. Each round ramps on fresh rooms (so
- * no round pays for the documents an earlier one grew); answers the median over the rounds of
- * the best sustained delivery rate (deliveries per second), and the worst round's in place of a p99.
+ * their median latency stays under SUSTAINED_MEDIAN_MS. Each ramp runs on fresh rooms (so no
+ * ramp pays for the documents an earlier one grew); answers the median over the ramps of the
+ * best sustained delivery rate (deliveries per second), and the worst ramp's in place of a p99.
  */
 export async function measureThroughput(
   context: BenchContext,
   running: RunningSystem,
   shape: ThroughputShape,
-  /** Gets where the CPU went in each round's best stage, averaged over the rounds. */
-  onCpu?: (cpu: CpuSplit) => void,
+  options: ThroughputOptions = {},
 ): Promise<Cell> {
   const { scale } = context;
   const startRate = scale.ramp.startDeliveries / (shape.clientsPerRoom - 1);
   const rates: number[] = [];
   const cpu: CpuSplit[] = [];
-  let knee = 0;
-  for (let round = 0; round < scale.ramp.rounds; round++) {
-    // Later rounds start one step below the first round's knee instead of climbing again.
+  const knee = options.knee ?? { value: 0 };
+  for (let round = 0; round < (options.ramps ?? 1); round++) {
     const result = await ramp(
       context,
       running,
       shape,
-      knee > 0 ? Math.max(startRate, knee / scale.ramp.factor) : startRate,
+      knee.value > 0 ? Math.max(startRate, knee.value / scale.ramp.factor) : startRate,
     );
-    if (round === 0) knee = result.knee;
+    if (knee.value === 0) knee.value = result.knee;
     rates.push(result.perSecond);
     if (result.cpu) cpu.push(result.cpu);
     context.log(
@@ -152,13 +160,9 @@ export async function measureThroughput(
     );
   }
   const meanCpu = meanSplit(cpu);
-  if (meanCpu) onCpu?.(meanCpu);
-  rates.sort((a, b) => a - b);
-  const middle = rates.length / 2;
-  const median =
-    rates.length % 2 === 1 ? rates[Math.floor(middle)]! : (rates[middle - 1]! + rates[middle]!) / 2;
-  // For a rate the spread that matters is the worst round, reported in the p99 column.
-  return { median, p99: rates[0]!, n: rates.length };
+  if (meanCpu) options.onCpu?.(meanCpu);
+  // For a rate the spread that matters is the worst ramp, reported in the p99 column.
+  return { median: median(rates), p99: Math.min(...rates), n: rates.length };
 }
 
 /** One round of the throughput ramp on fresh rooms: the best sustained stage and its offered rate. */

@@ -5,7 +5,7 @@ import { formatBytes } from '../options';
 import type { MemorySample } from '../processes';
 import type { Cell, Row, ScenarioResult } from '../report-model';
 import { type RunningSystem, type SystemSpec, swarmcastYjsNoCache, yjsSystems } from '../systems';
-import { type BenchContext, failed, freshRoom, selected, withSystem } from './context';
+import { type BenchContext, combineRounds, freshRoom, interleaved, withSystem } from './context';
 
 const SEED_CHUNK = 32 * 1024;
 
@@ -163,46 +163,49 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
     roomRedis: `per open room (${size} doc), Redis used_memory`,
     roomHeapNoCache: `per open room (${size} doc), JS heap + external, swarmcast with YJS_CACHE_BYTES=0`,
   };
-  const cells: Record<keyof typeof labels, Record<string, Cell>> = {
-    idleRss: {},
-    idleHeap: {},
-    roomRss: {},
-    roomHeap: {},
-    roomRedis: {},
-    roomHeapNoCache: {},
+  type Key = keyof typeof labels;
+  const perRound: Record<Key, Map<string, Array<Cell | undefined>>> = {
+    idleRss: new Map(),
+    idleHeap: new Map(),
+    roomRss: new Map(),
+    roomHeap: new Map(),
+    roomRedis: new Map(),
+    roomHeapNoCache: new Map(),
   };
-  for (const system of yjsSystems) {
-    if (!selected(context, system)) continue;
-    try {
+  const keep = (key: Key, system: string, round: number, cell: Cell) => {
+    const rounds = perRound[key].get(system) ?? Array.from({ length: scale.rounds }, () => undefined);
+    rounds[round] = cell;
+    perRound[key].set(system, rounds);
+  };
+  // The cache-off variant of swarmcast runs as one more system of the rounds, open rooms only.
+  await interleaved(
+    context,
+    [...yjsSystems, swarmcastYjsNoCache],
+    async (system, round) => {
+      if (system === swarmcastYjsNoCache) {
+        context.log('swarmcast with YJS_CACHE_BYTES=0: open rooms');
+        keep('roomHeapNoCache', 'swarmcast', round, (await openRooms(context, system)).heap);
+        return;
+      }
       context.log(`${system.name}: idle connections`);
       const idle = await idleConnections(context, system);
-      cells.idleRss[system.name] = idle.rss;
-      cells.idleHeap[system.name] = idle.heap;
+      keep('idleRss', system.name, round, idle.rss);
+      keep('idleHeap', system.name, round, idle.heap);
       context.log(`${system.name}: open rooms`);
       const room = await openRooms(context, system);
-      cells.roomRss[system.name] = room.rss;
-      cells.roomHeap[system.name] = room.heap;
-      cells.roomRedis[system.name] = room.redis;
-    } catch (err) {
-      failed(context, system, err);
-    }
-  }
-  if (selected(context, swarmcastYjsNoCache)) {
-    try {
-      context.log('swarmcast with YJS_CACHE_BYTES=0: open rooms');
-      cells.roomHeapNoCache.swarmcast = (await openRooms(context, swarmcastYjsNoCache)).heap;
-      // The peers have no such cache: their figure is the one measured above.
-      for (const system of yjsSystems.slice(1)) {
-        const measured = cells.roomHeap[system.name];
-        if (measured) cells.roomHeapNoCache[system.name] = measured;
-      }
-    } catch (err) {
-      failed(context, swarmcastYjsNoCache, err, labels.roomHeapNoCache);
-    }
-  }
+      keep('roomRss', system.name, round, room.rss);
+      keep('roomHeap', system.name, round, room.heap);
+      keep('roomRedis', system.name, round, room.redis);
+      // The peers have no such cache: their figure is the one measured with it.
+      if (system !== yjsSystems[0]) keep('roomHeapNoCache', system.name, round, room.heap);
+    },
+    scale.rounds,
+  );
+  const cells = (key: Key): Record<string, Cell | undefined> =>
+    Object.fromEntries([...perRound[key]].map(([system, rounds]) => [system, combineRounds(rounds)]));
   const rows: Row[] = (Object.keys(labels) as Array<keyof typeof labels>).map((key) => ({
     label: labels[key],
-    cells: cells[key],
+    cells: cells(key),
     ratio: key !== 'roomRedis',
   }));
   return {
@@ -220,7 +223,9 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
       `unit. Idle connections: ${scale.idleConnections} providers join empty rooms, ${IDLE_PER_ROOM} a room; the ` +
       `difference to before, divided by ${scale.idleConnections}. Open rooms: ${scale.rooms} rooms, each ` +
       `with a ${size} document written by a client that stays connected and one more client that ` +
-      `synced it; the difference divided by ${scale.rooms}. One measurement each (no p99).`,
+      `synced it; the difference divided by ${scale.rooms}. One measurement per system and round ` +
+      `(${scale.rounds} interleaved round${scale.rounds === 1 ? '' : 's'}, fewer than the other scenarios' in ` +
+      'a quick run: memory does not move with the machine’s load as times do); the p99 column is empty.',
     rows,
     notes: [
       'swarmcast can keep the merged documents of the rooms it serves in a cache (`YJS_CACHE_BYTES`, ' +

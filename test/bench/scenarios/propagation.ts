@@ -26,8 +26,9 @@ export async function propagation(context: BenchContext): Promise<ScenarioResult
     method:
       `One writer on node A pushes a timestamp into a Y.Array ${latency.rate} times a second for ` +
       `${latency.durationMs / 1000} s; readers on node B record, for every update their document applies, ` +
-      `the time since it was written. ${latency.rounds} rounds per case; median and p99 over every ` +
-      'delivery of every round.',
+      `the time since it was written. One writer run per case and system in each of the ` +
+      `${context.scale.rounds} interleaved rounds; median and p99 over every delivery of a round, then ` +
+      'the median over the rounds.',
     rows,
     notes: [
       'y-websocket-server cannot share a room between processes: it runs one node, writer and readers on it.',

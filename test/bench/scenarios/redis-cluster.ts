@@ -139,7 +139,7 @@ export async function redisCluster(context: BenchContext): Promise<ScenarioResul
       try {
         await withSystem(context, system, 2, async (running) => {
           const { result, rows } = await redisCost(servers, perEvent, () =>
-            measureThroughput(context, running, shape),
+            measureThroughput(context, running, shape, { ramps: 2 }),
           );
           rates[name] = result;
           for (const row of rows) {

@@ -108,8 +108,8 @@ export async function saturation(context: BenchContext): Promise<ScenarioResult>
       `One unmodified provider on node A sets ${updates.toLocaleString('en-US')} keys of a Y.Map, one ` +
       `transaction (one update, one frame) each, ${PER_TASK} per macrotask, as fast as it can; ${readers} ` +
       'readers on node B. The figure is the time from the first key to the moment the slowest reader ' +
-      `holds every key (polled every ${POLL_MS} ms). ${rounds} round(s), each on a fresh room: median, ` +
-      'and the worst round. swarmcast runs with its default limits: the writer is read at ' +
+      `holds every key (polled every ${POLL_MS} ms). ${rounds} run(s) on a fresh room in each of the ` +
+      `${context.scale.rounds} interleaved rounds: median, and the worst round. swarmcast runs with its default limits: the writer is read at ` +
       '`YJS_RATE_LIMIT_PER_SEC` past its burst, never closed.',
     rows,
     notes: ['y-websocket-server runs one node: writer and readers on it.'],

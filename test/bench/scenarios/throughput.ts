@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import type { CpuSplit } from '../cpu';
-import type { ExtraTable, Row, ScenarioResult } from '../report-model';
+import { type CpuSplit, meanSplit } from '../cpu';
+import type { Cell, ExtraTable, Row, ScenarioResult } from '../report-model';
 import { formatNumber } from '../svg-chart';
 import { type SystemSpec, yjsSystems } from '../systems';
-import { type BenchContext, measureTable } from './context';
+import { type BenchContext, combineRounds, measureTable } from './context';
 import { measureThroughput, type ThroughputShape } from './measure';
 
 /** The two shapes of scenario 2 (and of scenario 5's throughput half). */
@@ -32,13 +32,17 @@ export function rampMethod(context: BenchContext, what: string): string {
     'sustained when ≥ 99% of the deliveries it should cause (every other client of the room gets every ' +
     'update) arrive within 2 s after it and their median latency is under 100 ms (above that, deliveries ' +
     'queue); the figure is the delivery rate of the last sustained stage (deliveries over the time from the ' +
-    `stage's start to its last delivery). ${ramp.rounds} round(s), each on fresh rooms, later ones starting ` +
-    'one step below the first one’s knee: median, and the worst round.'
+    `stage's start to its last delivery). One ramp per system in each of the ${context.scale.rounds} ` +
+    'interleaved rounds, each on fresh rooms, later ones starting one step below the first ' +
+    'one’s knee: median, and the worst round.'
   );
 }
 
-/** Where the CPU went at each system's best stage, by case label and system name. */
-type CpuByCase = Map<string, Map<string, CpuSplit>>;
+/** Where the CPU went at each system's best stage, by case label and system name, one per round. */
+type CpuByCase = Map<string, Map<string, Array<CpuSplit | undefined>>>;
+
+/** The name of the figure (ScenarioResult.figures) of server + Redis CPU per 1,000 deliveries. */
+export const SERVER_CPU = 'server + Redis CPU per 1,000 deliveries (ms)';
 
 /**
  * The throughput ramp of every case (scenario 2 and 5B): the table of rates, and the table
@@ -47,19 +51,39 @@ type CpuByCase = Map<string, Map<string, CpuSplit>>;
 export async function measureThroughputTable(
   context: BenchContext,
   systems: readonly SystemSpec[],
-): Promise<{ rows: Row[]; cpu: ExtraTable }> {
+): Promise<{ rows: Row[]; cpu: ExtraTable; serverCpu: Row[] }> {
   const cpu: CpuByCase = new Map();
+  const knees = new Map<string, { value: number }>();
   const cases = throughputCases(context).map(({ label, value }) => ({
     label,
     value: { label, shape: value },
   }));
-  const rows = await measureTable(context, systems, 2, cases, (running, { label, shape }) =>
-    measureThroughput(context, running, shape, (split) => {
-      if (!cpu.has(label)) cpu.set(label, new Map());
-      cpu.get(label)!.set(running.system.name, split);
-    }),
-  );
-  return { rows, cpu: cpuTable(systems, cpu) };
+  const rows = await measureTable(context, systems, 2, cases, (running, { label, shape }, round) => {
+    const key = `${running.system.name}\n${label}`;
+    if (!knees.has(key)) knees.set(key, { value: 0 });
+    return measureThroughput(context, running, shape, {
+      knee: knees.get(key),
+      onCpu: (split) => {
+        if (!cpu.has(label)) cpu.set(label, new Map());
+        const bySystem = cpu.get(label)!;
+        if (!bySystem.has(running.system.name)) bySystem.set(running.system.name, []);
+        bySystem.get(running.system.name)![round] = split;
+      },
+    });
+  });
+  const serverCpu: Row[] = [...cpu].map(([label, bySystem]) => {
+    const cells: Record<string, Cell | undefined> = {};
+    for (const [name, splits] of bySystem) {
+      cells[name] = combineRounds(
+        Array.from({ length: context.scale.rounds }, (_, round) => {
+          const split = splits[round];
+          return split ? { median: split.servers + split.redis, n: 1 } : undefined;
+        }),
+      );
+    }
+    return { label, cells };
+  });
+  return { rows, cpu: cpuTable(systems, cpu), serverCpu };
 }
 
 /**
@@ -70,7 +94,13 @@ function cpuTable(systems: readonly SystemSpec[], cpu: CpuByCase): ExtraTable {
   const [ours, ...peers] = systems.map((s) => s.name);
   const cores = availableParallelism();
   const rows: string[][] = [];
-  for (const [label, bySystem] of cpu) {
+  for (const [label, perRound] of cpu) {
+    const bySystem = new Map(
+      [...perRound].map(([name, splits]) => [
+        name,
+        meanSplit(splits.filter((split): split is CpuSplit => split !== undefined)),
+      ]),
+    );
     const server = (name: string) => {
       const split = bySystem.get(name);
       return split ? split.servers + split.redis : Number.NaN;
@@ -117,7 +147,7 @@ function cpuTable(systems: readonly SystemSpec[], cpu: CpuByCase): ExtraTable {
 
 /** Scenario 2: the highest Yjs update rate a system delivers without falling behind. */
 export async function throughput(context: BenchContext): Promise<ScenarioResult> {
-  const { rows, cpu } = await measureThroughputTable(context, yjsSystems);
+  const { rows, cpu, serverCpu } = await measureThroughputTable(context, yjsSystems);
   return {
     id: 's2',
     title: 'Maximum sustained Yjs update throughput',
@@ -133,5 +163,6 @@ export async function throughput(context: BenchContext): Promise<ScenarioResult>
       'y-websocket-server runs one node: all clients on it.',
     ],
     tables: [cpu],
+    figures: { [SERVER_CPU]: serverCpu },
   };
 }
