@@ -63,6 +63,19 @@ type YDoc = InstanceType<Libraries['Y']['Doc']>;
 
 let clientCount = 0;
 
+/**
+ * `ws`'s WebSocket with an error listener of its own. Destroying a Hocuspocus provider whose
+ * socket is still connecting detaches the provider's listeners and closes the socket, and
+ * `ws` then emits "closed before the connection was established" to nobody: an uncaught
+ * error that ended the whole client worker (and with it every other system's clients).
+ */
+class QuietWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    this.on('error', () => {});
+  }
+}
+
 export function openClient(libs: Libraries, spec: ClientSpec): BenchClient {
   switch (spec.protocol) {
     case 'y-websocket':
@@ -112,7 +125,7 @@ class YjsClient implements BenchClient {
       this.destroy = () => provider.destroy();
     } else {
       // One socket per document, as a browser tab with one editor has (the provider's default).
-      const socket = new libs.HocuspocusProviderWebsocket({ url: spec.url, WebSocketPolyfill: WebSocket });
+      const socket = new libs.HocuspocusProviderWebsocket({ url: spec.url, WebSocketPolyfill: QuietWebSocket });
       const provider = new libs.HocuspocusProvider({
         websocketProvider: socket,
         name: spec.room,
