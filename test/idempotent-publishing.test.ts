@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { z } from 'zod';
+import { defineEvent } from '../src/events/event-definition';
+import { handlers } from '../src/handlers';
 import type { SwarmNode } from '../src/node';
 import { startAuthNodes, token, upgrade } from './auth/auth-helpers';
 import { type Frame, type JsonClient, OpenClients } from './helpers/client';
@@ -8,6 +11,17 @@ import { eventsUrl, startNodes, uniquePrefix } from './helpers/nodes';
 import { TestRedis } from './helpers/redis';
 import { startRedisNodes } from './helpers/redis-nodes';
 import { waitFor } from './helpers/wait';
+
+let tickets = 0;
+/** A room event whose handler answers with a number it has never given before. */
+const ticket = defineEvent({
+  type: 'test.ticket',
+  scope: 'room',
+  access: 'write',
+  data: z.object({}),
+  handle: (ctx) => ctx.reply({ ticket: ++tickets }),
+});
+const withTicket = [...handlers, ticket];
 
 /** A client instance id as the client library draws one: 16 random bytes, base64url. */
 function instance(): string {
@@ -119,6 +133,33 @@ function publishingSuite(
       assert.ok((await chat(second, room, 'plain', 'p1')) > offset);
     });
 
+    it('answers a repeat with the answer the handler gave the first time', async () => {
+      nodes = await start(2, {});
+      const [one, two] = nodes as [SwarmNode, SwarmNode];
+      const room = uniquePrefix('answer');
+      const me = instance();
+      const sender = await clients.connect(eventsUrl(one, as(me)));
+      await sender.join(room);
+      const first = await sendWithId(sender, { type: 'test.ticket', room, data: {} }, 't1');
+      sender.socket.terminate();
+      const again = await clients.connect(eventsUrl(two, as(me)));
+      await again.join(room);
+      const repeat = await sendWithId(again, { type: 'test.ticket', room, data: {} }, 't1');
+      assert.equal(first.type, 'ack');
+      // The handler ran again (and gave a new ticket), but the ack is the first one's.
+      assert.deepEqual(repeat.data, first.data);
+    });
+
+    it('remembers nothing with IDEMPOTENCY_WINDOW_MS=0', async () => {
+      nodes = await start(1, { IDEMPOTENCY_WINDOW_MS: '0' });
+      const [node] = nodes as [SwarmNode];
+      const room = uniquePrefix('off');
+      const sender = await clients.connect(eventsUrl(node, as(instance())));
+      await sender.join(room);
+      const first = await chat(sender, room, 'again', 'o1');
+      assert.ok((await chat(sender, room, 'again', 'o1')) > first);
+    });
+
     it('takes a repeat after the window for a new event', async () => {
       const windowMs = 300;
       nodes = await start(1, { IDEMPOTENCY_WINDOW_MS: String(windowMs) });
@@ -142,7 +183,7 @@ function publishingSuite(
   });
 }
 
-publishingSuite('memory', (count, env) => startNodes(count, { env }));
+publishingSuite('memory', (count, env) => startNodes(count, { env, handlers: withTicket }));
 
 describe('idempotent publishing (Redis)', () => {
   let redis: TestRedis;
@@ -153,7 +194,9 @@ describe('idempotent publishing (Redis)', () => {
     await redis?.close();
   });
 
-  publishingSuite('one Redis', (count, env) => startRedisNodes(count, redis.url, { env }));
+  publishingSuite('one Redis', (count, env) =>
+    startRedisNodes(count, redis.url, { env, handlers: withTicket }),
+  );
 
   it('still stores a repeat once after Redis restarts (AOF)', async () => {
     const clients = new OpenClients();
