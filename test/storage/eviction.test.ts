@@ -32,13 +32,13 @@ describe('cold rooms leave Redis', () => {
     await postgres?.close();
   });
 
-  async function cluster(count: number, idleMs: number): Promise<void> {
+  async function cluster(count: number, idleMs: number, windowMs = idleMs): Promise<void> {
     const env = {
       DATABASE_URL: await postgres.database(),
       PERSIST_DELAY_MS: '30',
       ROOM_IDLE_MS: String(idleMs),
       // The clients' ids are remembered this long, and a room leaves Redis only after.
-      IDEMPOTENCY_WINDOW_MS: String(idleMs),
+      IDEMPOTENCY_WINDOW_MS: String(windowMs),
     };
     const extensions = () => [new StorageExtension(), new YjsExtension()];
     nodes = await startRedisNodes(1, redis.url, { env, extensions: extensions() });
@@ -128,5 +128,36 @@ describe('cold rooms leave Redis', () => {
     await backend.redis.incr(backend.keys.seq('late', 'events'));
     assert.equal(await restore.evict('late'), false);
     assert.ok((await roomKeys('late')).length > 0);
+  });
+
+  it('keeps a room that still remembers an event id, and removes the ids with it once they expire', async () => {
+    await cluster(1, 0, 60_000);
+    const client = await clients.connect(eventsUrl(nodes[0]!));
+    await client.join('remembers');
+    await client.request('chat.message', { room: 'remembers', data: { text: 'with an id' } });
+    await client.request('room.leave', { data: { room: 'remembers' } });
+    const backend = nodes[0]!.backend as RedisBackend;
+    const restore = new RedisRoomRestore(backend);
+    await waitFor(async () => {
+      const copied = await backend.redis.get(`${backend.keys.prefix}:room:{remembers}:storage:copied`);
+      const seq = await backend.redis.get(backend.keys.seq('remembers', 'events'));
+      return copied?.startsWith(`${seq}|`);
+    }, 'the room copied');
+    const ids = backend.keys.ids('remembers', 'events');
+    assert.equal(await backend.redis.exists(ids), 1);
+    assert.equal(
+      await restore.evict('remembers'),
+      false,
+      'a resend within the window must still find its offset',
+    );
+    // What the key's TTL does one window after the last event with an id.
+    await backend.redis.del(ids);
+    assert.equal(await restore.evict('remembers'), true);
+    const left = await roomKeys('remembers');
+    assert.deepEqual(
+      left.filter((key) => /:events:(seq|log|ids|ids:until)$/.test(key)),
+      [],
+      `the room's streams and ids are gone: ${left}`,
+    );
   });
 });
