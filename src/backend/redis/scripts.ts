@@ -33,6 +33,9 @@ const IDS_PURGE = 8;
  *
  * With a key: a key remembered and not past its window is a repeat: nothing is appended
  * or published, and the script returns {offset, epoch, 1, answer} of the first append.
+ * A repeat still writes (the hash's TTL): WAIT counts replicas up to this connection's
+ * last write, and the first append may have come through another node's connection, so
+ * without a write of its own a repeat's WAIT could confirm less than the first append.
  * Otherwise the append remembers the key until now + window (Redis's clock, one for every
  * node). Each such append drops up to IDS_PURGE keys past their window, more than it
  * adds, and gives both keys the window as their TTL, so a quiet room's ids leave by
@@ -59,7 +62,10 @@ if key ~= '' then
   if seen then
     local expires = tonumber(redis.call('ZSCORE', KEYS[5], key) or '0')
     local o, e, a = string.match(seen, '^(%d+) (%S+) ?(.*)$')
-    if expires > now and e == epoch then return {tonumber(o), e, 1, a} end
+    if expires > now and e == epoch then
+      redis.call('PEXPIRE', KEYS[4], ARGV[8])
+      return {tonumber(o), e, 1, a}
+    end
   end
 end
 local offset = redis.call('INCR', KEYS[2])
