@@ -40,16 +40,13 @@ export class RedisKeys {
   }
 
   /**
-   * Hash idempotency key -> `<offset> <epoch> <answer JSON>`: the recent appends to a room
-   * stream that came with a client `id` (docs/redis.md, "Idempotent appends").
+   * `<offset> <epoch> <answer JSON>` of the append made under idempotency key `key` (a
+   * room event's sender-scoped client `id`), for IDEMPOTENCY_WINDOW_MS (PX): docs/redis.md,
+   * "Idempotent appends". The room's hash tag comes first, so braces in `key` do not move
+   * it to another slot.
    */
-  ids(room: string, stream: string): string {
-    return `${this.prefix}:room:${this.tag(room)}:${stream}:ids`;
-  }
-
-  /** Sorted set idempotency key -> Unix ms until which a repeat of it is one: the `ids` hash's expiry. */
-  idsUntil(room: string, stream: string): string {
-    return `${this.prefix}:room:${this.tag(room)}:${stream}:ids:until`;
+  id(room: string, stream: string, key: string): string {
+    return `${this.prefix}:room:${this.tag(room)}:${stream}:id:${key}`;
   }
 
   /** Hash conn -> JSON member. */

@@ -95,14 +95,14 @@ export class RedisBus implements Bus {
       this.keys.log(event.room, stream),
       this.keys.seq(event.room, stream),
       this.keys.epoch(event.room, stream),
-      this.keys.ids(event.room, stream),
-      this.keys.idsUntil(event.room, stream),
+      // Without a key the script never touches its fourth key; it only has to be in the slot.
+      this.keys.id(event.room, stream, once?.key ?? ''),
       header,
       body,
       maxlen,
       this.freshEpoch(),
       this.keys.roomChannel(event.room),
-      once?.key ?? '',
+      once ? '1' : '',
       once?.answer ?? '',
       once?.windowMs ?? 0,
     ];

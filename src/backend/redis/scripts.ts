@@ -10,60 +10,42 @@ export type RedisClient = Redis | Cluster;
  */
 
 /**
- * Keys past their window one idempotent append drops: more than the one it adds, so the
- * set shrinks back to one window's keys after a burst, and few enough to keep the script
- * short (each is a ZREM and an HDEL).
- */
-const IDS_PURGE = 8;
-
-/**
  * Append to a room stream and publish, in one step. `publish` is PUBLISH on one Redis and
  * SPUBLISH on a Redis Cluster, where the room channel carries the room's hash tag and so
  * lives on the same shard as the keys.
- * KEYS: 1 log (stream), 2 seq, 3 epoch, 4 ids (hash), 5 ids:until (sorted set).
- * ARGV: 1 the envelope header JSON without its closing brace, 2 the binary body (may be
- * empty), 3 MAXLEN (0: uncapped), 4 a fresh epoch id, 5 the room channel, 6 the
- * idempotency key ('' for none), 7 the answer to keep with it ('' for none), 8 the
- * idempotency window in ms.
+ * KEYS: 1 log (stream), 2 seq, 3 epoch, 4 the idempotency key's key (in the room's slot;
+ * unused without one). ARGV: 1 the envelope header JSON without its closing brace, 2 the
+ * binary body (may be empty), 3 MAXLEN (0: uncapped), 4 a fresh epoch id, 5 the room
+ * channel, 6 '1' when the append has an idempotency key, 7 the answer to keep with it
+ * ('' for none), 8 the idempotency window in ms.
  *
  * The epoch is created with the stream. If it is missing while a sequence exists, the
  * room's keys were lost or flushed: the stream restarts at offset 1 under the new epoch,
- * and members who held the old epoch are told to resync (room.reset); the remembered ids
- * go with the old epoch. Returns {offset, epoch}.
+ * and members who held the old epoch are told to resync (room.reset). Returns {offset, epoch}.
  *
- * With a key: a key remembered and not past its window is a repeat: nothing is appended
- * or published, and the script returns {offset, epoch, 1, answer} of the first append.
- * A repeat still writes (the hash's TTL): WAIT counts replicas up to this connection's
- * last write, and the first append may have come through another node's connection, so
- * without a write of its own a repeat's WAIT could confirm less than the first append.
- * Otherwise the append remembers the key until now + window (Redis's clock, one for every
- * node). Each such append drops up to IDS_PURGE keys past their window, more than it
- * adds, and gives both keys the window as their TTL, so a quiet room's ids leave by
- * themselves.
+ * With an idempotency key: its key, while it lives (PX window) and names this epoch, makes
+ * the append a repeat: nothing is appended or published, and the script returns {offset,
+ * epoch, 1, answer} of the first append. One remembered id is one key that expires by
+ * itself: no sweep, nothing to trim, one SET per keyed append (the cheapest bounded
+ * layout: docs/redis.md). A repeat still writes (its key's expiry, set again to the same
+ * time): WAIT counts replicas up to this connection's last write, and the first append may
+ * have come through another node's connection, so without a write of its own a repeat's
+ * WAIT could confirm less than the first append.
  */
 export const appendPublish = (publish: 'PUBLISH' | 'SPUBLISH') => `
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
   epoch = ARGV[4]
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5])
+  redis.call('DEL', KEYS[1], KEYS[2])
   redis.call('SET', KEYS[3], epoch)
 end
-local key = ARGV[6]
-local now = 0
-if key ~= '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local old = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, ${IDS_PURGE})
-  if #old > 0 then
-    redis.call('ZREM', KEYS[5], unpack(old))
-    redis.call('HDEL', KEYS[4], unpack(old))
-  end
-  local seen = redis.call('HGET', KEYS[4], key)
+local keyed = ARGV[6] == '1'
+if keyed then
+  local seen = redis.call('GET', KEYS[4])
   if seen then
-    local expires = tonumber(redis.call('ZSCORE', KEYS[5], key) or '0')
     local o, e, a = string.match(seen, '^(%d+) (%S+) ?(.*)$')
-    if expires > now and e == epoch then
-      redis.call('PEXPIRE', KEYS[4], ARGV[8])
+    if e == epoch then
+      redis.call('PEXPIREAT', KEYS[4], redis.call('PEXPIRETIME', KEYS[4]))
       return {tonumber(o), e, 1, a}
     end
   end
@@ -78,13 +60,7 @@ else
   redis.call('XADD', KEYS[1], offset .. '-0', 'e', message)
 end
 redis.call('${publish}', ARGV[5], message)
-if key ~= '' then
-  local window = tonumber(ARGV[8])
-  redis.call('HSET', KEYS[4], key, offset .. ' ' .. epoch .. ' ' .. ARGV[7])
-  redis.call('ZADD', KEYS[5], now + window, key)
-  redis.call('PEXPIRE', KEYS[4], window)
-  redis.call('PEXPIRE', KEYS[5], window)
-end
+if keyed then redis.call('SET', KEYS[4], offset .. ' ' .. epoch .. ' ' .. ARGV[7], 'PX', ARGV[8]) end
 return {offset, epoch}
 `;
 
@@ -161,14 +137,13 @@ export interface SwarmScripts {
     log: string,
     seq: string,
     epoch: string,
-    ids: string,
-    idsUntil: string,
+    id: string,
     header: Buffer,
     body: Buffer,
     maxlen: number,
     freshEpoch: string,
     channel: string,
-    key: string,
+    keyed: '1' | '',
     answer: string,
     windowMs: number,
   ): Promise<AppendReply>;
@@ -186,7 +161,7 @@ export interface SwarmScripts {
 }
 
 /** How many of the append script's arguments are keys. */
-export const APPEND_KEYS = 5;
+export const APPEND_KEYS = 4;
 
 export type ScriptedRedis = RedisClient & SwarmScripts;
 
