@@ -17,7 +17,7 @@ interface StreamLog {
   epoch: string;
   offset: number;
   events: StoredEvent[];
-  /** Idempotency keys of recent appends, oldest first (as the Redis `ids` hash and `ids:at` set). */
+  /** Idempotency keys of recent appends, oldest first (in Redis: one key each, expiring: docs/redis.md). */
   ids: Map<string, IdEntry>;
 }
 
