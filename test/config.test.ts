@@ -14,6 +14,12 @@ describe('configuration', () => {
     assert.equal(config.redisUrl, undefined);
   });
 
+  it('remembers room event ids for 5 minutes unless IDEMPOTENCY_WINDOW_MS says otherwise (0: off)', () => {
+    assert.equal(loadConfig({}).idempotencyWindowMs, 300_000);
+    assert.equal(loadConfig({ IDEMPOTENCY_WINDOW_MS: '0' }).idempotencyWindowMs, 0);
+    assert.equal(loadConfig({ IDEMPOTENCY_WINDOW_MS: '60000' }).idempotencyWindowMs, 60_000);
+  });
+
   it('accepts SERVER_PORT and REDIS_SERVER as aliases, and host:port for Redis', () => {
     const config = loadConfig({ SERVER_PORT: '9001', REDIS_SERVER: 'redis:6379' });
     assert.equal(config.port, 9001);
@@ -67,6 +73,9 @@ describe('configuration', () => {
     ['KEY_PREFIX', 'has space'],
     ['MAX_FRAME_BYTES', '-1'],
     ['DRAIN_TIMEOUT_MS', '1.5'],
+    ['IDEMPOTENCY_WINDOW_MS', '-1'],
+    ['IDEMPOTENCY_WINDOW_MS', '5m'],
+    ['IDEMPOTENCY_WINDOW_MS', '86400001'],
   ] as const) {
     it(`names ${name} when it is "${value}"`, () => {
       assert.throws(

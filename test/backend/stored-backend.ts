@@ -1,5 +1,13 @@
 import { Registry } from 'prom-client';
-import type { Backend, BackendMetrics, BackendStatus, Bus, BusListener } from '../../src/backend/backend';
+import type {
+  AppendOnce,
+  AppendOutcome,
+  Backend,
+  BackendMetrics,
+  BackendStatus,
+  Bus,
+  BusListener,
+} from '../../src/backend/backend';
 import type { DocumentStore } from '../../src/backend/storage/document-store';
 import type { Event, RoomEvent, StoredEvent, StreamName } from '../../src/core/events/event';
 import type { Logger } from '../../src/core/log';
@@ -28,6 +36,13 @@ class StoredBus implements Bus {
     const stored = await this.inner.publishRoom(event, stream);
     this.tier.persister.appended(stored);
     return stored;
+  }
+
+  async appendOnce(event: RoomEvent, stream: StreamName, once: AppendOnce): Promise<AppendOutcome> {
+    await this.tier.loader.ensure(event.room);
+    const outcome = await this.inner.appendOnce(event, stream, once);
+    if (!outcome.repeat) this.tier.persister.appended(outcome.event);
+    return outcome;
   }
 
   publishCluster(event: Event): Promise<void> {

@@ -22,7 +22,7 @@ const move = defineEvent({
   data: z.object({ to: z.number() }),
 });
 
-/** Every Redis key of the room (on a cluster, on the master that owns its slot), and its index entry. */
+/** Every Redis key of the room but its remembered ids (on a cluster, on the master that owns its slot), and its index entry. */
 async function roomKeys(testbed: StorageTestbed, prefix: string, room: string): Promise<string[]> {
   const server = testbed.redis;
   const client =
@@ -30,7 +30,12 @@ async function roomKeys(testbed: StorageTestbed, prefix: string, room: string): 
       ? server.node((await server.ownerOf(`${prefix}:room:{${room}}`)).port)
       : server.client();
   try {
-    const keys = await client.keys(`${prefix}:room:{${room}}*`);
+    const all = await client.keys(`${prefix}:room:{${room}}*`);
+    // The room's remembered event ids are left to expire (each has a TTL, checked here),
+    // so that a resend after the room is back is still recognised.
+    const ids = all.filter((key) => key.includes(':events:id:'));
+    for (const key of ids) assert.ok((await client.pttl(key)) > 0, `${key} expires`);
+    const keys = all.filter((key) => !ids.includes(key));
     const index = server instanceof TestRedisCluster ? server.client() : client;
     const indexed = await index.zscore(`${prefix}:storage:rooms`, room);
     if (index !== client) index.disconnect();
@@ -181,5 +186,31 @@ for (const on of ['one Redis', 'a Redis Cluster'] as const)
         offset: number;
       };
       assert.equal(next.offset, 3, 'the moves stream continues where it was');
+    });
+    it('answers a resend after the room left Redis and came back with the first offset', async () => {
+      await cluster(1, 0);
+      const url = eventsUrl(nodes[0]!, '?client=an-instance-of-the-app');
+      const client = await clients.connect(url);
+      await client.join('remembers');
+      const frame = { type: 'chat.message', room: 'remembers', data: { text: 'with an id' }, id: 'k1' };
+      client.send(frame);
+      const first = await client.next((f) => f.id === 'k1', 'the ack');
+      await client.request('room.leave', { data: { room: 'remembers' } });
+      const backend = nodes[0]!.backend as RedisBackend;
+      await waitFor(async () => {
+        const copied = await backend.redis.get(`${backend.keys.prefix}:room:{remembers}:storage:copied`);
+        const seq = await backend.redis.get(backend.keys.seq('remembers', 'events'));
+        return copied?.startsWith(`${seq}|`);
+      }, 'the room copied');
+      await waitFor(
+        async () => (await roomKeysOf('remembers')).length === 0,
+        'the room out of Redis (evicted by the sweep, or here)',
+        10_000,
+      ).catch(async () => assert.equal(await backend.restore.evict('remembers'), true));
+      const again = await clients.connect(url);
+      await again.join('remembers');
+      again.send(frame);
+      const repeat = await again.next((f) => f.id === 'k1', 'the ack of the resend');
+      assert.deepEqual([repeat.type, repeat.data], ['ack', first.data]);
     });
   });

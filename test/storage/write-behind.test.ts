@@ -84,6 +84,28 @@ describe('write-behind to the file store (embedded node)', () => {
     assert.deepEqual(stored?.data && (stored.data as { text: string }).text, 'keep me');
   });
 
+  it('acks a durable resend of an event already stored only once that first one is in the file', async () => {
+    const storage = await start({ PERSIST_DELAY_MS: '600000' });
+    const client = await clients.connect(eventsUrl(node!));
+    await client.join('again');
+    const frame = { type: 'chat.message', room: 'again', data: { text: 'sent twice' }, id: 'd2' };
+    client.send(frame);
+    const first = await client.next((f) => f.id === 'd2' && f.type === 'ack', 'the first ack');
+    const offset = (first.data as { offset: number }).offset;
+    assert.equal((await storeOf(storage).history('again', { limit: 10 })).events.length, 0, 'not copied yet');
+    client.send({ ...frame, durable: true });
+    await waitFor(() => client.frames.filter((f) => f.id === 'd2').length === 2, 'the answer to the resend');
+    const repeat = client.frames.filter((f) => f.id === 'd2')[1]!;
+    assert.deepEqual([repeat.type, repeat.data], ['ack', { offset }]);
+    const page = await storeOf(storage).history('again', { limit: 10 });
+    assert.deepEqual(
+      page.events
+        .filter((e) => e.type === 'chat.message')
+        .map((e) => [e.offset, (e.data as { text: string }).text]),
+      [[offset, 'sent twice']],
+    );
+  });
+
   it('refuses "durable" on an event that is not stored, and a "durable" that is not a boolean', async () => {
     await start({});
     const client = await clients.connect(eventsUrl(node!));

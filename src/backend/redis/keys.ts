@@ -39,6 +39,16 @@ export class RedisKeys {
     return `${this.prefix}:room:${this.tag(room)}:${stream}:epoch`;
   }
 
+  /**
+   * `<offset> <epoch> <answer JSON>` of the append made under idempotency key `key` (a
+   * room event's sender-scoped client `id`), for IDEMPOTENCY_WINDOW_MS (PX): docs/redis.md,
+   * "Idempotent appends". The room's hash tag comes first, so braces in `key` do not move
+   * it to another slot.
+   */
+  id(room: string, stream: string, key: string): string {
+    return `${this.prefix}:room:${this.tag(room)}:${stream}:id:${key}`;
+  }
+
   /** Hash conn -> JSON member. */
   members(room: string): string {
     return `${this.prefix}:room:${this.tag(room)}:members`;

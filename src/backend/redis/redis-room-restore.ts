@@ -62,7 +62,9 @@ return 1
  * even if not all copied (a delete), 3 how the channel's subscribers are counted:
  * NUMSUB on one Redis, SHARDNUMSUB on a cluster, where room channels are sharded
  * (SSUBSCRIBE) on the master that owns the room's slot: the master this script runs on,
- * since the channel carries the room's hash tag. Returns 1 when removed.
+ * since the channel carries the room's hash tag. Returns 1 when removed. The room's
+ * remembered ids (one key each) are left to expire: the room comes back with its offsets
+ * and epoch, so a resend after that still finds the offset it points at.
  * A node subscribes to the channel before it reads a room, so a room some node is
  * opening is never removed under it.
  */

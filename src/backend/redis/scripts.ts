@@ -13,14 +13,24 @@ export type RedisClient = Redis | Cluster;
  * Append to a room stream and publish, in one step. `publish` is PUBLISH on one Redis and
  * SPUBLISH on a Redis Cluster, where the room channel carries the room's hash tag and so
  * lives on the same shard as the keys.
- * KEYS: 1 log (stream), 2 seq, 3 epoch. ARGV: 1 the envelope header JSON without its
- * closing brace, 2 the binary body (may be empty), 3 MAXLEN (0: uncapped), 4 a fresh
- * epoch id, 5 the room channel.
+ * KEYS: 1 log (stream), 2 seq, 3 epoch, 4 the idempotency key's key (in the room's slot;
+ * unused without one). ARGV: 1 the envelope header JSON without its closing brace, 2 the
+ * binary body (may be empty), 3 MAXLEN (0: uncapped), 4 a fresh epoch id, 5 the room
+ * channel, 6 '1' when the append has an idempotency key, 7 the answer to keep with it
+ * ('' for none), 8 the idempotency window in ms.
  *
  * The epoch is created with the stream. If it is missing while a sequence exists, the
  * room's keys were lost or flushed: the stream restarts at offset 1 under the new epoch,
- * and members who held the old epoch are told to resync (room.reset). Returns
- * {offset, epoch}.
+ * and members who held the old epoch are told to resync (room.reset). Returns {offset, epoch}.
+ *
+ * With an idempotency key: its key, while it lives (PX window) and names this epoch, makes
+ * the append a repeat: nothing is appended or published, and the script returns {offset,
+ * epoch, 1, answer} of the first append. One remembered id is one key that expires by
+ * itself: no sweep, nothing to trim, one SET per keyed append (the cheapest bounded
+ * layout: docs/redis.md). A repeat still writes (its key's expiry, set again to the same
+ * time): WAIT counts replicas up to this connection's last write, and the first append may
+ * have come through another node's connection, so without a write of its own a repeat's
+ * WAIT could confirm less than the first append.
  */
 export const appendPublish = (publish: 'PUBLISH' | 'SPUBLISH') => `
 local epoch = redis.call('GET', KEYS[3])
@@ -28,6 +38,17 @@ if not epoch then
   epoch = ARGV[4]
   redis.call('DEL', KEYS[1], KEYS[2])
   redis.call('SET', KEYS[3], epoch)
+end
+local keyed = ARGV[6] == '1'
+if keyed then
+  local seen = redis.call('GET', KEYS[4])
+  if seen then
+    local o, e, a = string.match(seen, '^(%d+) (%S+) ?(.*)$')
+    if e == epoch then
+      redis.call('PEXPIREAT', KEYS[4], redis.call('PEXPIRETIME', KEYS[4]))
+      return {tonumber(o), e, 1, a}
+    end
+  end
 end
 local offset = redis.call('INCR', KEYS[2])
 local header = ARGV[1] .. ',"offset":' .. offset .. ',"epoch":"' .. epoch .. '"}'
@@ -39,6 +60,7 @@ else
   redis.call('XADD', KEYS[1], offset .. '-0', 'e', message)
 end
 redis.call('${publish}', ARGV[5], message)
+if keyed then redis.call('SET', KEYS[4], offset .. ' ' .. epoch .. ' ' .. ARGV[7], 'PX', ARGV[8]) end
 return {offset, epoch}
 `;
 
@@ -106,18 +128,25 @@ end
 return removed
 `;
 
+/** The append script's reply: {offset, epoch} for an append, {offset, epoch, 1, answer} for a repeat. */
+export type AppendReply = [number, string] | [number, string, 1, string];
+
 /** The scripts as commands on an ioredis client (defined by `defineScripts`; EVALSHA with EVAL fallback). */
 export interface SwarmScripts {
   swarmAppendPublish(
     log: string,
     seq: string,
     epoch: string,
+    id: string,
     header: Buffer,
     body: Buffer,
     maxlen: number,
     freshEpoch: string,
     channel: string,
-  ): Promise<[number, string]>;
+    keyed: '1' | '',
+    answer: string,
+    windowMs: number,
+  ): Promise<AppendReply>;
   swarmReadRangeBuffer(
     log: string,
     seq: string,
@@ -131,10 +160,13 @@ export interface SwarmScripts {
   swarmUncountRoom(index: string, room: string): Promise<number>;
 }
 
+/** How many of the append script's arguments are keys. */
+export const APPEND_KEYS = 4;
+
 export type ScriptedRedis = RedisClient & SwarmScripts;
 
 export function defineScripts(redis: RedisClient, publish: 'PUBLISH' | 'SPUBLISH'): ScriptedRedis {
-  redis.defineCommand('swarmAppendPublish', { numberOfKeys: 3, lua: appendPublish(publish) });
+  redis.defineCommand('swarmAppendPublish', { numberOfKeys: APPEND_KEYS, lua: appendPublish(publish) });
   redis.defineCommand('swarmReadRange', { numberOfKeys: 3, lua: READ_RANGE });
   redis.defineCommand('swarmRemoveNodeMembers', { numberOfKeys: 1, lua: REMOVE_NODE_MEMBERS });
   redis.defineCommand('swarmAddMember', { numberOfKeys: 1, lua: ADD_MEMBER });

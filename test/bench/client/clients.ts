@@ -125,7 +125,10 @@ class YjsClient implements BenchClient {
       this.destroy = () => provider.destroy();
     } else {
       // One socket per document, as a browser tab with one editor has (the provider's default).
-      const socket = new libs.HocuspocusProviderWebsocket({ url: spec.url, WebSocketPolyfill: QuietWebSocket });
+      const socket = new libs.HocuspocusProviderWebsocket({
+        url: spec.url,
+        WebSocketPolyfill: QuietWebSocket,
+      });
       const provider = new libs.HocuspocusProvider({
         websocketProvider: socket,
         name: spec.room,
