@@ -1,0 +1,85 @@
+import WebSocket from 'ws';
+import { connect, type EventList, type Room, type SwarmClient, SwarmClientError } from '../../src/client';
+import type { Random } from './random';
+
+/** One event a writer had acknowledged: where the room put it, and the writer's own id for it. */
+export interface Acked {
+  readonly room: string;
+  readonly offset: number;
+  readonly wid: string;
+}
+
+/**
+ * A JSON writer on the client library: it sends `chat.message` events one after another,
+ * each carrying an id of its own (`<writer>:<n>` in the text), and keeps every ack. A send
+ * that fails is sent again with the same id until it is acknowledged: what a careful app
+ * does, and what makes a repeat visible to the checker when the first attempt was stored.
+ */
+export class Writer {
+  readonly acked: Acked[] = [];
+  /** Sends that failed, by error code; each was sent again. */
+  readonly failures = new Map<string, number>();
+  private readonly client: SwarmClient<EventList>;
+  private readonly room: Room<EventList>;
+  private running = true;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    readonly roomName: string,
+    urls: readonly string[],
+    private readonly random: Random,
+    private readonly pauseMs: number,
+  ) {
+    this.client = connect({
+      urls,
+      WebSocket,
+      backoff: { initialMs: 50, maxMs: 1000 },
+      timeoutMs: 5000,
+      pingIntervalMs: 2000,
+      onError: () => {},
+    });
+    this.room = this.client.join(roomName);
+  }
+
+  start(): void {
+    this.done = this.loop();
+  }
+
+  /** Stops after the event in flight is acknowledged (or given up after `deadlineMs`). */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private async loop(): Promise<void> {
+    for (let n = 1; this.running; n++) {
+      const wid = `${this.name}:${n}`;
+      await this.send(wid);
+      await new Promise((resolve) => setTimeout(resolve, this.random.int(0, this.pauseMs)));
+    }
+  }
+
+  private async send(wid: string): Promise<void> {
+    // After the run stops, an event in flight gets a bounded time to be acknowledged.
+    const giveUpAt = () => (this.running ? Number.POSITIVE_INFINITY : Date.now() + 30_000);
+    let deadline = giveUpAt();
+    for (;;) {
+      try {
+        const answer = (await this.room.emit('chat.message', { text: wid })) as { offset: number };
+        this.acked.push({ room: this.roomName, offset: answer.offset, wid });
+        return;
+      } catch (err) {
+        const code = err instanceof SwarmClientError ? err.code : 'other';
+        this.failures.set(code, (this.failures.get(code) ?? 0) + 1);
+        if (!this.running) deadline = Math.min(deadline, giveUpAt());
+        if (Date.now() > deadline) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+}
