@@ -142,6 +142,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     for (const slot of stack.slots)
       for (const crash of slot.crashes) log(`${slot.name} exited by itself:\n${crash}`);
+    for (const writer of writers) {
+      const failures = JSON.stringify(Object.fromEntries(writer.failures));
+      log(
+        `${writer.name}: ${writer.acked.length} acknowledged, ${writer.unknown.length} of unknown fate, failures ${failures}`,
+      );
+    }
+    for (const id of result.storedTwiceIds) {
+      const wid = id.slice(id.indexOf('|') + 1);
+      const writer = writers.find((w) => wid.startsWith(`${w.name}:`));
+      log(
+        `stored twice: ${id}; its failed sends were answered ${JSON.stringify(writer?.answers.get(wid) ?? [])}`,
+      );
+    }
     return { ...result, faults: schedule.counts, faultErrors: schedule.errors };
   } finally {
     clearInterval(heapTimer);

@@ -50,6 +50,8 @@ export interface CheckResult {
   readonly outOfOrder: number;
   /** Writer ids stored at more than one offset (a send repeated after its first try was kept). */
   readonly storedTwice: number;
+  /** Which writer ids those were (`room|wid`), to look up what their sends were answered. */
+  readonly storedTwiceIds: readonly string[];
   /** Ranges a resuming reader was told could not be replayed (history too short). */
   readonly unrecovered: number;
   readonly readersNeverJoined: number;
@@ -109,8 +111,8 @@ export function check(input: CheckInput): CheckResult {
       if (texts.get(ack.offset) !== ack.wid) lost.add(key(ack.room, ack.offset));
     }
   }
-  let storedTwice = 0;
-  for (const offsets of offsetsOfWid.values()) if (offsets.size > 1) storedTwice++;
+  const storedTwiceIds = [...offsetsOfWid].filter(([, offsets]) => offsets.size > 1).map(([id]) => id);
+  const storedTwice = storedTwiceIds.length;
 
   const failures: string[] = [];
   if (lost.size > 0) failures.push(`${lost.size} acknowledged events lost`);
@@ -133,6 +135,7 @@ export function check(input: CheckInput): CheckResult {
     duplicated: duplicated.size,
     outOfOrder: outOfOrder.size,
     storedTwice,
+    storedTwiceIds,
     unrecovered,
     readersNeverJoined: neverJoined,
     passed: failures.length === 0,

@@ -12,13 +12,18 @@ export interface Acked {
 /**
  * A JSON writer on the client library: it sends `chat.message` events one after another,
  * each carrying an id of its own (`<writer>:<n>` in the text), and keeps every ack. A send
- * that fails is sent again with the same id until it is acknowledged: what a careful app
- * does, and what makes a repeat visible to the checker when the first attempt was stored.
+ * refused in a way that says it was not stored (`unavailable`, not connected) is sent
+ * again with the same id until it is acknowledged, as a careful app does; if the first
+ * try was stored after all, the checker sees the id at two offsets ("stored twice").
  */
 export class Writer {
   readonly acked: Acked[] = [];
-  /** Sends that failed, by error code; each was sent again. */
+  /** Sends that failed, by error code. */
   readonly failures = new Map<string, number>();
+  /** The error codes each id's failed sends got, in order (for ids that failed at all). */
+  readonly answers = new Map<string, string[]>();
+  /** Ids whose send may have been stored (`outcome_unknown`, `timeout`) and were not sent again. */
+  readonly unknown: string[] = [];
   private readonly client: SwarmClient<EventList>;
   private readonly room: Room<EventList>;
   private running = true;
@@ -30,6 +35,12 @@ export class Writer {
     urls: readonly string[],
     private readonly random: Random,
     private readonly pauseMs: number,
+    /**
+     * Whether a send whose fate is unknown is sent again with the same id. Without
+     * idempotent publishing a repeat may be stored twice, so by default it is not: the
+     * event is then not counted as acknowledged (the checker requires acknowledged ones).
+     */
+    private readonly resendUnknown = false,
   ) {
     this.client = connect({
       urls,
@@ -76,6 +87,11 @@ export class Writer {
       } catch (err) {
         const code = err instanceof SwarmClientError ? err.code : 'other';
         this.failures.set(code, (this.failures.get(code) ?? 0) + 1);
+        this.answers.set(wid, [...(this.answers.get(wid) ?? []), code]);
+        if (err instanceof SwarmClientError && err.mayHaveBeenStored && !this.resendUnknown) {
+          this.unknown.push(wid);
+          return;
+        }
         if (!this.running) deadline = Math.min(deadline, giveUpAt());
         if (Date.now() > deadline) return;
         await new Promise((resolve) => setTimeout(resolve, 100));
