@@ -46,7 +46,7 @@ export class AccessHooks {
       const decision = await authenticator(req, url, room);
       if (decision) return decision;
     }
-    return { ok: true, identity: { user: `anon-${process.pid}-${++anonymousCount}` } };
+    return { ok: true, identity: { user: `anon-${process.pid}-${++anonymousCount}`, anonymous: true } };
   }
 
   authorize(conn: Connection, access: Access, room: string | undefined): boolean {

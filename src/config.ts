@@ -21,6 +21,11 @@ export interface Config {
   readonly maxFrameBytes: number;
   /** Events kept per room for `since` recovery and gap repair. */
   readonly historyLimit: number;
+  /**
+   * How long a room event sent with an `id` is remembered: a repeat of it (same sender, same
+   * `id`) within this time is not stored again and gets the first one's ack. 0: off.
+   */
+  readonly idempotencyWindowMs: number;
   /** How long a drain may take before the process exits anyway. */
   readonly drainTimeoutMs: number;
   /** Bearer token of the admin HTTP API under /api/; unset turns the API off. */
@@ -132,6 +137,7 @@ export interface SwarmOptions {
   readonly production?: boolean;
   readonly maxFrameBytes?: number;
   readonly historyLimit?: number;
+  readonly idempotencyWindowMs?: number;
   readonly drainTimeoutMs?: number;
   readonly adminToken?: string;
   readonly heartbeatMs?: number;
@@ -180,6 +186,7 @@ export const OPTION_VARIABLES: { readonly [K in Key]-?: readonly [string, ...str
   production: ['NODE_ENV'],
   maxFrameBytes: ['MAX_FRAME_BYTES'],
   historyLimit: ['HISTORY_LIMIT'],
+  idempotencyWindowMs: ['IDEMPOTENCY_WINDOW_MS'],
   drainTimeoutMs: ['DRAIN_TIMEOUT_MS'],
   adminToken: ['ADMIN_TOKEN'],
   heartbeatMs: ['HEARTBEAT_MS'],
@@ -500,6 +507,15 @@ export function configFromOptions(options: SwarmOptions = {}): Config {
   return resolve(fromOptions(options));
 }
 
+/**
+ * Five minutes: far longer than a client takes to notice a lost connection, back off (the
+ * client library's backoff caps at 5 s) and resend, and than a Redis restart or failover
+ * takes, yet short enough that the remembered ids of a busy room stay small (docs/redis.md).
+ */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 5 * 60_000;
+/** A day: past that, remembering ids costs memory for resends no client makes. */
+const MAX_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60_000;
+
 function resolve(raw: RawSettings): Config {
   const production = flag(raw, 'production');
   return {
@@ -526,6 +542,13 @@ function resolve(raw: RawSettings): Config {
     production,
     maxFrameBytes: integer(raw, 'maxFrameBytes', 64 * 1024, 256, 64 * 1024 * 1024),
     historyLimit: integer(raw, 'historyLimit', 1000, 1, 1_000_000),
+    idempotencyWindowMs: integer(
+      raw,
+      'idempotencyWindowMs',
+      DEFAULT_IDEMPOTENCY_WINDOW_MS,
+      0,
+      MAX_IDEMPOTENCY_WINDOW_MS,
+    ),
     drainTimeoutMs: integer(raw, 'drainTimeoutMs', 10_000, 0, 10 * 60_000),
     adminToken: adminToken(raw),
     ...liveness(raw),

@@ -7,8 +7,10 @@ import type { Event } from './events/event';
  * (src/auth/sessions.ts); `user` never changes.
  */
 export interface Identity {
-  /** The user id (`sub` of the token); anonymous connections get `anon:<conn>`. */
+  /** The user id (`sub` of the token); anonymous connections get `anon-<pid>-<n>`. */
   readonly user: string;
+  /** No authenticator decided: `user` is this connection's own and says nothing across connections. */
+  readonly anonymous?: boolean;
   /** Room grants from the token; undefined when auth is off (everything allowed). */
   readonly grants?: RoomGrants;
   /** Unix seconds after which the token is no longer valid. */
@@ -37,6 +39,11 @@ export interface Connection {
   /** It drops and answers frames past its rate itself; otherwise the node closes it when it floods. */
   readonly limitsOwnRate: boolean;
   readonly identity: Identity;
+  /**
+   * The client instance it says it is (`?client=` on /events): the ids of its room events
+   * are deduplicated across that instance's connections (src/events/idempotency.ts).
+   */
+  readonly client?: string;
   /** Rooms this connection has joined on this node. */
   readonly rooms: Set<string>;
   /** Delivers an event of a room it joined, or one addressed to it. */

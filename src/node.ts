@@ -123,6 +123,7 @@ export class SwarmNode implements Host {
       log: this.log,
       authorize: (conn, access, room) => this.access.authorize(conn, access, room),
       observer: this.metrics,
+      idempotencyWindowMs: options.config.idempotencyWindowMs,
     });
     this.backend.bus.listen({
       room: (event) => {

@@ -33,6 +33,26 @@ export interface BusListener {
 }
 
 /**
+ * What makes an append idempotent: the sender-scoped `key` of its client `id`
+ * (src/events/idempotency.ts), for how long it is remembered, and the ack's answer to keep
+ * with it (JSON, or absent when the ack is the bare `{offset}`).
+ */
+export interface AppendOnce {
+  readonly key: string;
+  readonly windowMs: number;
+  readonly answer?: string;
+}
+
+/**
+ * An idempotent append's outcome: appended and published now, or a repeat of an append
+ * made under the same key within the window (in the same epoch), of which it carries the
+ * position and the kept answer; a repeat is neither appended nor published.
+ */
+export type AppendOutcome =
+  | { readonly repeat: false; readonly event: StoredEvent }
+  | { readonly repeat: true; readonly position: Position; readonly answer?: string };
+
+/**
  * The transport between nodes. For room events, publishing and appending to the
  * room's stream are one atomic step, so the live message carries its offset.
  */
@@ -45,6 +65,13 @@ export interface Bus {
   publishRoom(event: RoomEvent, stream: StreamName): Promise<StoredEvent>;
   publishRoom(event: RoomEvent, stream: null): Promise<RoomEvent>;
   publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent>;
+  /**
+   * As `publishRoom` to a stream, unless an append under `once.key` was made within
+   * `once.windowMs` in the stream's current epoch: the check, the append, the publish and
+   * remembering the key are one atomic step, so two repeats racing on two nodes store one
+   * event.
+   */
+  appendOnce(event: RoomEvent, stream: StreamName, once: AppendOnce): Promise<AppendOutcome>;
   publishCluster(event: Event): Promise<void>;
   /** Resolves once messages of the room are being received. */
   subscribe(room: string): Promise<void>;

@@ -56,6 +56,14 @@ export interface ConnectOptions {
   readonly pingIntervalMs?: number;
   /** Errors of the app's own listeners, and server errors that answer nothing; default: console.error. */
   readonly onError?: (err: unknown) => void;
+  /**
+   * A room emit whose fate is unknown (the connection was lost before its answer, or the
+   * node answered `unavailable`) is sent again with the same `id`, for this long after it
+   * was first sent; the server stores it once and answers with the first ack (docs/client.md,
+   * "Exactly once"). Keep it under the server's IDEMPOTENCY_WINDOW_MS. 0: never resend;
+   * such emits reject with `outcome_unknown` (or the server's `unavailable`).
+   */
+  readonly resendForMs?: number;
 }
 
 export interface CloseInfo {
@@ -83,6 +91,10 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_QUEUE_LIMIT = 100;
 const DEFAULT_REFRESH_BEFORE_MS = 30_000;
 const DEFAULT_PING_MS = 15_000;
+/** A minute: room for a dozen reconnects at the backoff's 5 s cap, well inside the server's 5-minute window. */
+const DEFAULT_RESEND_FOR_MS = 60_000;
+/** The server's error code after which an emit may or may not have been stored. */
+const UNAVAILABLE = 'unavailable';
 /** No refresh sooner than this after the last: a getToken that keeps giving the same token must not spin. */
 const MIN_REFRESH_MS = 250;
 /** The subprotocol offered next to the token entry; the server answers with it. */
@@ -92,18 +104,23 @@ const CLIENT_CLOSE = 1000;
 /** What the client reports when it gives up a socket itself (no close frame came). */
 const ABNORMAL = 1006;
 
-interface Pending {
-  resolve(data: unknown): void;
-  reject(err: SwarmClientError): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
-}
-
-interface Queued {
+/** A frame the app sent, from the call until its answer: queued, in flight, or waiting to be resent. */
+interface Outgoing {
   readonly frame: ClientFrame;
   readonly room: Room<EventList> | undefined;
   readonly timeoutMs: number;
   resolve(data: unknown): void;
   reject(err: SwarmClientError): void;
+  /** Set when first sent; a resend goes with the same id, so the server recognises it. */
+  id?: string;
+  sentAt?: number;
+  /** Delays between resends after `unavailable`. */
+  backoff?: Backoff;
+}
+
+interface Pending {
+  readonly item: Outgoing;
+  readonly timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** A client of `WS /events`; see `connect`. */
@@ -114,7 +131,11 @@ export class SwarmClient<L extends EventList = EventList> {
   private readonly states: Listeners<[ClientState]>;
   private readonly rooms = new Map<string, Room<EventList>>();
   private readonly pending = new Map<string, Pending>();
-  private queue: Queued[] = [];
+  private queue: Outgoing[] = [];
+  /** Emits answered `unavailable`, waiting for their resend. */
+  private readonly resends = new Map<ReturnType<typeof setTimeout>, Outgoing>();
+  /** This client's instance, sent as `?client=` on every connection: its ids are unique within it. */
+  private readonly instance = randomInstance();
   private stateValue: ClientState;
   private socket: WebSocketLike | undefined;
   private welcome: Welcome | undefined;
@@ -223,7 +244,7 @@ export class SwarmClient<L extends EventList = EventList> {
         room?.error ?? new SwarmClientError(ClientErrorCode.Closed, `room "${room?.name}" is not joined`),
       );
     }
-    if (when === 'now' && this.connected) return this.transmit(frame, timeoutMs);
+    if (when === 'now' && this.connected) return this.transmit(frame, timeoutMs, room);
     if ((options.offline ?? this.options.offline ?? 'queue') === 'reject') {
       return Promise.reject(new SwarmClientError(ClientErrorCode.Offline, 'not connected; not sent'));
     }
@@ -236,25 +257,56 @@ export class SwarmClient<L extends EventList = EventList> {
   }
 
   /** Sends now; the promise settles with the answer, a timeout, or the connection's loss. */
-  private transmit(frame: ClientFrame, timeoutMs: number): Promise<unknown> {
+  private transmit(frame: ClientFrame, timeoutMs: number, room?: Room<EventList>): Promise<unknown> {
+    return new Promise((resolve, reject) => this.sendItem({ frame, room, timeoutMs, resolve, reject }));
+  }
+
+  /** Sends (or resends, with its id) on the current connection. */
+  private sendItem(item: Outgoing): void {
     const socket = this.socket!;
-    const id = `c${++this.nextId}`;
-    return new Promise((resolve, reject) => {
-      const timer =
-        timeoutMs > 0
-          ? setTimeout(() => {
-              this.pending.delete(id);
-              reject(
-                new SwarmClientError(
-                  ClientErrorCode.Timeout,
-                  `no answer to ${frame.type} in ${timeoutMs} ms`,
-                ),
-              );
-            }, timeoutMs)
-          : undefined;
-      this.pending.set(id, { resolve, reject, timer });
-      socket.send(JSON.stringify({ ...frame, id }));
-    });
+    item.id ??= `c${++this.nextId}`;
+    item.sentAt ??= Date.now();
+    const id = item.id;
+    const timer =
+      item.timeoutMs > 0
+        ? setTimeout(() => {
+            this.pending.delete(id);
+            item.reject(
+              new SwarmClientError(
+                ClientErrorCode.Timeout,
+                `no answer to ${item.frame.type} in ${item.timeoutMs} ms`,
+              ),
+            );
+          }, item.timeoutMs)
+        : undefined;
+    this.pending.set(id, { item, timer });
+    socket.send(JSON.stringify({ ...item.frame, id }));
+  }
+
+  /** Whether an emit whose fate is unknown goes again: room emits, within `resendForMs` of the first send. */
+  private mayResend(item: Outgoing): boolean {
+    const within = this.options.resendForMs ?? DEFAULT_RESEND_FOR_MS;
+    return (
+      item.room !== undefined &&
+      item.room.accepting !== 'never' &&
+      this.stateValue.status !== 'closed' &&
+      Date.now() - (item.sentAt ?? 0) < within
+    );
+  }
+
+  /** Resends now if the room is joined, else after its rejoin (ahead of what was queued since). */
+  private resend(item: Outgoing): void {
+    if (!this.mayResend(item)) {
+      item.reject(
+        new SwarmClientError(
+          ClientErrorCode.OutcomeUnknown,
+          `${item.frame.type} was not answered; not resent`,
+        ),
+      );
+      return;
+    }
+    if (item.room?.accepting === 'now' && this.connected) this.sendItem(item);
+    else this.queue.unshift(item);
   }
 
   private sendJoin(data: JoinRequest): Promise<JoinAnswer> {
@@ -274,17 +326,23 @@ export class SwarmClient<L extends EventList = EventList> {
   }
 
   /** Sends the queued frames that `match` says may go now, in the order they were queued. */
-  private flush(match: (item: Queued) => boolean): void {
+  private flush(match: (item: Outgoing) => boolean): void {
     const ready = this.queue.filter(match);
     this.queue = this.queue.filter((item) => !match(item));
-    for (const item of ready) this.transmit(item.frame, item.timeoutMs).then(item.resolve, item.reject);
+    for (const item of ready) this.sendItem(item);
   }
 
-  private dropQueued(match: (item: Queued) => boolean, reason: string): void {
+  private dropQueued(match: (item: Outgoing) => boolean, reason: string): void {
     const dropped = this.queue.filter(match);
     this.queue = this.queue.filter((item) => !match(item));
-    for (const item of dropped)
-      item.reject(new SwarmClientError(ClientErrorCode.Closed, `${reason}; not sent`));
+    for (const item of dropped) {
+      // One that went once and waited for its resend may have been stored.
+      item.reject(
+        item.id === undefined
+          ? new SwarmClientError(ClientErrorCode.Closed, `${reason}; not sent`)
+          : new SwarmClientError(ClientErrorCode.OutcomeUnknown, `${reason} before the answer`),
+      );
+    }
   }
 
   private async dial(): Promise<void> {
@@ -301,7 +359,7 @@ export class SwarmClient<L extends EventList = EventList> {
     let socket: WebSocketLike;
     try {
       socket = new this.WS(
-        url,
+        withInstance(url, this.instance),
         token === undefined ? undefined : [SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX + token],
       );
     } catch (err) {
@@ -380,8 +438,23 @@ export class SwarmClient<L extends EventList = EventList> {
     if (!pending) return;
     this.pending.delete(String(frame.id));
     clearTimeout(pending.timer);
-    if (frame.type === 'ack') pending.resolve(frame.data);
-    else pending.reject(new SwarmClientError(frame.code, frame.message));
+    const { item } = pending;
+    if (frame.type === 'ack') {
+      item.resolve(frame.data);
+      return;
+    }
+    if (frame.code === UNAVAILABLE && this.mayResend(item)) {
+      // The node could not say whether Redis took it: the same id again, once Redis may be back.
+      item.backoff ??= new Backoff(this.options.backoff);
+      const delay = item.backoff.next();
+      const timer = setTimeout(() => {
+        this.resends.delete(timer);
+        this.resend(item);
+      }, delay);
+      this.resends.set(timer, item);
+      return;
+    }
+    item.reject(new SwarmClientError(frame.code, frame.message));
   }
 
   /** The socket ended: settle what was in flight, then reconnect or stop, as the close code says. */
@@ -389,13 +462,19 @@ export class SwarmClient<L extends EventList = EventList> {
     this.socket = undefined;
     this.welcome = undefined;
     this.stopTimers();
-    for (const [id, pending] of this.pending) {
-      clearTimeout(pending.timer);
-      pending.reject(
-        new SwarmClientError(ClientErrorCode.OutcomeUnknown, `connection lost (${code}) before the answer`),
-      );
+    const resent: Outgoing[] = [];
+    for (const [id, { item, timer }] of this.pending) {
+      clearTimeout(timer);
       this.pending.delete(id);
+      if (this.mayResend(item)) resent.push(item);
+      else {
+        item.reject(
+          new SwarmClientError(ClientErrorCode.OutcomeUnknown, `connection lost (${code}) before the answer`),
+        );
+      }
     }
+    // In the order they were first sent, ahead of what was queued while they were in flight.
+    this.queue = [...resent, ...this.queue];
     for (const room of this.rooms.values()) room.disconnected();
     if (this.stateValue.status === 'closed') return;
     const close = { code, reason };
@@ -500,11 +579,16 @@ export class SwarmClient<L extends EventList = EventList> {
     clearTimeout(this.dialTimer);
     this.setState({ status: 'closed', code, reason, byApp });
     const error = new SwarmClientError(ClientErrorCode.Closed, reason);
-    for (const [id, pending] of this.pending) {
-      clearTimeout(pending.timer);
-      pending.reject(new SwarmClientError(ClientErrorCode.OutcomeUnknown, `${reason} before the answer`));
+    for (const [id, { item, timer }] of this.pending) {
+      clearTimeout(timer);
+      item.reject(new SwarmClientError(ClientErrorCode.OutcomeUnknown, `${reason} before the answer`));
       this.pending.delete(id);
     }
+    for (const [timer, item] of this.resends) {
+      clearTimeout(timer);
+      item.reject(new SwarmClientError(ClientErrorCode.OutcomeUnknown, `${reason} before the resend`));
+    }
+    this.resends.clear();
     this.dropQueued(() => true, reason);
     for (const room of this.rooms.values()) room.close(error);
     this.rooms.clear();
@@ -517,5 +601,24 @@ export class SwarmClient<L extends EventList = EventList> {
   private setState(state: ClientState): void {
     this.stateValue = state;
     this.states.emit(state);
+  }
+}
+
+/** 16 random bytes, base64url: a client instance id nobody can guess (`?client=`, 16-64 characters). */
+function randomInstance(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The URL with `client=<instance>` added; left as it is when it does not parse (the dial reports that). */
+function withInstance(url: string, instance: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.searchParams.set('client', instance);
+    return parsed.toString();
+  } catch {
+    return url;
   }
 }

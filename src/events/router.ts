@@ -17,6 +17,7 @@ import type {
   RoomStateApi,
   Scope,
 } from './event-definition';
+import { idempotencyKey, MAX_KEPT_ANSWER_BYTES } from './idempotency';
 import type { EventRegistry } from './registry';
 
 /** A frame as a codec hands it over: not yet validated against any schema. */
@@ -35,6 +36,8 @@ export interface RouterObserver {
   failed?(type: string, code: ErrorCode): void;
   /** This node published an event to the cluster (room or cluster scope), as `type`. */
   published?(type: string, scope: Scope): void;
+  /** A room event of `type` was a repeat of one already stored under its `id`: not stored again. */
+  repeated?(type: string): void;
 }
 
 export interface RouterDeps {
@@ -46,7 +49,24 @@ export interface RouterDeps {
   readonly log: Logger;
   readonly authorize?: Authorizer;
   readonly observer?: RouterObserver;
+  /** IDEMPOTENCY_WINDOW_MS: how long a room event's client `id` is remembered; 0 or absent: not at all. */
+  readonly idempotencyWindowMs?: number;
 }
+
+/** An idempotent append as the router asks for it: the key, and the answer to keep once known. */
+interface Once {
+  readonly key: string;
+  readonly windowMs: number;
+  /** The ack's answer when the handler gave one (ctx.reply) before the append. */
+  readonly held: () => { answer: unknown } | undefined;
+}
+
+/** What running an event came to, as the socket path needs it. */
+type RunResult = EmitResult & {
+  appended?: RoomEvent;
+  /** A repeat of an event appended under the same key: nothing was appended now. */
+  repeat?: { readonly answer?: string };
+};
 
 /** How many issues of a failed schema check the error message lists. */
 const MAX_ISSUES = 3;
@@ -156,11 +176,20 @@ export class Router {
       id: frame.id,
       from: { node: this.deps.node, conn: conn.id, user: conn.identity.user },
     };
+    const stream = definition.stream === undefined ? DEFAULT_STREAM : definition.stream;
+    const windowMs = this.deps.idempotencyWindowMs ?? 0;
     let replied = false;
+    let held: { answer: unknown } | undefined;
+    const once: Once | undefined =
+      frame.id !== undefined && definition.scope === 'room' && stream !== null && windowMs > 0
+        ? { key: idempotencyKey(conn, frame.id), windowMs, held: () => held }
+        : undefined;
     const reply = (answer: unknown) => {
       if (replied) return;
       replied = true;
-      if (frame.id !== undefined) conn.ack(frame.id, answer);
+      // An idempotent event's ack waits for the append: a repeat is answered as the first was.
+      if (once) held = { answer };
+      else if (frame.id !== undefined) conn.ack(frame.id, answer);
     };
     if (frame.durable && (definition.scope !== 'room' || definition.stream === null)) {
       throw new SwarmError(
@@ -174,7 +203,24 @@ export class Router {
         'this node has no database (STORAGE=none): nothing can be acknowledged as durable',
       );
     }
-    const result = await this.run(definition, event, { kind: 'socket', conn }, conn, reply);
+    const result = await this.run(definition, event, { kind: 'socket', conn }, conn, reply, once);
+    if (result.repeat) {
+      const offset = result.position?.offset ?? 0;
+      if (frame.durable && stream !== null) {
+        await this.durableWait!({
+          type: definition.type,
+          room: room!,
+          data: null,
+          from: event.from,
+          stream,
+          offset,
+          epoch: result.position?.epoch ?? '',
+        });
+      }
+      if (result.repeat.answer !== undefined) return JSON.parse(result.repeat.answer) as unknown;
+      return held ? held.answer : { offset };
+    }
+    if (held) return held.answer;
     if (replied) return NO_ACK;
     if (definition.scope === 'local') return result.answer ?? {};
     if (frame.durable && result.appended) await this.durableWait!(result.appended);
@@ -197,21 +243,39 @@ export class Router {
     origin: Origin,
     conn: Connection | undefined,
     reply: (answer: unknown) => void,
-  ): Promise<EmitResult & { appended?: RoomEvent }> {
+    once?: Once,
+  ): Promise<RunResult> {
     switch (definition.scope) {
       case 'local':
         return { answer: await this.invoke(definition, event, origin, conn, reply) };
       case 'room': {
         const result = await this.invoke(definition, event, origin, conn, reply);
-        const published = await this.deps.backend.bus.publishRoom(
-          {
-            type: definition.publishAs ?? definition.type,
-            room: event.room!,
-            data: result === undefined ? event.data : result,
-            from: event.from,
-          },
-          definition.stream === undefined ? DEFAULT_STREAM : definition.stream,
-        );
+        const outgoing: RoomEvent = {
+          type: definition.publishAs ?? definition.type,
+          room: event.room!,
+          data: result === undefined ? event.data : result,
+          from: event.from,
+        };
+        const stream = definition.stream === undefined ? DEFAULT_STREAM : definition.stream;
+        let published: RoomEvent;
+        if (once && stream !== null) {
+          const answer = keptAnswer(once.held());
+          const outcome = await this.deps.backend.bus.appendOnce(outgoing, stream, {
+            key: once.key,
+            windowMs: once.windowMs,
+            ...(answer === undefined ? {} : { answer }),
+          });
+          if (outcome.repeat) {
+            this.deps.observer?.repeated?.(definition.type);
+            return {
+              position: outcome.position,
+              repeat: outcome.answer === undefined ? {} : { answer: outcome.answer },
+            };
+          }
+          published = outcome.event;
+        } else {
+          published = await this.deps.backend.bus.publishRoom(outgoing, stream);
+        }
         this.deps.observer?.published?.(published.type, 'room');
         this.deps.hub.receive(published);
         if (published.offset === undefined) return {};
@@ -270,6 +334,13 @@ export class Router {
       },
     };
   }
+}
+
+/** The answer to keep with an idempotent append, as JSON, unless there is none or it is too big to keep. */
+function keptAnswer(held: { answer: unknown } | undefined): string | undefined {
+  if (held === undefined || held.answer === undefined) return undefined;
+  const json = JSON.stringify(held.answer);
+  return Buffer.byteLength(json) <= MAX_KEPT_ANSWER_BYTES ? json : undefined;
 }
 
 /** Marks an answer already sent through ctx.reply. */

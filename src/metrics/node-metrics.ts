@@ -64,6 +64,7 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
   private readonly eventsIn: Counter<'type' | 'scope' | 'source'>;
   private readonly eventsOut: Counter<'type' | 'scope'>;
   private readonly eventsFailed: Counter<'type' | 'code'>;
+  private readonly eventsRepeated: Counter<'type'>;
   private readonly deliveries: Counter<'type'>;
   private readonly connectionsOpened: Counter<'protocol'>;
   private readonly gaps: Counter<'stream'>;
@@ -146,6 +147,12 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
       name: 'swarmcast_events_failed_total',
       help: 'Client frames answered with an error, by event type and error code',
       labelNames: ['type', 'code'],
+      registers,
+    });
+    this.eventsRepeated = new Counter({
+      name: 'swarmcast_events_repeated_total',
+      help: 'Room events sent again with an id already stored within IDEMPOTENCY_WINDOW_MS: answered, not stored again',
+      labelNames: ['type'],
       registers,
     });
     this.deliveries = new Counter({
@@ -305,6 +312,10 @@ export class NodeMetrics implements RouterObserver, HubMetrics {
   failed(type: string, code: ErrorCode): void {
     // Frames name any type they like; only declared types become label values.
     this.eventsFailed.inc({ type: this.source.isDeclared(type) ? type : 'unknown', code });
+  }
+
+  repeated(type: string): void {
+    this.eventsRepeated.inc({ type });
   }
 
   published(type: string, scope: Scope): void {

@@ -37,6 +37,8 @@ export class JsonConnection implements Connection {
     private readonly limits: ConnectionLimits,
     /** The socket under `socket`: its writes are held to the end of each tick (write-batch.ts). */
     private readonly transport: Duplex,
+    /** `?client=` of the upgrade (src/events/idempotency.ts). */
+    readonly client?: string,
   ) {}
 
   /** Starts reading frames; call once the connection is registered. */

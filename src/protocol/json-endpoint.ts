@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../errors';
+import { CLIENT_INSTANCE } from '../events/idempotency';
 import type { Extension, Host } from '../host';
 import { refuseUpgrade } from '../http/respond';
 import { selectProtocol } from '../http/token-source';
@@ -50,6 +51,10 @@ export class JsonEndpoint implements Extension {
     head: Buffer,
     url: URL,
   ): Promise<void> {
+    const client = url.searchParams.get('client') ?? undefined;
+    if (client !== undefined && !CLIENT_INSTANCE.test(client)) {
+      return refuseUpgrade(socket, 400, '"client" must be 16-64 of A-Z a-z 0-9 _ -');
+    }
     const decision = await host.authenticate(req, url, undefined);
     if (!decision.ok) return refuseUpgrade(socket, decision.status, decision.message);
     this.sockets?.handleUpgrade(req, socket, head, (ws) => {
@@ -63,6 +68,7 @@ export class JsonEndpoint implements Extension {
           maxSendBufferBytes: host.config.limits.maxSendBufferBytes,
         },
         socket,
+        client,
       );
       host.register(conn, ws);
       ws.on('close', () => host.track(host.disconnect(conn, conn.settled())));

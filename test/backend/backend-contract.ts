@@ -163,6 +163,90 @@ export function backendContract(fixture: BackendFixture): void {
       });
     });
 
+    describe('idempotent appends', () => {
+      const WINDOW_MS = 60_000;
+
+      it('stores an event appended twice under one key once, and answers the repeat with the first position and answer', async () => {
+        const { a, b, room, heard } = await senderAndSubscriber();
+        const first = await a.bus.appendOnce(event(room, 1), STREAM, {
+          key: 'k1',
+          windowMs: WINDOW_MS,
+          answer: '{"ok":true}',
+        });
+        assert.equal(first.repeat, false);
+        if (first.repeat) return;
+        // Through another node, as a client that reconnected elsewhere resends it.
+        const again = await b.bus.appendOnce(event(room, 1), STREAM, { key: 'k1', windowMs: WINDOW_MS });
+        assert.deepEqual(again, {
+          repeat: true,
+          position: { offset: first.event.offset, epoch: first.event.epoch },
+          answer: '{"ok":true}',
+        });
+        const other = await a.bus.appendOnce(event(room, 2), STREAM, { key: 'k2', windowMs: WINDOW_MS });
+        assert.equal(other.repeat, false);
+        assert.equal(other.repeat === false && other.event.offset, first.event.offset + 1);
+        const bare = await b.bus.appendOnce(event(room, 2), STREAM, { key: 'k2', windowMs: WINDOW_MS });
+        assert.deepEqual(bare, { repeat: true, position: { offset: 2, epoch: first.event.epoch } });
+        await waitFor(() => heard.rooms.length === 2, 'the two events on node b');
+        assert.deepEqual(
+          heard.rooms.map((e) => e.data),
+          [1, 2],
+        );
+        const read = await b.history.read(room, STREAM, 0);
+        assert.deepEqual(
+          read.events.map((e) => e.data),
+          [1, 2],
+          'each event stored once',
+        );
+      });
+
+      it('stores one event when two nodes append under one key at the same time', async () => {
+        const [a, b] = await nodes('a', 'b');
+        a!.bus.listen(new Heard());
+        b!.bus.listen(new Heard());
+        const room = uniquePrefix('race');
+        const once = { key: 'same', windowMs: WINDOW_MS };
+        const outcomes = await Promise.all([
+          a!.bus.appendOnce(event(room, 'x'), STREAM, once),
+          b!.bus.appendOnce(event(room, 'x'), STREAM, once),
+        ]);
+        const appended = outcomes.flatMap((o) => (o.repeat ? [] : [o.event]));
+        const repeats = outcomes.flatMap((o) => (o.repeat ? [o.position] : []));
+        assert.equal(appended.length, 1, 'one of them appended');
+        assert.deepEqual(repeats, [{ offset: appended[0]!.offset, epoch: appended[0]!.epoch }]);
+        assert.deepEqual(await a!.history.head(room, STREAM), repeats[0]);
+      });
+
+      it('takes an append under a key past its window for a new event', async () => {
+        const [a] = await nodes('a');
+        a!.bus.listen(new Heard());
+        const room = uniquePrefix('window');
+        const windowMs = 1000;
+        const sentAt = Date.now();
+        const first = await a!.bus.appendOnce(event(room, 1), STREAM, { key: 'k', windowMs });
+        const within = await a!.bus.appendOnce(event(room, 1), STREAM, { key: 'k', windowMs });
+        assert.equal(first.repeat, false);
+        assert.equal(within.repeat, true);
+        await waitFor(() => Date.now() > sentAt + windowMs + 20, 'the window to pass');
+        const later = await a!.bus.appendOnce(event(room, 1), STREAM, { key: 'k', windowMs });
+        assert.equal(later.repeat, false);
+        assert.equal(later.repeat === false && later.event.offset, 2);
+      });
+
+      it('forgets the keys of a stream that was lost: a repeat under the new epoch is a new event', async () => {
+        const [a] = await nodes('a');
+        a!.bus.listen(new Heard());
+        const room = uniquePrefix('lost-ids');
+        const first = await a!.bus.appendOnce(event(room, 1), STREAM, { key: 'k', windowMs: WINDOW_MS });
+        await deployment.lose(room, STREAM);
+        const after = await a!.bus.appendOnce(event(room, 1), STREAM, { key: 'k', windowMs: WINDOW_MS });
+        assert.equal(after.repeat, false);
+        if (first.repeat || after.repeat) return;
+        assert.equal(after.event.offset, 1);
+        assert.notEqual(after.event.epoch, first.event.epoch);
+      });
+    });
+
     describe('history', () => {
       it('has offset 0 and the empty epoch for a stream never written', async () => {
         const [a] = await nodes('a');

@@ -37,6 +37,8 @@ describe('cold rooms leave Redis', () => {
       DATABASE_URL: await postgres.database(),
       PERSIST_DELAY_MS: '30',
       ROOM_IDLE_MS: String(idleMs),
+      // The clients' ids are remembered this long, and a room leaves Redis only after.
+      IDEMPOTENCY_WINDOW_MS: String(idleMs),
     };
     const extensions = () => [new StorageExtension(), new YjsExtension()];
     nodes = await startRedisNodes(1, redis.url, { env, extensions: extensions() });

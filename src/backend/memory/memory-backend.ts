@@ -1,6 +1,8 @@
 import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../../events/event';
 import type { AwarenessStore } from '../awareness-store';
 import type {
+  AppendOnce,
+  AppendOutcome,
   Backend,
   BackendStatus,
   Bus,
@@ -36,6 +38,12 @@ class MemoryBus implements Bus {
     const published = stream ? this.shared.append(event, stream) : event;
     this.shared.publishRoom(this.node, published);
     return published;
+  }
+
+  async appendOnce(event: RoomEvent, stream: StreamName, once: AppendOnce): Promise<AppendOutcome> {
+    const outcome = this.shared.appendOnce(event, stream, once);
+    if (!outcome.repeat) this.shared.publishRoom(this.node, outcome.event);
+    return outcome;
   }
 
   async publishCluster(event: Event): Promise<void> {

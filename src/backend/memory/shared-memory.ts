@@ -1,14 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../../events/event';
 import type { AwarenessEntry } from '../awareness-store';
-import type { BusListener, Member, NodeInfo } from '../backend';
+import type { AppendOnce, AppendOutcome, BusListener, Member, NodeInfo } from '../backend';
 import { DOCUMENT_STREAM, type DocumentSnapshot } from '../document-store';
 import type { RevocationRecord } from '../revocation-store';
+
+/** A remembered idempotent append: where it went, its kept answer, and until when a repeat is one. */
+interface IdEntry {
+  readonly offset: number;
+  readonly epoch: string;
+  readonly answer?: string;
+  readonly until: number;
+}
 
 interface StreamLog {
   epoch: string;
   offset: number;
   events: StoredEvent[];
+  /** Idempotency keys of recent appends, oldest first (as the Redis `ids` hash and `ids:at` set). */
+  ids: Map<string, IdEntry>;
 }
 
 /**
@@ -40,7 +50,7 @@ export class SharedMemory {
     const key = `${stream}\u0000${room}`;
     let log = this.streams.get(key);
     if (!log) {
-      log = { epoch: randomUUID(), offset: 0, events: [] };
+      log = { epoch: randomUUID(), offset: 0, events: [], ids: new Map() };
       this.streams.set(key, log);
     }
     return log;
@@ -66,6 +76,37 @@ export class SharedMemory {
       log.events.splice(0, log.events.length - this.historyLimit);
     }
     return stored;
+  }
+
+  /**
+   * Appends unless `once.key` was appended within its window in this epoch, as the Redis
+   * append script does. Keys are dropped oldest first once past their window, so the map
+   * holds at most the keys of one window.
+   */
+  appendOnce(event: RoomEvent, stream: StreamName, once: AppendOnce): AppendOutcome {
+    const log = this.stream(event.room, stream);
+    const now = Date.now();
+    for (const [key, entry] of log.ids) {
+      if (entry.until > now) break;
+      log.ids.delete(key);
+    }
+    const seen = log.ids.get(once.key);
+    if (seen && seen.until > now && seen.epoch === log.epoch) {
+      const position = { offset: seen.offset, epoch: seen.epoch };
+      return seen.answer === undefined
+        ? { repeat: true, position }
+        : { repeat: true, position, answer: seen.answer };
+    }
+    const stored = this.append(event, stream);
+    // Re-inserted, not updated: the map stays in the order the keys expire.
+    log.ids.delete(once.key);
+    log.ids.set(once.key, {
+      offset: stored.offset,
+      epoch: stored.epoch,
+      until: now + once.windowMs,
+      ...(once.answer === undefined ? {} : { answer: once.answer }),
+    });
+    return { repeat: false, event: stored };
   }
 
   /** Drops the stream's entries up to `offset`, as compaction does. */

@@ -39,6 +39,19 @@ export class RedisKeys {
     return `${this.prefix}:room:${this.tag(room)}:${stream}:epoch`;
   }
 
+  /**
+   * Hash idempotency key -> `<offset> <epoch> <answer JSON>`: the recent appends to a room
+   * stream that came with a client `id` (docs/redis.md, "Idempotent appends").
+   */
+  ids(room: string, stream: string): string {
+    return `${this.prefix}:room:${this.tag(room)}:${stream}:ids`;
+  }
+
+  /** Sorted set idempotency key -> Unix ms until which a repeat of it is one: the `ids` hash's expiry. */
+  idsUntil(room: string, stream: string): string {
+    return `${this.prefix}:room:${this.tag(room)}:${stream}:ids:until`;
+  }
+
   /** Hash conn -> JSON member. */
   members(room: string): string {
     return `${this.prefix}:room:${this.tag(room)}:members`;

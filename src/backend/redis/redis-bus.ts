@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Event, RoomEvent, StoredEvent, StreamName } from '../../events/event';
-import type { Bus, BusListener } from '../backend';
+import type { AppendOnce, AppendOutcome, Bus, BusListener } from '../backend';
 import { DOCUMENT_STREAM } from '../document-store';
 import { decodeEnvelope, encodeEnvelope } from '../envelope';
 import type { RedisKeys } from './keys';
 import type { RedisCalls } from './redis-calls';
-import { appendPublish, type ScriptedRedis } from './scripts';
+import { APPEND_KEYS, type AppendReply, appendPublish, type ScriptedRedis } from './scripts';
 import type { Subscriber } from './subscriber';
 
 /**
@@ -16,7 +16,11 @@ const WAIT_TIMEOUT_MS = 1000;
 
 /** The append script and its WAIT, as one pipeline on the connection of the room's shard. */
 interface AppendPipeline {
-  eval(script: string, keys: 3, ...args: Parameters<ScriptedRedis['swarmAppendPublish']>): AppendPipeline;
+  eval(
+    script: string,
+    keys: typeof APPEND_KEYS,
+    ...args: Parameters<ScriptedRedis['swarmAppendPublish']>
+  ): AppendPipeline;
   wait(replicas: number, timeoutMs: number): AppendPipeline;
   exec(): Promise<Array<[Error | null, unknown]> | null>;
 }
@@ -60,11 +64,25 @@ export class RedisBus implements Bus {
   publishRoom(event: RoomEvent, stream: null): Promise<RoomEvent>;
   publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent>;
   async publishRoom(event: RoomEvent, stream: StreamName | null): Promise<RoomEvent | StoredEvent> {
-    const channel = this.keys.roomChannel(event.room);
     if (stream === null) {
+      const channel = this.keys.roomChannel(event.room);
       await this.calls.run('publish', () => this.publish(channel, encodeEnvelope(event)));
       return event;
     }
+    const outcome = await this.append(event, stream, undefined);
+    if (outcome.repeat) throw new Error('an append without a key was taken for a repeat');
+    return outcome.event;
+  }
+
+  appendOnce(event: RoomEvent, stream: StreamName, once: AppendOnce): Promise<AppendOutcome> {
+    return this.append(event, stream, once);
+  }
+
+  private async append(
+    event: RoomEvent,
+    stream: StreamName,
+    once: AppendOnce | undefined,
+  ): Promise<AppendOutcome> {
     const envelope = encodeEnvelope({ ...event, stream });
     const headerLength = envelope.readUInt32BE(0);
     // The script appends offset and epoch to the header, so it gets the header open-ended.
@@ -77,32 +95,39 @@ export class RedisBus implements Bus {
       this.keys.log(event.room, stream),
       this.keys.seq(event.room, stream),
       this.keys.epoch(event.room, stream),
+      this.keys.ids(event.room, stream),
+      this.keys.idsUntil(event.room, stream),
       header,
       body,
       maxlen,
       this.freshEpoch(),
-      channel,
+      this.keys.roomChannel(event.room),
+      once?.key ?? '',
+      once?.answer ?? '',
+      once?.windowMs ?? 0,
     ];
-    const [offset, epoch] = await this.calls.run('publish', () =>
+    const reply = await this.calls.run('publish', () =>
       this.waitReplicas > 0 ? this.appendAndWait(args) : this.redis.swarmAppendPublish(...args),
     );
-    return { ...event, stream, offset: Number(offset), epoch: String(epoch) };
+    const position = { offset: Number(reply[0]), epoch: String(reply[1]) };
+    if (reply.length === 2) return { repeat: false, event: { ...event, stream, ...position } };
+    const answer = String(reply[3]);
+    return answer === '' ? { repeat: true, position } : { repeat: true, position, answer };
   }
 
   /**
    * The append, then WAIT on the same connection (WAIT cannot run inside a script): the
    * ack goes out only once `waitReplicas` replicas have the entry, so a failover that
    * promotes one of them keeps it. Fewer in time: the entry is on the master and may or
-   * may not survive, which is what `unavailable` tells the sender.
+   * may not survive, which is what `unavailable` tells the sender (and a resend with the
+   * same `id` finds it remembered, if it survived).
    */
-  private async appendAndWait(
-    args: Parameters<ScriptedRedis['swarmAppendPublish']>,
-  ): Promise<[number, string]> {
+  private async appendAndWait(args: Parameters<ScriptedRedis['swarmAppendPublish']>): Promise<AppendReply> {
     const pipeline = this.redis.pipeline() as unknown as AppendPipeline;
     // EVAL, not EVALSHA: ioredis does not load a missing script inside a pipeline, and a
     // promoted replica has none in its cache (scripts replicate as their effects).
     const results = await pipeline
-      .eval(this.appendScript, 3, ...args)
+      .eval(this.appendScript, APPEND_KEYS, ...args)
       .wait(this.waitReplicas, WAIT_TIMEOUT_MS)
       .exec();
     const [appended, waited] = results ?? [];
@@ -112,7 +137,7 @@ export class RedisBus implements Bus {
     if (Number(waited[1]) < this.waitReplicas) {
       throw new Error(`WAIT: ${waited[1]} of ${this.waitReplicas} replicas have the append`);
     }
-    return appended[1] as [number, string];
+    return appended[1] as AppendReply;
   }
 
   async publishCluster(event: Event): Promise<void> {

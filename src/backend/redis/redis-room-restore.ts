@@ -47,8 +47,11 @@ return 1
 /**
  * Remove a cold room, in one step, only if no node serves it and it is all copied.
  * KEYS: 1 members, 2 events seq, 3 events epoch, 4 yjs seq, 5 yjs epoch, 6 the copied
- * record, 7.. the room's other keys. ARGV: 1 the room channel, 2 'force' to remove it
- * even if not all copied (a delete). Returns 1 when removed.
+ * record, 7 the remembered ids, 8.. the room's other keys. ARGV: 1 the room channel, 2
+ * 'force' to remove it even if not all copied (a delete). Returns 1 when removed.
+ * A room that still remembers an id stays until the id's window has passed (the key's
+ * TTL), so that a client resending after a long outage is still answered with the first
+ * offset rather than stored again.
  * A node subscribes to the channel before it reads a room, so a room some node is
  * opening is never removed under it.
  */
@@ -58,6 +61,7 @@ if redis.call('PUBSUB', 'NUMSUB', ARGV[1])[2] > 0 then return 0 end
 local now = (redis.call('GET', KEYS[2]) or '0') .. '|' .. (redis.call('GET', KEYS[3]) or '') .. '|'
   .. (redis.call('GET', KEYS[4]) or '0') .. '|' .. (redis.call('GET', KEYS[5]) or '')
 if ARGV[2] ~= 'force' and now ~= (redis.call('GET', KEYS[6]) or '0||0|') then return 0 end
+if ARGV[2] ~= 'force' and redis.call('EXISTS', KEYS[7]) == 1 then return 0 end
 redis.call('DEL', unpack(KEYS))
 return 1
 `;
@@ -117,11 +121,13 @@ export class RedisRoomRestore implements RoomRestore {
       keys.seq(room, 'yjs'),
       keys.epoch(room, 'yjs'),
       `${keys.prefix}:room:${keys.tag(room)}:storage:copied`,
+      keys.ids(room, 'events'),
       keys.log(room, 'events'),
       keys.log(room, 'yjs'),
       keys.state(room),
       keys.yjsSnapshot(room),
       keys.awareness(room),
+      keys.idsUntil(room, 'events'),
       this.roomKey(room, 'loaded'),
     ];
     const removed = await this.backend.calls.run('write', () =>
