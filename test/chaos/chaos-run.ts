@@ -17,6 +17,12 @@ export interface ChaosOptions {
   /** The script each node runs (default `dist/src/main.js`). */
   readonly entry?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Runs on past `minutes` until every JSON room's acknowledged offsets reach this (at
+   * most 5 minutes more): the checker's own test needs the rooms past a given offset
+   * however loaded the machine is.
+   */
+  readonly untilOffset?: number;
   /** Milliseconds a writer waits at most between two sends (0-this, at random). */
   readonly writerPauseMs?: number;
   readonly log?: (line: string) => void;
@@ -99,6 +105,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const acked = writers.reduce((sum, w) => sum + w.acked.length, 0);
       log(`${Math.round((endAt - Date.now()) / 1000)} s left; ${acked} events acknowledged`);
     }
+    const reached = (offset: number) =>
+      JSON_ROOMS.every((room) =>
+        writers.some((w) => w.acked.some((a) => a.room === room && a.offset >= offset)),
+      );
+    if (options.untilOffset !== undefined) {
+      await waitFor(
+        () => reached(options.untilOffset!),
+        `every room past offset ${options.untilOffset}`,
+        300_000,
+      );
+    }
     log('stopping the faults');
     await schedule.stop();
     // Every fault restores what it broke; a node a crash took down may still be starting.
@@ -148,6 +165,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         `${writer.name}: ${writer.acked.length} acknowledged, ${writer.unknown.length} of unknown fate, failures ${failures}`,
       );
     }
+    for (const reader of readers)
+      for (const refusal of reader.refusals) log(`${reader.name}: not replayed: ${refusal}`);
     for (const id of result.storedTwiceIds) {
       const wid = id.slice(id.indexOf('|') + 1);
       const writer = writers.find((w) => wid.startsWith(`${w.name}:`));

@@ -29,7 +29,7 @@ describe('chaos run', { concurrency: false }, () => {
     const report = await runChaos({ minutes: 1, seed: 20, redis: 'single' });
     const faults = [...report.faults.values()].reduce((a, b) => a + b, 0);
     assert.ok(faults >= 10, `only ${faults} faults were injected:\n${report.table}`);
-    assert.ok(report.acknowledged > 500, report.table);
+    assert.ok(report.acknowledged > 200, report.table);
     assert.deepEqual(
       {
         lost: report.lost,
@@ -57,13 +57,16 @@ describe('chaos run', { concurrency: false }, () => {
       try {
         // No faults of the environment: every count the checker reports is the node's doing.
         const report = await runChaos({
-          minutes: 0.3,
+          // Until both rooms are past offset 700, however fast the machine writes: the fault
+          // at 500 done (a reorder needs the events after it), the one at 1500 far off.
+          minutes: 0.1,
+          untilOffset: 700,
           seed: 21,
           redis: 'single',
           faults: false,
           entry: FAULTY_ENTRY,
           env: { CHAOS_FAULT: mode, CHAOS_INJECTED_FILE: file },
-          writerPauseMs: 10,
+          writerPauseMs: 0,
         });
         const broken = injected(file);
         assert.ok(broken.size >= 1, `the faulty node broke nothing:\n${report.table}`);

@@ -52,7 +52,7 @@ export interface CheckResult {
   readonly storedTwice: number;
   /** Which writer ids those were (`room|wid`), to look up what their sends were answered. */
   readonly storedTwiceIds: readonly string[];
-  /** Ranges a resuming reader was told could not be replayed (history too short). */
+  /** Resumes the node answered `recovered: false` (or reset), though the history held the range. */
   readonly unrecovered: number;
   readonly readersNeverJoined: number;
   readonly passed: boolean;
@@ -120,6 +120,9 @@ export function check(input: CheckInput): CheckResult {
   if (outOfOrder.size > 0) failures.push(`${outOfOrder.size} events out of order`);
   if (storedTwice > 0) failures.push(`${storedTwice} events stored twice`);
   if (neverJoined > 0) failures.push(`${neverJoined} readers never joined`);
+  // A reader is away for seconds and the history holds thousands of events: a resume
+  // refused is the node failing to replay what it has, not the history running out.
+  if (unrecovered > 0) failures.push(`${unrecovered} resumes not replayed`);
   const unconverged = input.documents.filter((doc) => !doc.converged);
   if (unconverged.length > 0) failures.push(`${unconverged.length} documents did not converge`);
   for (const behind of input.databaseBehind) failures.push(`database: ${behind}`);
@@ -164,7 +167,7 @@ function formatTable(input: CheckInput, result: Omit<CheckResult, 'table'>): str
   rows.push(['duplicated', String(result.duplicated)]);
   rows.push(['out of order', String(result.outOfOrder)]);
   rows.push(['stored twice', String(result.storedTwice)]);
-  rows.push(['ranges not replayable (history too short)', String(result.unrecovered)]);
+  rows.push(['resumes not replayed (recovered: false)', String(result.unrecovered)]);
   for (const doc of input.documents) {
     const missing = doc.missingEdits > 0 ? `, ${doc.missingEdits} edits missing` : '';
     rows.push([

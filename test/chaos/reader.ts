@@ -33,6 +33,8 @@ export class Reader {
   baseline: number | undefined;
   /** Ranges (from, to] the node said it could not replay (`recovered: false` or a reset). */
   readonly unrecovered: Array<readonly [number, number]> = [];
+  /** Why each of `unrecovered` happened, for the run's log. */
+  readonly refusals: string[] = [];
   /** How many times it joined again with `since`. */
   resumes = 0;
   private last: number | undefined;
@@ -43,6 +45,8 @@ export class Reader {
   private away = false;
   private timer: NodeJS.Timeout | undefined;
   private joinCount = 0;
+  private sentSince: number | undefined;
+  private sentEpoch: string | undefined;
 
   constructor(
     readonly name: string,
@@ -96,6 +100,8 @@ export class Reader {
 
   private join(): void {
     const since = this.last;
+    this.sentSince = since;
+    this.sentEpoch = this.epoch;
     const id = `j${++this.joinCount}`;
     const data = since === undefined ? { room: this.room } : { room: this.room, since, epoch: this.epoch };
     this.socket?.send(JSON.stringify({ type: 'room.join', id, data }));
@@ -114,6 +120,7 @@ export class Reader {
         if (frame.id?.startsWith('j')) setTimeout(() => this.join(), 200);
         return;
       case 'room.reset':
+        this.refusals.push(`room.reset at ${this.last} to ${JSON.stringify(frame.data)}`);
         this.unrecovered.push([this.last ?? 0, frame.data?.offset ?? 0]);
         this.last = frame.data?.offset;
         this.epoch = frame.data?.epoch;
@@ -136,6 +143,8 @@ export class Reader {
     }
     this.resumes++;
     if (answer.recovered === false) {
+      const sent = `since ${this.sentSince} epoch ${this.sentEpoch}`;
+      this.refusals.push(`${sent} on ${this.urls[this.index % this.urls.length]}: ${JSON.stringify(answer)}`);
       this.unrecovered.push([this.last ?? 0, offset]);
       this.last = Math.max(this.last ?? 0, offset);
     }

@@ -11,10 +11,12 @@ export interface Acked {
 
 /**
  * A JSON writer on the client library: it sends `chat.message` events one after another,
- * each carrying an id of its own (`<writer>:<n>` in the text), and keeps every ack. A send
- * refused in a way that says it was not stored (`unavailable`, not connected) is sent
- * again with the same id until it is acknowledged, as a careful app does; if the first
- * try was stored after all, the checker sees the id at two offsets ("stored twice").
+ * each carrying an id of its own (`<writer>:<n>` in the text), and keeps every ack. The
+ * client library resends a send whose fate is unknown with the same frame id (idempotent
+ * publishing) for `resendForMs`; one still unknown after that is given up and not counted
+ * as acknowledged. A send refused as not stored (`not_joined`, `closed`) is sent again, as
+ * a new event with the same text, until acknowledged; if the first try was stored after
+ * all, the checker sees the text at two offsets ("stored twice").
  */
 export class Writer {
   readonly acked: Acked[] = [];
@@ -22,7 +24,7 @@ export class Writer {
   readonly failures = new Map<string, number>();
   /** The error codes each id's failed sends got, in order (for ids that failed at all). */
   readonly answers = new Map<string, string[]>();
-  /** Ids whose send may have been stored (`outcome_unknown`, `timeout`) and were not sent again. */
+  /** Ids whose send may have been stored (`outcome_unknown`, `timeout`) after the library's resends: given up. */
   readonly unknown: string[] = [];
   private readonly client: SwarmClient<EventList>;
   private readonly room: Room<EventList>;
@@ -35,12 +37,6 @@ export class Writer {
     urls: readonly string[],
     private readonly random: Random,
     private readonly pauseMs: number,
-    /**
-     * Whether a send whose fate is unknown is sent again with the same id. Without
-     * idempotent publishing a repeat may be stored twice, so by default it is not: the
-     * event is then not counted as acknowledged (the checker requires acknowledged ones).
-     */
-    private readonly resendUnknown = false,
   ) {
     this.client = connect({
       urls,
@@ -88,7 +84,7 @@ export class Writer {
         const code = err instanceof SwarmClientError ? err.code : 'other';
         this.failures.set(code, (this.failures.get(code) ?? 0) + 1);
         this.answers.set(wid, [...(this.answers.get(wid) ?? []), code]);
-        if (err instanceof SwarmClientError && err.mayHaveBeenStored && !this.resendUnknown) {
+        if (err instanceof SwarmClientError && err.mayHaveBeenStored) {
           this.unknown.push(wid);
           return;
         }
