@@ -4,7 +4,7 @@ import { type CheckResult, check, type DocumentRecord } from './checker';
 import { contentOf, destroyProvider, Editor, openProvider } from './editors';
 import { FaultSchedule } from './faults';
 import { Random } from './random';
-import { Reader, type ReaderKind } from './reader';
+import { Reader, type ReaderKind, type Received } from './reader';
 import { ChaosStack, type RedisMode } from './stack';
 import { Writer } from './writer';
 
@@ -55,6 +55,7 @@ const SETTLE_MS = 60_000;
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {});
+  const started = Date.now();
   const random = new Random(options.seed);
   const stack = await ChaosStack.start({
     redis: options.redis,
@@ -165,6 +166,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         `${writer.name}: ${writer.acked.length} acknowledged, ${writer.unknown.length} of unknown fate, failures ${failures}`,
       );
     }
+    for (const reader of readers) logRepeats(reader, started, log);
     for (const reader of readers)
       for (const refusal of reader.refusals) log(`${reader.name}: not replayed: ${refusal}`);
     for (const id of result.storedTwiceIds) {
@@ -270,4 +272,28 @@ async function checkDatabase(
     SETTLE_MS,
   ).catch(() => {});
   return last;
+}
+
+/**
+ * For a reader that received some offset twice: how many, the range, when (seconds into
+ * the run, to match the fault log), on which node, and whether the second copy was the
+ * same event (a redelivery) or another one (an offset used twice).
+ */
+function logRepeats(reader: Reader, started: number, log: (line: string) => void): void {
+  const first = new Map<number, Received>();
+  const repeats: Array<{ offset: number; a: Received; b: Received }> = [];
+  for (const received of reader.received) {
+    const earlier = first.get(received.offset);
+    if (earlier) repeats.push({ offset: received.offset, a: earlier, b: received });
+    else first.set(received.offset, received);
+  }
+  if (repeats.length === 0) return;
+  const secs = (at: number) => ((at - started) / 1000).toFixed(1);
+  const other = repeats.filter((r) => r.a.text !== r.b.text).length;
+  const offsets = repeats.map((r) => r.offset);
+  log(
+    `${reader.name}: ${repeats.length} offsets received twice (${Math.min(...offsets)}-${Math.max(...offsets)}), ` +
+      `first copies at ${secs(repeats[0]!.a.at)}-${secs(repeats.at(-1)!.a.at)} s, second at ${secs(repeats[0]!.b.at)}-${secs(repeats.at(-1)!.b.at)} s; ` +
+      `${other} of them another event's text; ${reader.resumes} resumes`,
+  );
 }

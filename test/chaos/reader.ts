@@ -8,6 +8,8 @@ export type ReaderKind = 'stay' | 'rejoin' | 'slow';
 export interface Received {
   readonly offset: number;
   readonly text: string;
+  /** When it arrived (ms since the epoch), to match a problem with the fault log. */
+  readonly at: number;
 }
 
 interface Frame {
@@ -127,7 +129,7 @@ export class Reader {
         return;
       case 'chat.message':
         if (frame.room !== this.room || frame.offset === undefined) return;
-        this.received.push({ offset: frame.offset, text: frame.data?.text ?? '' });
+        this.received.push({ offset: frame.offset, text: frame.data?.text ?? '', at: Date.now() });
         this.last = Math.max(this.last ?? 0, frame.offset);
         return;
     }
