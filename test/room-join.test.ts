@@ -57,4 +57,24 @@ describe('room.join', () => {
     const got = await client.next((f) => f.type === 'chat.message', 'own message delivered');
     assert.equal(got.offset, ack.offset);
   });
+
+  it('recovers a caught-up member that joins again with since and an empty epoch, as one behind it', async () => {
+    const writer = await JsonClient.connect(eventsUrl(node));
+    clients.push(writer);
+    await writer.join('epoch-1');
+    const { offset } = (await writer.request('chat.message', { room: 'epoch-1', data: { text: 'one' } })) as {
+      offset: number;
+    };
+    const caughtUp = await JsonClient.connect(eventsUrl(node));
+    const behind = await JsonClient.connect(eventsUrl(node));
+    clients.push(caughtUp, behind);
+    const answers = [
+      await caughtUp.join('epoch-1', { since: offset, epoch: '' }),
+      await behind.join('epoch-1', { since: offset - 1, epoch: '' }),
+    ];
+    assert.deepEqual(
+      answers.map((answer) => answer.recovered),
+      [true, true],
+    );
+  });
 });

@@ -73,7 +73,11 @@ async function readMissed(
 ): Promise<{ replay: RoomEvent[]; recovered: boolean }> {
   const upTo = position.offset;
   if (since > upTo) return { replay: [], recovered: false };
-  if (since === upTo) return { replay: [], recovered: epoch === undefined || epoch === position.epoch };
+  // An empty epoch is no epoch, as for a read (history-reach.ts): a room's first join
+  // answers `epoch: ""` before anything is appended, and a client may send that back.
+  if (since === upTo) {
+    return { replay: [], recovered: epoch === undefined || epoch === '' || epoch === position.epoch };
+  }
   const read = await node.backend.history.read(room, DEFAULT_STREAM, since, epoch, upTo - since);
   if (!read.complete) return { replay: [], recovered: false };
   return { replay: read.events.filter((e) => (e.offset ?? 0) <= upTo), recovered: true };
