@@ -167,6 +167,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       );
     }
     for (const reader of readers) logRepeats(reader, started, log);
+    const afterLeaving = readers.reduce((sum, r) => sum + r.afterLeaving, 0);
+    if (afterLeaving > 0) log(`${afterLeaving} frames arrived on sockets the readers had left (not counted)`);
     for (const reader of readers)
       for (const refusal of reader.refusals) log(`${reader.name}: not replayed: ${refusal}`);
     for (const id of result.storedTwiceIds) {

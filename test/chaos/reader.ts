@@ -37,6 +37,8 @@ export class Reader {
   readonly unrecovered: Array<readonly [number, number]> = [];
   /** Why each of `unrecovered` happened, for the run's log. */
   readonly refusals: string[] = [];
+  /** Frames that arrived on a socket after this reader left it (not counted as received). */
+  afterLeaving = 0;
   /** How many times it joined again with `since`. */
   resumes = 0;
   private last: number | undefined;
@@ -91,7 +93,15 @@ export class Reader {
     if (!this.running) return;
     const socket = new WebSocket(`${this.urls[this.index % this.urls.length]}`);
     this.socket = socket;
-    socket.on('message', (raw) => this.onFrame(JSON.parse(raw.toString()) as Frame));
+    socket.on('message', (raw) => {
+      // A socket this reader has left (closing, or replaced) is not its connection any more:
+      // what still arrives on it, the node sent before it read the close.
+      if (this.socket !== socket || this.away) {
+        this.afterLeaving++;
+        return;
+      }
+      this.onFrame(JSON.parse(raw.toString()) as Frame);
+    });
     socket.on('error', () => {});
     socket.on('close', () => {
       if (this.socket !== socket || !this.running || this.away) return;
