@@ -17,12 +17,19 @@ export interface NodeProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Starts a node process on port 0 with `env` added, and waits until it listens. */
-export async function spawnNode(env: Record<string, string> = {}, timeoutMs = 15_000): Promise<NodeProcess> {
+/**
+ * Starts a node process on port 0 with `env` added, and waits until it listens. `entry`
+ * is the script it runs: `dist/src/main.js`, or a test-only entry that wraps it.
+ */
+export async function spawnNode(
+  env: Record<string, string> = {},
+  timeoutMs = 15_000,
+  entry = MAIN,
+): Promise<NodeProcess> {
   // An embedded node keeps a file under DATA_DIR: each process gets its own, so no test
   // sees rooms another one left behind.
   const dataDir = env.DATA_DIR ? undefined : mkdtempSync(path.join(tmpdir(), 'swarmcast-data-'));
-  const proc = spawn(process.execPath, [MAIN], {
+  const proc = spawn(process.execPath, [entry], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

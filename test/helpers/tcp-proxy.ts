@@ -12,6 +12,13 @@ export class TcpProxy {
   private targets: number[] = [];
   private next = 0;
   private readonly open = new Set<net.Socket>();
+  /** Added to every chunk's trip, each way; order is kept. */
+  private delayMs = 0;
+  /** While true, bytes wait in the proxy (a stalled link: open, silent). */
+  private stalled = false;
+  /** While true, new connections are cut as they come (a link that is down). */
+  private refusing = false;
+  private readonly pumps = new Set<() => void>();
   /** How many connections each target port was handed. */
   readonly handed = new Map<number, number>();
 
@@ -50,6 +57,30 @@ export class TcpProxy {
     for (const socket of this.open) socket.destroy();
   }
 
+  /** Delays every chunk by `ms` each way from now on (0: no delay); what waits keeps its order. */
+  slow(ms: number): void {
+    this.delayMs = ms;
+  }
+
+  /** Holds every byte in the proxy until `resume()`: the sockets stay open, nothing flows. */
+  stall(): void {
+    this.stalled = true;
+  }
+
+  /** Ends a `stall()` or `down()` and removes any delay: what waited goes on in order. */
+  resume(): void {
+    this.stalled = false;
+    this.refusing = false;
+    this.delayMs = 0;
+    for (const pump of this.pumps) pump();
+  }
+
+  /** Cuts every connection and cuts new ones as they arrive, until `resume()`. */
+  down(): void {
+    this.refusing = true;
+    this.cutAll();
+  }
+
   /** Stops accepting and cuts every proxied connection. */
   async close(): Promise<void> {
     for (const socket of this.open) socket.destroy();
@@ -58,6 +89,10 @@ export class TcpProxy {
 
   private accept(client: net.Socket): void {
     this.track(client);
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
     client.pause();
     client.on('error', () => client.destroy());
     this.connect(client, this.targets.length);
@@ -81,12 +116,46 @@ export class TcpProxy {
     upstream.once('connect', () => {
       connected = true;
       this.handed.set(port, (this.handed.get(port) ?? 0) + 1);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      this.forward(client, upstream);
+      this.forward(upstream, client);
       client.resume();
       // Either side going away takes the other with it, as when a task's container stops.
       upstream.on('close', () => client.destroy());
       client.on('close', () => upstream.destroy());
+    });
+  }
+
+  /**
+   * Copies `from` to `to` through a queue, so that a delay or a stall can hold bytes
+   * without reordering them. With neither, a chunk is written at once, as `pipe` would.
+   */
+  private forward(from: net.Socket, to: net.Socket): void {
+    const queue: { chunk: Buffer; at: number }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const pump = () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      while (queue.length > 0 && !this.stalled && !to.destroyed) {
+        const wait = queue[0]!.at - Date.now();
+        if (wait > 0) {
+          timer = setTimeout(pump, wait);
+          return;
+        }
+        to.write(queue.shift()!.chunk);
+      }
+    };
+    this.pumps.add(pump);
+    from.on('data', (chunk: Buffer) => {
+      if (queue.length === 0 && this.delayMs === 0 && !this.stalled) {
+        to.write(chunk);
+        return;
+      }
+      queue.push({ chunk, at: Date.now() + this.delayMs });
+      if (!timer) pump();
+    });
+    from.once('close', () => {
+      if (timer) clearTimeout(timer);
+      this.pumps.delete(pump);
     });
   }
 

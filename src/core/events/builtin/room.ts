@@ -33,31 +33,32 @@ export const roomJoin = defineEvent({
     }
     const alreadyMember = conn.rooms.has(room);
     const entry = alreadyMember ? undefined : await hub.enter(room, conn);
+    const member: Member = { conn: conn.id, user: conn.identity.user, node: ctx.node.id };
+    let answer: JoinAnswer;
+    let replay: RoomEvent[] = [];
     try {
-      const member: Member = { conn: conn.id, user: conn.identity.user, node: ctx.node.id };
       if (entry) await backend.members.add(room, member);
       const [members, state] = await Promise.all([backend.members.list(room), backend.state.all(room)]);
       const position = entry?.positions[DEFAULT_STREAM] ?? (await backend.history.head(room, DEFAULT_STREAM));
-      let replay: RoomEvent[] = [];
       let recovered: boolean | undefined;
       if (since !== undefined && entry) {
         ({ replay, recovered } = await readMissed(ctx.node, room, since, epoch, position));
       }
-      const answer: JoinAnswer = {
-        room,
-        members,
-        state,
-        offset: position.offset,
-        epoch: position.epoch,
-        recovered,
-      };
-      ctx.reply(answer);
-      entry?.release(replay);
-      if (entry) await ctx.emit('room.member.joined', { room, data: member });
+      answer = { room, members, state, offset: position.offset, epoch: position.epoch, recovered };
     } catch (err) {
       // Undo the half-done join; the original error is what the client must see.
       if (entry) await leaveRoom(ctx.node, conn, room).catch(() => {});
       throw err;
+    }
+    ctx.reply(answer);
+    entry?.release(replay);
+    // The client has been told it is a member: a failed announcement must not undo that
+    // (it would leave a client that believes it joined, refused with `not_joined`). The
+    // membership is stored; only the others' notice of it is missing, until they rejoin.
+    if (entry) {
+      await ctx.emit('room.member.joined', { room, data: member }).catch((err: unknown) => {
+        ctx.log.warn({ err, room }, 'could not announce a member who joined');
+      });
     }
   },
 });
@@ -72,7 +73,11 @@ async function readMissed(
 ): Promise<{ replay: RoomEvent[]; recovered: boolean }> {
   const upTo = position.offset;
   if (since > upTo) return { replay: [], recovered: false };
-  if (since === upTo) return { replay: [], recovered: epoch === undefined || epoch === position.epoch };
+  // An empty epoch is no epoch, as for a read (history-reach.ts): a room's first join
+  // answers `epoch: ""` before anything is appended, and a client may send that back.
+  if (since === upTo) {
+    return { replay: [], recovered: epoch === undefined || epoch === '' || epoch === position.epoch };
+  }
   const read = await node.backend.history.read(room, DEFAULT_STREAM, since, epoch, upTo - since);
   if (!read.complete) return { replay: [], recovered: false };
   return { replay: read.events.filter((e) => (e.offset ?? 0) <= upTo), recovered: true };
