@@ -132,7 +132,14 @@ export class RedisBus implements Bus {
       .exec();
     const [appended, waited] = results ?? [];
     if (!appended || appended[0]) throw appended?.[0] ?? new Error('append got no reply');
-    if (!waited || waited[0]) throw waited?.[0] ?? new Error('WAIT got no reply');
+    // The append is in: whatever WAIT answers now (an error reply from a master that was
+    // just demoted by a failover, say), the entry may or may not survive, which is
+    // `unavailable`, never `internal`: a plain Error, so that a resend with the same `id`
+    // finds it remembered if it did survive.
+    if (!waited || waited[0]) {
+      const reason = waited?.[0] instanceof Error ? waited[0].message : 'no reply';
+      throw new Error(`WAIT after the append failed: ${reason}`);
+    }
     // Not a ReplyError: RedisCalls turns it into `unavailable`.
     if (Number(waited[1]) < this.waitReplicas) {
       throw new Error(`WAIT: ${waited[1]} of ${this.waitReplicas} replicas have the append`);
