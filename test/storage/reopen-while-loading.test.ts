@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { StoredRoom } from '../../src/backend/storage/document-store';
+import { Y } from '../../src/modules/yjs/esm';
 import type { SwarmNode } from '../../src/node';
 import { StorageTestbed } from '../helpers/storage-nodes';
 import { waitFor } from '../helpers/wait';
@@ -92,6 +93,51 @@ describe('a cold room reopened while its write-back into Redis runs', () => {
         'the joiner still holding both',
       );
       assert.deepEqual(closes, [], 'the joiner kept its socket');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('sends the joiner the document again when the room moved past the loaded document before it entered', async () => {
+    const env = { PERSIST_DELAY_MS: '30', ROOM_IDLE_MS: '300' };
+    const { nodes, yjs, prefix } = await testbed.nodes(1, { env });
+    const node = nodes[0]!;
+    const editor = await synced(provider(node, 'moved'));
+    editor.doc.getText('t').insert(0, 'loaded from PostgreSQL');
+    const check = await synced(provider(node, 'moved'));
+    await waitFor(
+      () => check.doc.getText('t').toString() === 'loaded from PostgreSQL',
+      'the edit on the server',
+    );
+    destroyAll();
+    const redis = testbed.redis.client();
+    try {
+      await waitFor(
+        async () => (await redis.keys(`${prefix}:room:{moved}*`)).length === 0,
+        'the room out of Redis',
+        10_000,
+      );
+      // Right after the write-back, before the joiner's entry reads where the room stands,
+      // server code appends an update: the loaded document no longer is the whole room.
+      const restore = node.backend.restore;
+      const writeBack = restore.restore.bind(restore);
+      const server = new Y.Doc();
+      server.getMap('m').set('k', 'from the server');
+      let appended = false;
+      restore.restore = async (room: string, stored: StoredRoom | undefined) => {
+        const wrote = await writeBack(room, stored);
+        await yjs[0]!.applyUpdate(room, Y.encodeStateAsUpdate(server));
+        appended = true;
+        return wrote;
+      };
+      const joiner = provider(node, 'moved');
+      await waitFor(
+        () => joiner.doc.getMap('m').get('k') === 'from the server',
+        'the joiner holding the update appended before it entered',
+      );
+      assert.ok(appended);
+      assert.equal(joiner.doc.getText('t').toString(), 'loaded from PostgreSQL');
+      server.destroy();
     } finally {
       redis.disconnect();
     }
