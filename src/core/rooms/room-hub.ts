@@ -1,4 +1,5 @@
 import type { Backend, Member } from '../../backend/backend';
+import type { DocumentSnapshot } from '../../backend/document-store';
 import type { Connection } from '../connection';
 import { UnavailableError } from '../errors';
 import { DEFAULT_STREAM, type Position, type RoomEvent, type StreamName } from '../events/event';
@@ -45,6 +46,7 @@ export interface HubMetrics {
 export class RoomHub {
   private readonly rooms = new Map<string, LocalRoom>();
   private readonly enterChecks: Array<(room: string) => Promise<void>> = [];
+  private loadingReader: (room: string) => Promise<DocumentSnapshot | undefined> = async () => undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -84,6 +86,23 @@ export class RoomHub {
    */
   beforeEnter(check: (room: string) => Promise<void>): void {
     this.enterChecks.push(check);
+  }
+
+  /**
+   * Lets `read` answer `loadingDocument`: the storage module, which can tell the document of
+   * a room it is loading before the load is done.
+   */
+  whileLoading(read: (room: string) => Promise<DocumentSnapshot | undefined>): void {
+    this.loadingReader = read;
+  }
+
+  /**
+   * The document of `room` as this node's running load read it from the database (undefined
+   * when it is not loading the room): a joiner's first sync answer may start from it while
+   * `enter` still waits for the load. Only for reading; nothing is appended before `enter`.
+   */
+  loadingDocument(room: string): Promise<DocumentSnapshot | undefined> {
+    return this.loadingReader(room).catch(() => undefined);
   }
 
   /** Makes `conn` a local member of `room`. Its deliveries are held until `release`. */

@@ -1,5 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
 import type { CopyCoordination } from '../../backend/copy-coordination';
+import type { DocumentSnapshot } from '../../backend/document-store';
 import type { RoomRestore } from '../../backend/room-restore';
 import type { DocumentStore, StoredRoom } from '../../backend/storage/document-store';
 import { UnavailableError } from '../../core/errors';
@@ -28,8 +29,14 @@ const POLL_MS = 20;
  * loads (the load lock); the others wait until it is marked loaded. Nothing is appended
  * to the room before: the room's members enter only after the load.
  */
+/** A load in progress: its end, and the document it read, once read under the lock. */
+interface Load {
+  readonly done: Promise<void>;
+  readonly document: Promise<DocumentSnapshot | undefined>;
+}
+
 export class RoomLoader {
-  private readonly loading = new Map<string, Promise<void>>();
+  private readonly loading = new Map<string, Load>();
   private readonly loads: Counter<'result'>;
 
   constructor(private readonly options: RoomLoaderOptions) {
@@ -45,13 +52,33 @@ export class RoomLoader {
   ensure(room: string): Promise<void> {
     let running = this.loading.get(room);
     if (!running) {
-      running = this.load(room).finally(() => this.loading.delete(room));
+      let read: (document: DocumentSnapshot | undefined) => void = () => {};
+      const document = new Promise<DocumentSnapshot | undefined>((resolve) => {
+        read = resolve;
+      });
+      const done = this.load(room, read).finally(() => {
+        read(undefined);
+        this.loading.delete(room);
+      });
+      running = { done, document };
       this.loading.set(room, running);
     }
-    return running;
+    return running.done;
   }
 
-  private async load(room: string): Promise<void> {
+  /**
+   * The document of `room` as this node's running load read it from the database, once read
+   * under the load lock and while the write-back into Redis may still run; undefined when
+   * this node is not loading the room, another node loads it, or nothing is stored. For
+   * reading only: a joiner's first sync answer can start from it. Appends still wait for
+   * `ensure`. A document read here may be older than what Redis holds once the load is done
+   * (Redis turned out to hold the room): its offset and epoch tell.
+   */
+  loadingDocument(room: string): Promise<DocumentSnapshot | undefined> {
+    return this.loading.get(room)?.document ?? Promise.resolve(undefined);
+  }
+
+  private async load(room: string, read: (document: DocumentSnapshot | undefined) => void): Promise<void> {
     const { restore } = this.options;
     if (await restore.isLoaded(room)) return;
     const deadline = Date.now() + LOAD_WAIT_MS;
@@ -66,7 +93,7 @@ export class RoomLoader {
       const token = await restore.lock(room, LOAD_LOCK_MS);
       if (token) {
         try {
-          await this.loadLocked(room, reading ?? this.read(room));
+          await this.loadLocked(room, reading ?? this.read(room), read);
         } finally {
           reading = undefined;
           await restore.unlock(room, token).catch(() => {});
@@ -93,8 +120,22 @@ export class RoomLoader {
   }
 
   /** Under the load lock: writes the room back unless it is loaded by now (the restore step checks). */
-  private async loadLocked(room: string, reading: Promise<StoredRoom | undefined>): Promise<void> {
+  private async loadLocked(
+    room: string,
+    reading: Promise<StoredRoom | undefined>,
+    read: (document: DocumentSnapshot | undefined) => void,
+  ): Promise<void> {
     const stored = await reading;
+    const yjs = stored?.progress.yjs;
+    const document =
+      stored?.document && yjs && yjs.offset > 0
+        ? { update: stored.document.update, offset: yjs.offset, epoch: yjs.epoch }
+        : undefined;
+    read(document);
+    // The joiners waiting for the document answer first (their sync steps are a few ms of
+    // work); the restore's own first step, building and sending 1 MB of script arguments,
+    // would otherwise run before them.
+    if (document) await new Promise((resolve) => setImmediate(resolve));
     const wrote = await this.options.restore.restore(room, stored);
     this.loads.inc({ result: wrote ? 'loaded' : stored ? 'live' : 'empty' });
     // Loading is activity: recorded with the room's old activity time, the room would be

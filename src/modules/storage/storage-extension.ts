@@ -82,6 +82,7 @@ export class StorageExtension implements Extension {
     const { loader, persister } = tier;
     node.registry.register(roomHistory(store));
     node.hub.beforeEnter((room) => loader.ensure(room));
+    node.hub.whileLoading((room) => loader.loadingDocument(room));
     node.onAppended((event) => persister.appended(event));
     node.setDurableWait((event) => persister.durable(event));
     node.log.info(

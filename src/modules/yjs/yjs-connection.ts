@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { DOCUMENT_STREAM } from '../../backend/document-store';
+import { DOCUMENT_STREAM, type DocumentSnapshot } from '../../backend/document-store';
 import type { Connection, Identity } from '../../core/connection';
 import { CloseCode, ErrorCode, UnavailableError } from '../../core/errors';
 import type { Event } from '../../core/events/event';
@@ -53,6 +53,8 @@ type Taken =
 export interface YjsRoomServices {
   readonly log: Logger;
   enter(room: string, conn: Connection): Promise<Entry>;
+  /** The room's document as this node's running load read it from the database, if it is loading the room. */
+  loadingDocument(room: string): Promise<DocumentSnapshot | undefined>;
   /** The room's whole document now, as one update. */
   document(room: string): Promise<Uint8Array>;
   /** The room's current awareness states, from every node, as one awareness update (or none). */
@@ -95,6 +97,11 @@ export class YjsConnection implements Connection {
    * need not read the room again.
    */
   private opening: Uint8Array | undefined;
+  /**
+   * Set while the connection was answered from a room's loading document and is still
+   * entering the room: every frame but the client's sync step 1 waits for it.
+   */
+  private entering: Promise<void> | undefined;
   /** The awareness clients this socket announced, with their last clock, to clear them when it closes. */
   private readonly clients = new Map<number, number>();
   private closing = false;
@@ -204,9 +211,22 @@ export class YjsConnection implements Connection {
   }
 
   private async start(): Promise<void> {
+    const entering = this.services.enter(this.room, this);
+    // Handled below or in `enterLoaded`; until then its rejection is not unhandled.
+    entering.catch(() => {});
+    const loading = await this.services.loadingDocument(this.room);
+    if (loading?.update) {
+      // A cold room this node is loading from the database: its document is known before
+      // the write-back into Redis is done, so the client's sync starts from it now. The
+      // room is entered meanwhile; nothing from this client is appended before.
+      this.opening = loading.update;
+      this.send(encodeSyncStep1(Y.encodeStateVectorFromUpdate(loading.update)));
+      this.entering = this.enterLoaded(entering, loading);
+      return;
+    }
     let entry: Entry | undefined;
     try {
-      entry = await this.services.enter(this.room, this);
+      entry = await entering;
       // Both reads start now, after entering: one round trip of waiting instead of two.
       const [document, awareness] = await Promise.all([
         this.services.document(this.room),
@@ -223,7 +243,41 @@ export class YjsConnection implements Connection {
     }
   }
 
+  /**
+   * The rest of an opening answered from a loading document: once entered, the room's
+   * awareness, and the whole document again (as an update) unless the room's document
+   * stream stands where the loaded document ends (the room was in Redis after all, or an
+   * update was appended between the load and the entry). Then the room's events go live.
+   */
+  private async enterLoaded(entering: Promise<Entry>, loaded: DocumentSnapshot): Promise<void> {
+    let entry: Entry | undefined;
+    try {
+      entry = await entering;
+      const position = entry.positions[DOCUMENT_STREAM];
+      const current = position?.offset === loaded.offset && position.epoch === loaded.epoch;
+      const [document, awareness] = await Promise.all([
+        current ? undefined : this.services.document(this.room),
+        this.services.awareness(this.room),
+      ]);
+      if (document) this.send(encodeUpdate(document));
+      if (awareness) this.send(encodeAwareness(awareness));
+    } catch (err) {
+      this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs connection could not open');
+      this.failed(err);
+    } finally {
+      entry?.release();
+      this.entering = undefined;
+    }
+  }
+
   private async handle(taken: Taken): Promise<void> {
+    // Only the first sync step 1 is answered before the room is entered: from the loaded document.
+    const early =
+      this.opening &&
+      taken.kind === 'frame' &&
+      taken.decoded?.ok &&
+      taken.decoded.message.kind === 'sync-step1';
+    if (this.entering && !early) await this.entering;
     if (this.closing) return;
     if (taken.kind === 'updates') return this.updates(taken.updates);
     const { decoded } = taken;

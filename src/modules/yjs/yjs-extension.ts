@@ -241,6 +241,7 @@ export class YjsExtension implements Extension {
     return {
       log: node.log,
       enter: (room, conn) => node.hub.enter(room, conn),
+      loadingDocument: (room) => node.hub.loadingDocument(room),
       document: (room) => this.document(room),
       awareness: async (room) => {
         const entries = await awareness.list(room, AWARENESS_MAX_AGE_MS);
