@@ -129,10 +129,7 @@ test('the quick bench run writes a complete report: every scenario table, finite
       );
     }
     const charts = readdirSync(path.join(out, 'img')).sort();
-    assert.deepEqual(
-      charts,
-      SCENARIOS.map((id) => `bench-${id.toLowerCase()}.svg`),
-    );
+    assert.deepEqual(charts, [...SCENARIOS, 'S9'].map((id) => `bench-${id.toLowerCase()}.svg`).sort());
     for (const chart of charts) {
       assert.match(readFileSync(path.join(out, 'img', chart), 'utf8'), /^<svg [^>]*>[\s\S]*<\/svg>\n$/);
     }
@@ -157,6 +154,13 @@ test('the quick bench run writes a complete report: every scenario table, finite
       }
     }
     assert.match(report, /\| S6: every delivery arrives \(every round\) \| (yes|no) \|/);
+    // Cold rooms, swarmcast alone (the storage tier has no peer here): both targets decided.
+    assert.match(report, /\| S9: Redis memory per cold room under 1 KB \| (yes|no) \|/);
+    assert.match(
+      report,
+      /\| S9: reopening a cold 1 MB room from PostgreSQL at most 2× a warm join \| (yes|no) \|/,
+    );
+    assert.match(report, /\]\(img\/bench-s9\.svg\)/, 'S9 links its chart');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
