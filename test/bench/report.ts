@@ -20,6 +20,9 @@ export function advantage(result: ScenarioResult, label: string, peer: string): 
 
 function ratioOf(better: 'lower' | 'higher', ours: number | undefined, theirs: number | undefined): number {
   if (ours === undefined || theirs === undefined) return Number.NaN;
+  // A ratio only means something between two positive figures: a memory growth that came
+  // out negative (the allocator gave pages back mid-measurement) is noise, not 2× better.
+  if (!(ours > 0) || !(theirs > 0)) return Number.NaN;
   return better === 'lower' ? theirs / ours : ours / theirs;
 }
 
