@@ -22,17 +22,15 @@ describe('a cold room reopened while its write-back into Redis runs', () => {
     destroyAll();
     await testbed.stopNodes();
   });
-  after(async () => {
-    await testbed?.close();
-  });
 
-  it('syncs the joiner from the loaded document, holds its edit until the room is in Redis, and converges', async () => {
+  /** One node whose room `room` holds an edit that is in PostgreSQL, and nothing of it left in Redis. */
+  async function coldRoom(room: string) {
     const env = { PERSIST_DELAY_MS: '30', ROOM_IDLE_MS: '300' };
-    const { nodes, prefix } = await testbed.nodes(1, { env });
+    const { nodes, yjs, prefix } = await testbed.nodes(1, { env });
     const node = nodes[0]!;
-    const editor = await synced(provider(node, 'reopen'));
+    const editor = await synced(provider(node, room));
     editor.doc.getText('t').insert(0, 'loaded from PostgreSQL');
-    const check = await synced(provider(node, 'reopen'));
+    const check = await synced(provider(node, room));
     await waitFor(
       () => check.doc.getText('t').toString() === 'loaded from PostgreSQL',
       'the edit on the server',
@@ -40,8 +38,25 @@ describe('a cold room reopened while its write-back into Redis runs', () => {
     destroyAll();
     const redis = testbed.redis.client();
     try {
+      await waitFor(
+        async () => (await redis.keys(`${prefix}:room:{${room}}*`)).length === 0,
+        'the room out of Redis',
+        10_000,
+      );
+    } finally {
+      redis.disconnect();
+    }
+    return { node, yjs, prefix };
+  }
+  after(async () => {
+    await testbed?.close();
+  });
+
+  it('syncs the joiner from the loaded document, holds its edit until the room is in Redis, and converges', async () => {
+    const { node, prefix } = await coldRoom('reopen');
+    const redis = testbed.redis.client();
+    try {
       const keys = () => redis.keys(`${prefix}:room:{reopen}*`);
-      await waitFor(async () => (await keys()).length === 0, 'the room out of Redis', 10_000);
 
       // The write-back into Redis waits until the test lets it go.
       const restore = node.backend.restore;
@@ -99,47 +114,27 @@ describe('a cold room reopened while its write-back into Redis runs', () => {
   });
 
   it('sends the joiner the document again when the room moved past the loaded document before it entered', async () => {
-    const env = { PERSIST_DELAY_MS: '30', ROOM_IDLE_MS: '300' };
-    const { nodes, yjs, prefix } = await testbed.nodes(1, { env });
-    const node = nodes[0]!;
-    const editor = await synced(provider(node, 'moved'));
-    editor.doc.getText('t').insert(0, 'loaded from PostgreSQL');
-    const check = await synced(provider(node, 'moved'));
+    const { node, yjs } = await coldRoom('moved');
+    // Right after the write-back, before the joiner's entry reads where the room stands,
+    // server code appends an update: the loaded document no longer is the whole room.
+    const restore = node.backend.restore;
+    const writeBack = restore.restore.bind(restore);
+    const server = new Y.Doc();
+    server.getMap('m').set('k', 'from the server');
+    let appended = false;
+    restore.restore = async (room: string, stored: StoredRoom | undefined) => {
+      const wrote = await writeBack(room, stored);
+      await yjs[0]!.applyUpdate(room, Y.encodeStateAsUpdate(server));
+      appended = true;
+      return wrote;
+    };
+    const joiner = provider(node, 'moved');
     await waitFor(
-      () => check.doc.getText('t').toString() === 'loaded from PostgreSQL',
-      'the edit on the server',
+      () => joiner.doc.getMap('m').get('k') === 'from the server',
+      'the joiner holding the update appended before it entered',
     );
-    destroyAll();
-    const redis = testbed.redis.client();
-    try {
-      await waitFor(
-        async () => (await redis.keys(`${prefix}:room:{moved}*`)).length === 0,
-        'the room out of Redis',
-        10_000,
-      );
-      // Right after the write-back, before the joiner's entry reads where the room stands,
-      // server code appends an update: the loaded document no longer is the whole room.
-      const restore = node.backend.restore;
-      const writeBack = restore.restore.bind(restore);
-      const server = new Y.Doc();
-      server.getMap('m').set('k', 'from the server');
-      let appended = false;
-      restore.restore = async (room: string, stored: StoredRoom | undefined) => {
-        const wrote = await writeBack(room, stored);
-        await yjs[0]!.applyUpdate(room, Y.encodeStateAsUpdate(server));
-        appended = true;
-        return wrote;
-      };
-      const joiner = provider(node, 'moved');
-      await waitFor(
-        () => joiner.doc.getMap('m').get('k') === 'from the server',
-        'the joiner holding the update appended before it entered',
-      );
-      assert.ok(appended);
-      assert.equal(joiner.doc.getText('t').toString(), 'loaded from PostgreSQL');
-      server.destroy();
-    } finally {
-      redis.disconnect();
-    }
+    assert.ok(appended);
+    assert.equal(joiner.doc.getText('t').toString(), 'loaded from PostgreSQL');
+    server.destroy();
   });
 });

@@ -224,9 +224,7 @@ export class YjsConnection implements Connection {
       this.entering = this.enterLoaded(entering, loading);
       return;
     }
-    let entry: Entry | undefined;
-    try {
-      entry = await entering;
+    await this.afterEntering(entering, async () => {
       // Both reads start now, after entering: one round trip of waiting instead of two.
       const [document, awareness] = await Promise.all([
         this.services.document(this.room),
@@ -235,6 +233,21 @@ export class YjsConnection implements Connection {
       this.opening = document;
       this.send(encodeSyncStep1(Y.encodeStateVectorFromUpdate(document)));
       if (awareness) this.send(encodeAwareness(awareness));
+    });
+  }
+
+  /**
+   * Runs the part of an opening that needs the room entered, then lets the room's events go
+   * live (the entry's release); a failure on the way closes the socket.
+   */
+  private async afterEntering(
+    entering: Promise<Entry>,
+    opened: (entry: Entry) => Promise<void>,
+  ): Promise<void> {
+    let entry: Entry | undefined;
+    try {
+      entry = await entering;
+      await opened(entry);
     } catch (err) {
       this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs connection could not open');
       this.failed(err);
@@ -250,9 +263,7 @@ export class YjsConnection implements Connection {
    * update was appended between the load and the entry). Then the room's events go live.
    */
   private async enterLoaded(entering: Promise<Entry>, loaded: DocumentSnapshot): Promise<void> {
-    let entry: Entry | undefined;
-    try {
-      entry = await entering;
+    await this.afterEntering(entering, async (entry) => {
       const position = entry.positions[DOCUMENT_STREAM];
       const current = position?.offset === loaded.offset && position.epoch === loaded.epoch;
       const [document, awareness] = await Promise.all([
@@ -261,13 +272,8 @@ export class YjsConnection implements Connection {
       ]);
       if (document) this.send(encodeUpdate(document));
       if (awareness) this.send(encodeAwareness(awareness));
-    } catch (err) {
-      this.services.log.warn({ err, room: this.room, conn: this.id }, 'yjs connection could not open');
-      this.failed(err);
-    } finally {
-      entry?.release();
-      this.entering = undefined;
-    }
+    });
+    this.entering = undefined;
   }
 
   private async handle(taken: Taken): Promise<void> {
