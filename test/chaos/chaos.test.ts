@@ -25,8 +25,8 @@ function injected(file: string): Set<string> {
 }
 
 describe('chaos run', { concurrency: false }, () => {
-  it('loses, repeats and reorders nothing over a minute of faults at random on correct nodes', async () => {
-    const report = await runChaos({ minutes: 1, seed: 20, redis: 'single' });
+  it('loses, repeats and reorders nothing over two minutes of faults at random on correct nodes', async () => {
+    const report = await runChaos({ minutes: 2, seed: 20, redis: 'single' });
     const faults = [...report.faults.values()].reduce((a, b) => a + b, 0);
     assert.ok(faults >= 10, `only ${faults} faults were injected:\n${report.table}`);
     assert.ok(report.acknowledged > 200, report.table);
