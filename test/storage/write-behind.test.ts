@@ -52,16 +52,16 @@ describe('write-behind to the file store (embedded node)', () => {
     const store = storeOf(storage);
     const room = await waitFor(async () => {
       const found = await store.load('notes', 100);
-      return found && found.progress.events.offset >= 7 ? found : undefined;
+      return found && found.progress.streams.events?.offset >= 7 ? found : undefined;
     }, 'the room in the file');
     const texts = room.recent
-      .filter((e) => e.type === 'chat.message')
+      .events!.filter((e) => e.type === 'chat.message')
       .map((e) => (e.data as { text: string }).text);
     assert.deepEqual(texts, ['m1', 'm2', 'm3', 'm4', 'm5']);
     assert.deepEqual(room.state, { title: 'Plan' });
     assert.deepEqual(
-      room.recent.map((e) => e.offset),
-      Array.from({ length: room.recent.length }, (_, i) => i + 1),
+      room.recent.events!.map((e) => e.offset),
+      Array.from({ length: room.recent.events!.length }, (_, i) => i + 1),
     );
     await waitFor(
       async () => (await gauge(node!, 'swarmcast_storage_rooms_pending')) === 0,
@@ -175,7 +175,7 @@ describe('write-behind to PostgreSQL from a cluster', () => {
     const last = Math.max(...sent.map((a) => (a as { offset: number }).offset));
     const store = storeOf(storage[0]!);
     await waitFor(
-      async () => (await store.progress('chat')).events.offset >= last,
+      async () => (await store.progress('chat')).streams.events?.offset >= last,
       'every event in PostgreSQL',
       10_000,
     );
@@ -199,7 +199,10 @@ describe('write-behind to PostgreSQL from a cluster', () => {
     await client.join('steady');
     await client.request('chat.message', { room: 'steady', data: { text: 'before' } });
     const store = storeOf(storage[1]!);
-    await waitFor(async () => (await store.progress('steady')).events.offset >= 2, 'the first event copied');
+    await waitFor(
+      async () => (await store.progress('steady')).streams.events?.offset >= 2,
+      'the first event copied',
+    );
     await testbed.postgres.stop();
     let last = 0;
     for (let i = 0; i < 30; i++) {
@@ -230,7 +233,8 @@ describe('write-behind to PostgreSQL from a cluster', () => {
     await testbed.postgres.resume();
     const lastWithDurable = last + 1;
     await waitFor(
-      async () => (await store.progress('steady').catch(() => undefined))?.events.offset === lastWithDurable,
+      async () =>
+        (await store.progress('steady').catch(() => undefined))?.streams.events?.offset === lastWithDurable,
       'everything in PostgreSQL',
       15_000,
     );

@@ -1,4 +1,5 @@
 import type { CopyCoordination } from '../../backend/copy-coordination';
+import { DOCUMENT_STREAM } from '../../backend/document-store';
 import type { RoomRestore } from '../../backend/room-restore';
 import type { DocumentStore } from '../../backend/storage/document-store';
 import { ErrorCode, SwarmError } from '../../core/errors';
@@ -7,6 +8,7 @@ import type { Host } from '../../core/host';
 import { sendJson } from '../../core/http/respond';
 import type { AdminEndpoint } from '../admin/admin-api';
 import type { DocumentReader } from './persister';
+import { eventStreamsOf } from './storage-tier';
 
 export interface StorageAdminParts {
   readonly node: Host;
@@ -28,11 +30,9 @@ function roomParam(value: string | undefined): string {
 /** Whether Redis holds the room now (loaded, or written since storage was on). */
 async function inRedis(parts: StorageAdminParts, room: string): Promise<boolean> {
   const { backend } = parts.node;
-  const [events, yjs] = await Promise.all([
-    backend.history.head(room, 'events'),
-    backend.history.head(room, 'yjs'),
-  ]);
-  return events.offset > 0 || yjs.offset > 0 || (await parts.restore.isLoaded(room));
+  const streams = [...eventStreamsOf(parts.node.registry), DOCUMENT_STREAM];
+  const heads = await Promise.all(streams.map((stream) => backend.history.head(room, stream)));
+  return heads.some((head) => head.offset > 0) || (await parts.restore.isLoaded(room));
 }
 
 /** The storage routes of the admin API (docs/operations.md): list rooms, export a document, delete a room. */
@@ -72,7 +72,7 @@ export function storageEndpoints(parts: StorageAdminParts): Record<string, Admin
       if (!token) return sendJson(res, 409, { error: `room "${room}" is being copied right now; retry` });
       try {
         const hot = await inRedis(parts, room);
-        if (hot && !(await parts.restore.evict(room, true))) {
+        if (hot && !(await parts.restore.evict(room, eventStreamsOf(parts.node.registry), true))) {
           return sendJson(res, 409, {
             error: `room "${room}" has members or open editors on some node (or this node keeps rooms in memory); it is deleted only when nobody is in it`,
           });
