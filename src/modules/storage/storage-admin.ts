@@ -1,9 +1,10 @@
 import type { CopyCoordination } from '../../backend/copy-coordination';
 import { DOCUMENT_STREAM } from '../../backend/document-store';
 import type { RoomRestore } from '../../backend/room-restore';
-import type { DocumentStore } from '../../backend/storage/document-store';
+import { copiedOf, type DocumentStore } from '../../backend/storage/document-store';
 import { ErrorCode, SwarmError } from '../../core/errors';
 import { roomName } from '../../core/events/builtin/room';
+import { DEFAULT_STREAM } from '../../core/events/event';
 import type { Host } from '../../core/host';
 import { sendJson } from '../../core/http/respond';
 import type { AdminEndpoint } from '../admin/admin-api';
@@ -48,7 +49,12 @@ export function storageEndpoints(parts: StorageAdminParts): Record<string, Admin
           bytes: room.bytes,
           lastActivity: new Date(room.activeAt).toISOString(),
           inRedis: await inRedis(parts, room.room),
-          copied: room.progress,
+          // One position per stream, `events` always there (as before app streams were kept).
+          copied: {
+            events: copiedOf(room.progress, DEFAULT_STREAM),
+            ...room.progress.streams,
+            yjs: room.progress.yjs,
+          },
         })),
       );
       sendJson(res, 200, { rooms: listed, next: rooms.length === limit ? rooms.at(-1)!.room : null });
