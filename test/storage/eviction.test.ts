@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { z } from 'zod';
 import type { RedisBackend } from '../../src/backend/redis/redis-backend';
 import { RedisRoomRestore } from '../../src/backend/redis/redis-room-restore';
-import { defineEvent } from '../../src/core/events/event-definition';
 import { handlers } from '../../src/modules/handlers';
 import type { SwarmNode } from '../../src/node';
 import { OpenClients } from '../helpers/client';
 import { eventsUrl } from '../helpers/nodes';
 import { TestRedisCluster } from '../helpers/redis-cluster';
 import { StorageTestbed } from '../helpers/storage-nodes';
+import { move } from '../helpers/test-events';
 import { waitFor } from '../helpers/wait';
 import { destroyAll, provider, synced } from '../yjs/yjs-helpers';
-
-/** A room event kept in a stream of its own, as an app's event definition may declare. */
-const move = defineEvent({
-  type: 'test.move',
-  scope: 'room',
-  access: 'write',
-  stream: 'moves',
-  data: z.object({ to: z.number() }),
-});
 
 /** A room.history answer. */
 interface Page {

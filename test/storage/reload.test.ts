@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
-import { z } from 'zod';
-import { defineEvent } from '../../src/core/events/event-definition';
 import { handlers } from '../../src/modules/handlers';
 import { StorageExtension } from '../../src/modules/storage/storage-extension';
 import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
@@ -13,6 +11,7 @@ import type { SwarmNode } from '../../src/node';
 import { type JsonClient, OpenClients, RequestError } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
 import { StorageTestbed } from '../helpers/storage-nodes';
+import { move } from '../helpers/test-events';
 import { waitFor } from '../helpers/wait';
 import { destroyAll, provider, synced } from '../yjs/yjs-helpers';
 
@@ -28,15 +27,6 @@ async function counter(nodes: SwarmNode[], name: string, labels: Record<string, 
 }
 
 type Chat = { text: string };
-
-/** A room event kept in a stream of its own, as an app's event definition may declare. */
-const move = defineEvent({
-  type: 'test.move',
-  scope: 'room',
-  access: 'write',
-  stream: 'moves',
-  data: z.object({ to: z.number() }),
-});
 
 /** A room.history answer for the moves stream. */
 interface MovesPage {

@@ -3,23 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { z } from 'zod';
-import { defineEvent } from '../../src/core/events/event-definition';
 import { handlers } from '../../src/modules/handlers';
 import { StorageExtension } from '../../src/modules/storage/storage-extension';
 import type { SwarmNode } from '../../src/node';
 import { OpenClients, RequestError } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
+import { move } from '../helpers/test-events';
 import { waitFor } from '../helpers/wait';
-
-/** A room event kept in a stream of its own, as an app's event definition may declare. */
-const move = defineEvent({
-  type: 'test.move',
-  scope: 'room',
-  access: 'write',
-  stream: 'moves',
-  data: z.object({ to: z.number() }),
-});
 
 interface Page {
   room: string;

@@ -3,11 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { handlers } from '../../src/modules/handlers';
 import { StorageExtension } from '../../src/modules/storage/storage-extension';
 import type { SwarmNode } from '../../src/node';
 import { type JsonClient, OpenClients } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
 import { StorageTestbed } from '../helpers/storage-nodes';
+import { move } from '../helpers/test-events';
 import { waitFor } from '../helpers/wait';
 
 async function gauge(node: SwarmNode, name: string): Promise<number> {
@@ -38,7 +40,11 @@ describe('write-behind to the file store (embedded node)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'swarmcast-wb-'));
     dirs.push(dir);
     const storage = new StorageExtension();
-    node = await startNode({ env: { DATA_DIR: dir, ...env }, extensions: [storage] });
+    node = await startNode({
+      env: { DATA_DIR: dir, ...env },
+      extensions: [storage],
+      handlers: [...handlers, move],
+    });
     return storage;
   }
 
@@ -82,6 +88,22 @@ describe('write-behind to the file store (embedded node)', () => {
     const page = await storeOf(storage).history('safe', { limit: 10 });
     const stored = page.events.find((e) => e.offset === offset);
     assert.deepEqual(stored?.data && (stored.data as { text: string }).text, 'keep me');
+  });
+
+  it('acks a durable event on a stream of the app’s own only once it is in the file', async () => {
+    const storage = await start({ PERSIST_DELAY_MS: '600000' });
+    const client = await clients.connect(eventsUrl(node!));
+    await client.join('game');
+    client.send({ type: 'test.move', room: 'game', data: { to: 9 }, id: 'm1', durable: true });
+    const ack = await client.next((f) => f.id === 'm1', 'the durable ack');
+    assert.equal(ack.type, 'ack');
+    const offset = (ack.data as { offset: number }).offset;
+    assert.equal(offset, 1, 'the first entry of its own stream');
+    const page = await storeOf(storage).history('game', { stream: 'moves', limit: 10 });
+    assert.deepEqual(
+      page.events.map((e) => [e.offset, e.type, e.data]),
+      [[1, 'test.move', { to: 9 }]],
+    );
   });
 
   it('acks a durable resend of an event already stored only once that first one is in the file', async () => {
