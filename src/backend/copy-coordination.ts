@@ -1,3 +1,4 @@
+import type { StreamName } from '../core/events/event';
 import type { CopyProgress } from './storage/document-store';
 
 /**
@@ -21,10 +22,11 @@ export interface CopyCoordination {
    */
   copied(room: string, progress: CopyProgress, at: number): Promise<void>;
   /**
-   * Rooms of the index last active before `quietSince` whose stream heads are past what
-   * was recorded as copied; at most `limit`. Rooms active since are their appenders' job.
+   * Rooms of the index last active before `quietSince` whose stream heads (of `streams`,
+   * the event streams the node's events declare, and `yjs`) are past what was recorded as
+   * copied; at most `limit`. Rooms active since are their appenders' job.
    */
-  behind(quietSince: number, limit: number): Promise<string[]>;
+  behind(quietSince: number, limit: number, streams: readonly StreamName[]): Promise<string[]>;
   /** Rooms of the index last active before `quietSince`, at most `limit`: the eviction's candidates. */
   idle(quietSince: number, limit: number): Promise<string[]>;
   /** Drops the room from the index (it left the hot tier). */

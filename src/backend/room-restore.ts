@@ -1,3 +1,4 @@
+import type { StreamName } from '../core/events/event';
 import type { StoredRoom } from './storage/document-store';
 
 /**
@@ -11,16 +12,19 @@ export interface RoomRestore {
   lock(room: string, ttlMs: number): Promise<string | undefined>;
   unlock(room: string, token: string): Promise<void>;
   /**
-   * In one step: marks the room loaded and, unless it has live stream keys already (which
-   * are never overwritten), writes `stored` back: stream heads and epochs, the newest
-   * events, the key/value state and the Yjs snapshot. Resolves whether it wrote.
+   * In one step: marks the room loaded and, unless it has live stream keys already (of
+   * the stored streams, `streams` or `yjs`; they are never overwritten), writes `stored`
+   * back: every stored stream's head and epoch and its newest entries, the key/value
+   * state and the Yjs snapshot. `streams` are the event streams the node's events
+   * declare. Resolves whether it wrote.
    */
-  restore(room: string, stored: StoredRoom | undefined): Promise<boolean>;
+  restore(room: string, stored: StoredRoom | undefined, streams: readonly StreamName[]): Promise<boolean>;
   /**
-   * In one step, removes every key of the room from the hot tier, if no node serves it
-   * (no member, no subscribed node) and nothing was appended since the last copy
-   * (unless `force`: the room is being deleted everywhere); otherwise does nothing.
-   * Resolves whether it removed the room.
+   * In one step, removes every key of the room from the hot tier (of `streams`, the event
+   * streams the node's events declare, of every stream recorded as copied, and of `yjs`),
+   * if no node serves it (no member, no subscribed node) and no stream's head is past
+   * what was recorded as copied (unless `force`: the room is being deleted everywhere);
+   * otherwise does nothing. Resolves whether it removed the room.
    */
-  evict(room: string, force?: boolean): Promise<boolean>;
+  evict(room: string, streams: readonly StreamName[], force?: boolean): Promise<boolean>;
 }

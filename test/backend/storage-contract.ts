@@ -8,6 +8,8 @@ import { waitFor } from '../helpers/wait';
 import type { BackendFixture } from './backend-fixture';
 
 const NONE = { offset: 0, epoch: '' };
+/** The event streams the nodes' events declare: `events`, and one of the app's own. */
+const STREAMS = ['events', 'moves'];
 
 function event(room: string, n: number): RoomEvent {
   return { type: 'test.event', room, data: { n }, from: { node: 'a' } };
@@ -79,13 +81,25 @@ export function storageContract(fixture: BackendFixture): void {
       await a.bus.publishRoom(event(room, 1), 'events');
       await a.bus.publishRoom(event(room, 2), 'events');
       await a.copies.touch(room, 1_000);
-      assert.ok((await b.copies.behind(2_000, 100)).includes(room), 'two events not copied');
+      assert.ok((await b.copies.behind(2_000, 100, STREAMS)).includes(room), 'two events not copied');
       const head = await a.history.head(room, 'events');
-      await a.copies.copied(room, { events: { offset: 1, epoch: head.epoch }, yjs: NONE }, 1_000);
-      assert.ok((await b.copies.behind(2_000, 100)).includes(room), 'one event not copied');
-      await a.copies.copied(room, { events: head, yjs: NONE }, 1_000);
-      assert.ok(!(await b.copies.behind(2_000, 100)).includes(room), 'all copied');
-      assert.ok(!(await b.copies.behind(500, 100)).includes(room), 'active since: the appender’s job');
+      await a.copies.copied(
+        room,
+        { streams: { events: { offset: 1, epoch: head.epoch } }, yjs: NONE },
+        1_000,
+      );
+      assert.ok((await b.copies.behind(2_000, 100, STREAMS)).includes(room), 'one event not copied');
+      await a.copies.copied(room, { streams: { events: head }, yjs: NONE }, 1_000);
+      assert.ok(!(await b.copies.behind(2_000, 100, STREAMS)).includes(room), 'all copied');
+      await a.bus.publishRoom(event(room, 3), 'moves');
+      assert.ok((await b.copies.behind(2_000, 100, STREAMS)).includes(room), 'a move not copied');
+      const moves = await a.history.head(room, 'moves');
+      await a.copies.copied(room, { streams: { events: head, moves }, yjs: NONE }, 1_000);
+      assert.ok(!(await b.copies.behind(2_000, 100, STREAMS)).includes(room), 'both streams copied');
+      assert.ok(
+        !(await b.copies.behind(500, 100, STREAMS)).includes(room),
+        'active since: the appender’s job',
+      );
     });
 
     it('loads a cold room back once: one loader, its streams continue, and a room with live streams is never overwritten', async () => {
@@ -97,16 +111,22 @@ export function storageContract(fixture: BackendFixture): void {
       assert.equal(await b.restore.isLoaded(room), false);
       const stored: StoredRoom = {
         room,
-        progress: { events: { offset: 7, epoch: 'e-stored' }, yjs: NONE },
-        recent: [
-          { offset: 6, type: 'test.event', data: { n: 6 }, from: { node: 'x' } },
-          { offset: 7, type: 'test.event', data: { n: 7 }, from: { node: 'x' } },
-        ],
+        progress: {
+          streams: { events: { offset: 7, epoch: 'e-stored' }, moves: { offset: 3, epoch: 'm-stored' } },
+          yjs: NONE,
+        },
+        recent: {
+          events: [
+            { offset: 6, type: 'test.event', data: { n: 6 }, from: { node: 'x' } },
+            { offset: 7, type: 'test.event', data: { n: 7 }, from: { node: 'x' } },
+          ],
+          moves: [{ offset: 3, type: 'test.move', data: { to: 3 }, from: { node: 'x' } }],
+        },
         state: { title: 'kept' },
         document: undefined,
         activeAt: 1_000,
       };
-      assert.equal(await a.restore.restore(room, stored), true);
+      assert.equal(await a.restore.restore(room, stored, STREAMS), true);
       await a.restore.unlock(room, token);
       assert.equal(await b.restore.isLoaded(room), true);
       assert.deepEqual(await b.history.head(room, 'events'), { offset: 7, epoch: 'e-stored' });
@@ -121,13 +141,35 @@ export function storageContract(fixture: BackendFixture): void {
       assert.deepEqual(await b.state.all(room), { title: 'kept' });
       const next = await b.bus.publishRoom(event(room, 8), 'events');
       assert.deepEqual([next.offset, next.epoch], [8, 'e-stored'], 'offsets and epoch continue');
-      assert.equal(await b.restore.restore(room, stored), false, 'a loaded room is not loaded twice');
+      const moves = await b.history.read(room, 'moves', 2, 'm-stored');
+      assert.deepEqual(
+        moves.events.map((e) => [e.offset, e.type, e.data]),
+        [[3, 'test.move', { to: 3 }]],
+        'every stored stream is written back',
+      );
+      const move = await b.bus.publishRoom(event(room, 4), 'moves');
+      assert.deepEqual([move.offset, move.epoch], [4, 'm-stored'], 'the app stream continues too');
+      assert.equal(
+        await b.restore.restore(room, stored, STREAMS),
+        false,
+        'a loaded room is not loaded twice',
+      );
 
       const live = uniquePrefix('room');
       await a.bus.publishRoom(event(live, 1), 'events');
       const before = await a.history.head(live, 'events');
-      assert.equal(await b.restore.restore(live, { ...stored, room: live }), false);
+      assert.equal(await b.restore.restore(live, { ...stored, room: live }, STREAMS), false);
       assert.deepEqual(await a.history.head(live, 'events'), before, 'live streams are kept');
+
+      // Live keys of an app stream alone keep the room as the hot tier has it, too.
+      const moving = uniquePrefix('room');
+      await a.bus.publishRoom(event(moving, 1), 'moves');
+      assert.equal(await b.restore.restore(moving, { ...stored, room: moving }, STREAMS), false);
+      assert.deepEqual(
+        await a.history.head(moving, 'events'),
+        NONE,
+        'nothing written over a live app stream',
+      );
     });
 
     if (fixture.evictsColdRooms) {
@@ -137,34 +179,41 @@ export function storageContract(fixture: BackendFixture): void {
         await a.bus.publishRoom(event(room, 1), 'events');
         await a.state.set(room, 'k', 'v');
         let head = await a.history.head(room, 'events');
-        const copied = (events = head): CopyProgress => ({ events, yjs: NONE });
-        assert.equal(await b.restore.evict(room), false, 'nothing was copied yet');
+        const copied = (events = head): CopyProgress => ({ streams: { events }, yjs: NONE });
+        assert.equal(await b.restore.evict(room, STREAMS), false, 'nothing was copied yet');
         await a.copies.copied(room, copied(), 1_000);
         await b.bus.subscribe(room);
-        assert.equal(await a.restore.evict(room), false, 'a node is subscribed to the room');
+        assert.equal(await a.restore.evict(room, STREAMS), false, 'a node is subscribed to the room');
         await b.bus.unsubscribe(room);
         await b.members.add(room, { conn: 'c1', user: 'u1', node: 'b' });
-        assert.equal(await a.restore.evict(room), false, 'the room has a member');
+        assert.equal(await a.restore.evict(room, STREAMS), false, 'the room has a member');
         await b.members.remove(room, 'c1');
         await a.bus.publishRoom(event(room, 2), 'events');
-        assert.equal(await a.restore.evict(room), false, 'an event was appended since the copy');
+        assert.equal(await a.restore.evict(room, STREAMS), false, 'an event was appended since the copy');
         head = await a.history.head(room, 'events');
         await a.copies.copied(room, copied(), 1_000);
-        assert.equal(await a.restore.evict(room), true, 'idle and copied: evicted');
+        await a.bus.publishRoom(event(room, 1), 'moves');
+        assert.equal(await a.restore.evict(room, STREAMS), false, 'a move was appended since the copy');
+        const moves = await a.history.head(room, 'moves');
+        await a.copies.copied(room, { streams: { events: head, moves }, yjs: NONE }, 1_000);
+        assert.equal(await a.restore.evict(room, STREAMS), true, 'idle and copied: evicted');
         assert.deepEqual(await b.history.head(room, 'events'), NONE, 'no stream left');
+        assert.deepEqual(await b.history.head(room, 'moves'), NONE, 'no app stream left');
         assert.deepEqual(await b.state.all(room), {}, 'no state left');
         assert.equal(await b.restore.isLoaded(room), false);
         const stored: StoredRoom = {
           room,
-          progress: copied(),
-          recent: [],
+          progress: { streams: { events: head, moves }, yjs: NONE },
+          recent: {},
           state: { k: 'v' },
           document: undefined,
           activeAt: 1_000,
         };
-        assert.equal(await b.restore.restore(room, stored), true);
+        assert.equal(await b.restore.restore(room, stored, STREAMS), true);
         const next = await a.bus.publishRoom(event(room, 3), 'events');
         assert.deepEqual([next.offset, next.epoch], [head.offset + 1, head.epoch]);
+        const move = await a.bus.publishRoom(event(room, 2), 'moves');
+        assert.deepEqual([move.offset, move.epoch], [moves.offset + 1, moves.epoch]);
       });
 
       it('evicts a room nothing of which was copied when forced (deleted everywhere), but never one with a member', async () => {
@@ -172,9 +221,9 @@ export function storageContract(fixture: BackendFixture): void {
         const room = uniquePrefix('room');
         await a.bus.publishRoom(event(room, 1), 'events');
         await b.members.add(room, { conn: 'c1', user: 'u1', node: 'b' });
-        assert.equal(await a.restore.evict(room, true), false, 'the room has a member');
+        assert.equal(await a.restore.evict(room, STREAMS, true), false, 'the room has a member');
         await b.members.remove(room, 'c1');
-        assert.equal(await a.restore.evict(room, true), true);
+        assert.equal(await a.restore.evict(room, STREAMS, true), true);
         assert.deepEqual(await b.history.head(room, 'events'), NONE);
       });
     } else {
@@ -183,8 +232,8 @@ export function storageContract(fixture: BackendFixture): void {
         const room = uniquePrefix('room');
         await a.bus.publishRoom(event(room, 1), 'events');
         const head = await a.history.head(room, 'events');
-        await a.copies.copied(room, { events: head, yjs: NONE }, 1_000);
-        assert.equal(await a.restore.evict(room), false);
+        await a.copies.copied(room, { streams: { events: head }, yjs: NONE }, 1_000);
+        assert.equal(await a.restore.evict(room, STREAMS), false);
         assert.deepEqual(await a.history.head(room, 'events'), head);
       });
     }

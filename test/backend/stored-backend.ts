@@ -9,7 +9,13 @@ import type {
   BusListener,
 } from '../../src/backend/backend';
 import type { DocumentStore } from '../../src/backend/storage/document-store';
-import type { Event, RoomEvent, StoredEvent, StreamName } from '../../src/core/events/event';
+import {
+  DEFAULT_STREAM,
+  type Event,
+  type RoomEvent,
+  type StoredEvent,
+  type StreamName,
+} from '../../src/core/events/event';
 import type { Logger } from '../../src/core/log';
 import { StorageTier } from '../../src/modules/storage/storage-tier';
 
@@ -98,6 +104,9 @@ export class StoredBackend implements Backend {
       // which a node would load back first (the Yjs and cluster suites with storage on,
       // and test/storage/eviction.test.ts, evict and load back through real nodes).
       roomIdleMs: 0,
+      // The contract's room events go to `events`; test/backend/storage-contract.ts and
+      // test/storage/ cover the streams an app declares.
+      streams: () => [DEFAULT_STREAM],
       durableTimeoutMs: 2000,
     });
     this.bus = new StoredBus(inner.bus, this.tier);

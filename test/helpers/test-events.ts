@@ -26,3 +26,12 @@ export const ping = defineEvent({
     pings.set(ctx.data.tag, seen);
   },
 });
+
+/** A room event kept in a stream of its own (`moves`), as an app's event definition may declare. */
+export const move = defineEvent({
+  type: 'test.move',
+  scope: 'room',
+  access: 'write',
+  stream: 'moves',
+  data: z.object({ to: z.number() }),
+});

@@ -88,7 +88,7 @@ describe('copy duty taken over after kill -9', () => {
     await store.open();
     try {
       await waitFor(
-        async () => (await store.progress('big')).events.offset === last,
+        async () => (await store.progress('big')).streams.events?.offset === last,
         'the survivor to finish the copy',
         40_000,
       );

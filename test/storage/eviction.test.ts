@@ -1,26 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { z } from 'zod';
 import type { RedisBackend } from '../../src/backend/redis/redis-backend';
 import { RedisRoomRestore } from '../../src/backend/redis/redis-room-restore';
-import { defineEvent } from '../../src/core/events/event-definition';
 import { handlers } from '../../src/modules/handlers';
 import type { SwarmNode } from '../../src/node';
 import { OpenClients } from '../helpers/client';
 import { eventsUrl } from '../helpers/nodes';
 import { TestRedisCluster } from '../helpers/redis-cluster';
 import { StorageTestbed } from '../helpers/storage-nodes';
+import { move } from '../helpers/test-events';
 import { waitFor } from '../helpers/wait';
 import { destroyAll, provider, synced } from '../yjs/yjs-helpers';
 
-/** A room event kept in a stream of its own, as an app's event definition may declare. */
-const move = defineEvent({
-  type: 'test.move',
-  scope: 'room',
-  access: 'write',
-  stream: 'moves',
-  data: z.object({ to: z.number() }),
-});
+/** A room.history answer. */
+interface Page {
+  stream: string;
+  epoch: string;
+  events: Array<{ type: string; offset: number; data: { to: number } }>;
+}
+
+/** The event streams the nodes' events declare. */
+const STREAMS = ['events', 'moves'];
 
 /** Every Redis key of the room but its remembered ids (on a cluster, on the master that owns its slot), and its index entry. */
 async function roomKeys(testbed: StorageTestbed, prefix: string, room: string): Promise<string[]> {
@@ -33,7 +33,8 @@ async function roomKeys(testbed: StorageTestbed, prefix: string, room: string): 
     const all = await client.keys(`${prefix}:room:{${room}}*`);
     // The room's remembered event ids are left to expire (each has a TTL, checked here),
     // so that a resend after the room is back is still recognised.
-    const ids = all.filter((key) => key.includes(':events:id:'));
+    const base = `${prefix}:room:{${room}}:`;
+    const ids = all.filter((key) => key.slice(base.length).split(':')[1] === 'id'); // <stream>:id:<key>
     for (const key of ids) assert.ok((await client.pttl(key)) > 0, `${key} expires`);
     const keys = all.filter((key) => !ids.includes(key));
     const index = server instanceof TestRedisCluster ? server.client() : client;
@@ -129,13 +130,16 @@ for (const on of ['one Redis', 'a Redis Cluster'] as const)
       const backend = nodes[0]!.backend as RedisBackend;
       const restore = new RedisRoomRestore(backend);
       await waitFor(async () => {
-        const copied = await backend.redis.get(`${backend.keys.prefix}:room:{late}:storage:copied`);
+        const copied = await backend.redis.hget(
+          `${backend.keys.prefix}:room:{late}:storage:positions`,
+          'events',
+        );
         const seq = await backend.redis.get(backend.keys.seq('late', 'events'));
         return copied?.startsWith(`${seq}|`);
       }, 'the room copied');
       // An append the copy has not seen yet (as a script on another node would make it).
       await backend.redis.incr(backend.keys.seq('late', 'events'));
-      assert.equal(await restore.evict('late'), false);
+      assert.equal(await restore.evict('late', STREAMS), false);
       assert.ok((await roomKeysOf('late')).length > 0);
     });
 
@@ -148,45 +152,87 @@ for (const on of ['one Redis', 'a Redis Cluster'] as const)
       const backend = nodes[0]!.backend as RedisBackend;
       const restore = new RedisRoomRestore(backend);
       await waitFor(async () => {
-        const copied = await backend.redis.get(`${backend.keys.prefix}:room:{watched}:storage:copied`);
+        const copied = await backend.redis.hget(
+          `${backend.keys.prefix}:room:{watched}:storage:positions`,
+          'events',
+        );
         const seq = await backend.redis.get(backend.keys.seq('watched', 'events'));
         return copied?.startsWith(`${seq}|`);
       }, 'the room copied');
       // A node opening the room subscribes to its channel before it reads it (and before any
       // member is listed): on a cluster the channel is sharded, counted by SHARDNUMSUB.
       await backend.bus.subscribe('watched');
-      assert.equal(await restore.evict('watched'), false);
+      assert.equal(await restore.evict('watched', STREAMS), false);
       assert.ok((await roomKeysOf('watched')).some((key) => key.endsWith(':events:seq')));
       await backend.bus.unsubscribe('watched');
-      await waitFor(() => restore.evict('watched'), 'the room removed once no node is subscribed');
+      await waitFor(() => restore.evict('watched', STREAMS), 'the room removed once no node is subscribed');
       // The index entry is the evictor's to drop (restore.evict is only the Redis step).
       assert.deepEqual(await roomKeysOf('watched'), ['index entry of watched']);
     });
 
-    it('leaves a stream of the app’s own in Redis when the room is evicted, its offsets continuing after the reload', async () => {
+    it('removes a stream of the app’s own with the room, and loads it back with its offsets and epoch continuing', async () => {
       await cluster(1, 300);
       const client = await clients.connect(eventsUrl(nodes[0]!));
       await client.join('board');
       await client.request('chat.message', { room: 'board', data: { text: 'kept in PostgreSQL' } });
-      for (let to = 1; to <= 2; to++) await client.request('test.move', { room: 'board', data: { to } });
+      let move = { offset: 0 };
+      for (let to = 1; to <= 2; to++) {
+        move = (await client.request('test.move', { room: 'board', data: { to } })) as typeof move;
+      }
+      assert.equal(move.offset, 2);
+      const before = (await client.request('room.history', {
+        data: { room: 'board', stream: 'moves' },
+      })) as Page;
       clients.terminateAll();
-      // The events stream leaves Redis; the moves stream is not in the database, so it stays.
       await waitFor(
-        async () => !(await roomKeysOf('board')).some((key) => key.endsWith(':events:seq')),
-        'the room evicted',
+        async () => (await roomKeysOf('board')).length === 0,
+        'the room evicted, no key left',
         10_000,
-      );
-      const left = await roomKeysOf('board');
-      assert.deepEqual(left.filter((key) => !key.includes(':moves:')).sort(), []);
-      assert.ok(left.some((key) => key.endsWith(':moves:seq')));
+      ).catch(async (err) => {
+        throw new Error(`${err.message}: ${(await roomKeysOf('board')).join(', ')}`);
+      });
       const again = await clients.connect(eventsUrl(nodes[0]!));
       const joined = await again.join('board');
       assert.ok(joined.offset >= 3, 'the events stream loaded back: its offsets continue');
-      const next = (await again.request('test.move', { room: 'board', data: { to: 3 } })) as {
-        offset: number;
-      };
+      const page = (await again.request('room.history', {
+        data: { room: 'board', stream: 'moves' },
+      })) as Page;
+      assert.equal(page.stream, 'moves');
+      assert.equal(page.epoch, before.epoch);
+      assert.deepEqual(page.events, before.events, 'the moves as they were before the eviction');
+      assert.deepEqual(
+        page.events.map((e) => [e.type, e.offset, e.data.to]),
+        [
+          ['test.move', 1, 1],
+          ['test.move', 2, 2],
+        ],
+      );
+      const next = (await again.request('test.move', { room: 'board', data: { to: 3 } })) as typeof move;
       assert.equal(next.offset, 3, 'the moves stream continues where it was');
+      const after = (await again.request('room.history', {
+        data: { room: 'board', stream: 'moves' },
+      })) as Page;
+      assert.equal(after.epoch, before.epoch, 'in the same epoch');
     });
+
+    it('acks a durable event on a stream of the app’s own once it is in the database', async () => {
+      // A delay far past the test: only the durable path can have copied it.
+      const env = { PERSIST_DELAY_MS: '600000', PERSIST_MAX_WAIT_MS: '600000', ROOM_IDLE_MS: '0' };
+      const started = await testbed.nodes(1, { env, node: { handlers: [...handlers, move] } });
+      ({ nodes, prefix } = started);
+      const client = await clients.connect(eventsUrl(nodes[0]!));
+      await client.join('durable-moves');
+      client.send({ type: 'test.move', room: 'durable-moves', data: { to: 7 }, id: 'd1', durable: true });
+      const ack = await client.next((f) => f.id === 'd1', 'the durable ack');
+      assert.equal(ack.type, 'ack');
+      const { offset } = ack.data as { offset: number };
+      const page = await started.storage[0]!.store!.history('durable-moves', { stream: 'moves', limit: 10 });
+      assert.deepEqual(
+        page.events.map((e) => [e.offset, e.data]),
+        [[offset, { to: 7 }]],
+      );
+    });
+
     it('answers a resend after the room left Redis and came back with the first offset', async () => {
       await cluster(1, 0);
       const url = eventsUrl(nodes[0]!, '?client=an-instance-of-the-app');
@@ -198,7 +244,10 @@ for (const on of ['one Redis', 'a Redis Cluster'] as const)
       await client.request('room.leave', { data: { room: 'remembers' } });
       const backend = nodes[0]!.backend as RedisBackend;
       await waitFor(async () => {
-        const copied = await backend.redis.get(`${backend.keys.prefix}:room:{remembers}:storage:copied`);
+        const copied = await backend.redis.hget(
+          `${backend.keys.prefix}:room:{remembers}:storage:positions`,
+          'events',
+        );
         const seq = await backend.redis.get(backend.keys.seq('remembers', 'events'));
         return copied?.startsWith(`${seq}|`);
       }, 'the room copied');
@@ -206,7 +255,7 @@ for (const on of ['one Redis', 'a Redis Cluster'] as const)
         async () => (await roomKeysOf('remembers')).length === 0,
         'the room out of Redis (evicted by the sweep, or here)',
         10_000,
-      ).catch(async () => assert.equal(await backend.restore.evict('remembers'), true));
+      ).catch(async () => assert.equal(await backend.restore.evict('remembers', STREAMS), true));
       const again = await clients.connect(url);
       await again.join('remembers');
       again.send(frame);

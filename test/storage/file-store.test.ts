@@ -8,6 +8,7 @@ import { FILE_NAME, FileStore } from '../../src/backend/storage/file-store';
 import { SCHEMA_VERSION } from '../../src/backend/storage/schema-version';
 import { ConfigError } from '../../src/core/errors';
 import { documentStoreSuite } from './document-store-suite';
+import { assertMigratedFromV1, V1_DOCUMENT, v1Schema } from './schema-v1';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -44,6 +45,29 @@ describe('FileStore at start', () => {
     const db = new Database(path.join(dir, FILE_NAME), { readonly: true });
     assert.deepEqual(db.prepare('SELECT version FROM swarmcast_schema').all(), [{ version: SCHEMA_VERSION }]);
     db.close();
+  });
+
+  it('migrates a version 1 file in place: everything kept, offsets continuing', async () => {
+    const dir = tempDir();
+    const db = new Database(path.join(dir, FILE_NAME));
+    for (const sql of v1Schema({ json: 'TEXT', bytes: 'BLOB' })) db.exec(sql);
+    db.prepare("UPDATE swarmcast_rooms SET yjs_update = ? WHERE room = 'old'").run(Buffer.from(V1_DOCUMENT));
+    db.close();
+    const store = await opened(dir);
+    try {
+      await assertMigratedFromV1(store);
+    } finally {
+      await store.close();
+    }
+    const after = new Database(path.join(dir, FILE_NAME), { readonly: true });
+    assert.deepEqual(after.prepare('SELECT version FROM swarmcast_schema').all(), [
+      { version: SCHEMA_VERSION },
+    ]);
+    after.close();
+    // Opened again, the migrated file is as it was left.
+    const again = await opened(dir);
+    assert.deepEqual((await again.progress('old')).streams.events, { offset: 5, epoch: 'e1' });
+    await again.close();
   });
 
   it('refuses a file whose schema is newer than the code, naming DATA_DIR', async () => {

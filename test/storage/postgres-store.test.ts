@@ -8,6 +8,7 @@ import { createLogger } from '../../src/core/log';
 import { TestPostgres } from '../helpers/postgres';
 import { freePort } from '../helpers/redis';
 import { documentStoreSuite } from './document-store-suite';
+import { assertMigratedFromV1, V1_DOCUMENT, v1Schema } from './schema-v1';
 
 const log = createLogger('silent', 'test');
 const urls = new WeakMap<PostgresStore, string>();
@@ -54,6 +55,26 @@ describe('PostgresStore at start', () => {
     await stores[0]!.save({ room: 'r', state: { a: 1 }, activeAt: 1 });
     assert.deepEqual((await stores[3]!.load('r', 0))?.state, { a: 1 });
     for (const store of stores) await store.close();
+  });
+
+  it('migrates a version 1 database in place: everything kept, offsets continuing', async () => {
+    const url = await server.database();
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    for (const sql of v1Schema({ json: 'json', bytes: 'bytea' })) await client.query(sql);
+    await client.query("UPDATE swarmcast_rooms SET yjs_update = $1 WHERE room = 'old'", [
+      Buffer.from(V1_DOCUMENT),
+    ]);
+    const stores = await Promise.all([opened(url), opened(url)]); // two nodes starting at once migrate once
+    try {
+      await assertMigratedFromV1(stores[0]!);
+      assert.deepEqual((await stores[1]!.progress('old')).streams.events, { offset: 5, epoch: 'e1' });
+      const found = await client.query<{ version: number }>('SELECT version FROM swarmcast_schema');
+      assert.deepEqual(found.rows, [{ version: SCHEMA_VERSION }]);
+    } finally {
+      await client.end();
+      for (const store of stores) await store.close();
+    }
   });
 
   it('refuses a database whose schema is newer than the code, naming DATABASE_URL', async () => {

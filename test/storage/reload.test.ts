@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
+import { handlers } from '../../src/modules/handlers';
 import { StorageExtension } from '../../src/modules/storage/storage-extension';
 import { YjsExtension } from '../../src/modules/yjs/yjs-extension';
 import type { SwarmNode } from '../../src/node';
-import { OpenClients, RequestError } from '../helpers/client';
+import { type JsonClient, OpenClients, RequestError } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
 import { StorageTestbed } from '../helpers/storage-nodes';
+import { move } from '../helpers/test-events';
 import { waitFor } from '../helpers/wait';
 import { destroyAll, provider, synced } from '../yjs/yjs-helpers';
 
@@ -25,6 +27,17 @@ async function counter(nodes: SwarmNode[], name: string, labels: Record<string, 
 }
 
 type Chat = { text: string };
+
+/** A room.history answer for the moves stream. */
+interface MovesPage {
+  stream: string;
+  epoch: string;
+  events: Array<{ type: string; offset: number; data: { to: number } }>;
+}
+
+function moves(client: JsonClient, room: string): Promise<MovesPage> {
+  return client.request('room.history', { data: { room, stream: 'moves' } }) as Promise<MovesPage>;
+}
 
 describe('rooms loaded back from the file after the embedded node restarts', () => {
   const clients = new OpenClients();
@@ -42,7 +55,29 @@ describe('rooms loaded back from the file after the embedded node restarts', () 
     startNode({
       env: { DATA_DIR: dir, PERSIST_DELAY_MS: '50' },
       extensions: [new StorageExtension(), new YjsExtension()],
+      handlers: [...handlers, move],
     });
+
+  it('keeps a stream of the app’s own across a stop and a start, its offsets and epoch continuing', async () => {
+    node = await start();
+    const client = await clients.connect(eventsUrl(node));
+    await client.join('game');
+    for (let to = 1; to <= 3; to++) await client.request('test.move', { room: 'game', data: { to } });
+    const before = await moves(client, 'game');
+    assert.equal(before.events.length, 3);
+    clients.terminateAll();
+    await node.close(); // a stop copies what is pending
+    node = undefined;
+
+    node = await start();
+    const again = await clients.connect(eventsUrl(node));
+    await again.join('game');
+    const after = await moves(again, 'game');
+    assert.deepEqual([after.epoch, after.events], [before.epoch, before.events]);
+    const next = (await again.request('test.move', { room: 'game', data: { to: 4 } })) as { offset: number };
+    assert.equal(next.offset, 4);
+    assert.equal((await moves(again, 'game')).epoch, before.epoch);
+  });
 
   it('keeps the document, the state and the history across a stop and a start, offsets continuing', async () => {
     node = await start();
@@ -107,7 +142,10 @@ describe('rooms loaded back into Redis from PostgreSQL', () => {
   });
 
   async function cluster(count: number): Promise<void> {
-    ({ nodes } = await testbed.nodes(count, { env: { PERSIST_DELAY_MS: '50' } }));
+    ({ nodes } = await testbed.nodes(count, {
+      env: { PERSIST_DELAY_MS: '50' },
+      node: { handlers: [...handlers, move] },
+    }));
   }
 
   function flushRedis(): Promise<void> {
@@ -159,6 +197,45 @@ describe('rooms loaded back into Redis from PostgreSQL', () => {
       offset: number;
     };
     assert.ok(next.offset > last, `offset ${next.offset} continues after ${last}`);
+  });
+
+  it('brings back a stream of the app’s own after Redis is flushed, offsets and epoch continuing', async () => {
+    await cluster(2);
+    const player = await clients.connect(eventsUrl(nodes[0]!));
+    await player.join('match');
+    const said = (await player.request('chat.message', { room: 'match', data: { text: 'go' } })) as {
+      offset: number;
+    };
+    for (let to = 1; to <= 3; to++) await player.request('test.move', { room: 'match', data: { to } });
+    // The last move is durable: acked once it is in PostgreSQL.
+    player.send({ type: 'test.move', room: 'match', data: { to: 4 }, id: 'd4', durable: true });
+    assert.equal((await player.next((f) => f.id === 'd4', 'the durable ack')).type, 'ack');
+    const before = await moves(player, 'match');
+    const joined = await (await clients.connect(eventsUrl(nodes[1]!))).join('match');
+    await copied('match', nodes);
+    await flushRedis();
+
+    const reader = await clients.connect(eventsUrl(nodes[1]!));
+    // The events stream came back: `since` recovers what came back, and not what is past it.
+    const back = await reader.join('match', { since: said.offset - 1, epoch: joined.epoch });
+    assert.equal(back.recovered, true);
+    await waitFor(() => reader.events('match', 'chat.message').length === 1, 'the missed message');
+    const late = await (await clients.connect(eventsUrl(nodes[0]!))).join('match', {
+      since: back.offset + 5,
+      epoch: joined.epoch,
+    });
+    assert.equal(late.recovered, false, 'an offset past what came back');
+    const after = await moves(reader, 'match');
+    assert.deepEqual([after.stream, after.epoch, after.events], ['moves', before.epoch, before.events]);
+    assert.deepEqual(
+      after.events.map((e) => e.data.to),
+      [1, 2, 3, 4],
+    );
+    const next = (await reader.request('test.move', { room: 'match', data: { to: 5 } })) as {
+      offset: number;
+    };
+    assert.equal(next.offset, 5, 'the moves continue from the database');
+    assert.equal((await moves(reader, 'match')).epoch, before.epoch);
   });
 
   it('loads a cold room once when ten providers on three nodes open it at the same moment', async () => {

@@ -67,10 +67,10 @@ describe('a cold room reopened while its write-back into Redis runs', () => {
       });
       let writing = false;
       let written = false;
-      restore.restore = async (room: string, stored: StoredRoom | undefined) => {
+      restore.restore = async (room: string, stored: StoredRoom | undefined, streams: readonly string[]) => {
         writing = true;
         await held;
-        const wrote = await writeBack(room, stored);
+        const wrote = await writeBack(room, stored, streams);
         written = true;
         return wrote;
       };
@@ -122,8 +122,8 @@ describe('a cold room reopened while its write-back into Redis runs', () => {
     const server = new Y.Doc();
     server.getMap('m').set('k', 'from the server');
     let appended = false;
-    restore.restore = async (room: string, stored: StoredRoom | undefined) => {
-      const wrote = await writeBack(room, stored);
+    restore.restore = async (room: string, stored: StoredRoom | undefined, streams: readonly string[]) => {
+      const wrote = await writeBack(room, stored, streams);
       await yjs[0]!.applyUpdate(room, Y.encodeStateAsUpdate(server));
       appended = true;
       return wrote;

@@ -16,7 +16,13 @@ import { destroyAll, provider, synced } from '../yjs/yjs-helpers';
 const TOKEN = 'storage-admin-token-0123456789';
 
 interface Listed {
-  rooms: Array<{ room: string; bytes: number; lastActivity: string; inRedis: boolean }>;
+  rooms: Array<{
+    room: string;
+    bytes: number;
+    lastActivity: string;
+    inRedis: boolean;
+    copied: Record<string, { offset: number; epoch: string }>;
+  }>;
   next: string | null;
 }
 
@@ -86,6 +92,13 @@ describe('admin API: rooms in storage', () => {
       ],
     );
     assert.ok(Date.parse(listed.rooms[0]!.lastActivity) > Date.now() - 60_000);
+    assert.ok(listed.rooms[0]!.copied.events!.offset >= 1, 'how far the chat’s events are copied');
+    assert.deepEqual(
+      listed.rooms[1]!.copied.events,
+      { offset: 0, epoch: '' },
+      'the document room has no events',
+    );
+    assert.ok(listed.rooms[1]!.copied.yjs!.offset > 0, 'how far its document is copied');
     const page = (await (await api('rooms?limit=1')).json()) as Listed;
     assert.deepEqual([page.rooms.map((r) => r.room), page.next], [['chat'], 'chat']);
     const rest = (await (await api('rooms?after=chat')).json()) as Listed;

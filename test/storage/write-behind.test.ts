@@ -3,11 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { handlers } from '../../src/modules/handlers';
 import { StorageExtension } from '../../src/modules/storage/storage-extension';
 import type { SwarmNode } from '../../src/node';
 import { type JsonClient, OpenClients } from '../helpers/client';
 import { eventsUrl, startNode } from '../helpers/nodes';
 import { StorageTestbed } from '../helpers/storage-nodes';
+import { move } from '../helpers/test-events';
 import { waitFor } from '../helpers/wait';
 
 async function gauge(node: SwarmNode, name: string): Promise<number> {
@@ -38,7 +40,11 @@ describe('write-behind to the file store (embedded node)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'swarmcast-wb-'));
     dirs.push(dir);
     const storage = new StorageExtension();
-    node = await startNode({ env: { DATA_DIR: dir, ...env }, extensions: [storage] });
+    node = await startNode({
+      env: { DATA_DIR: dir, ...env },
+      extensions: [storage],
+      handlers: [...handlers, move],
+    });
     return storage;
   }
 
@@ -52,16 +58,16 @@ describe('write-behind to the file store (embedded node)', () => {
     const store = storeOf(storage);
     const room = await waitFor(async () => {
       const found = await store.load('notes', 100);
-      return found && found.progress.events.offset >= 7 ? found : undefined;
+      return found && found.progress.streams.events?.offset >= 7 ? found : undefined;
     }, 'the room in the file');
     const texts = room.recent
-      .filter((e) => e.type === 'chat.message')
+      .events!.filter((e) => e.type === 'chat.message')
       .map((e) => (e.data as { text: string }).text);
     assert.deepEqual(texts, ['m1', 'm2', 'm3', 'm4', 'm5']);
     assert.deepEqual(room.state, { title: 'Plan' });
     assert.deepEqual(
-      room.recent.map((e) => e.offset),
-      Array.from({ length: room.recent.length }, (_, i) => i + 1),
+      room.recent.events!.map((e) => e.offset),
+      Array.from({ length: room.recent.events!.length }, (_, i) => i + 1),
     );
     await waitFor(
       async () => (await gauge(node!, 'swarmcast_storage_rooms_pending')) === 0,
@@ -82,6 +88,22 @@ describe('write-behind to the file store (embedded node)', () => {
     const page = await storeOf(storage).history('safe', { limit: 10 });
     const stored = page.events.find((e) => e.offset === offset);
     assert.deepEqual(stored?.data && (stored.data as { text: string }).text, 'keep me');
+  });
+
+  it('acks a durable event on a stream of the app’s own only once it is in the file', async () => {
+    const storage = await start({ PERSIST_DELAY_MS: '600000' });
+    const client = await clients.connect(eventsUrl(node!));
+    await client.join('game');
+    client.send({ type: 'test.move', room: 'game', data: { to: 9 }, id: 'm1', durable: true });
+    const ack = await client.next((f) => f.id === 'm1', 'the durable ack');
+    assert.equal(ack.type, 'ack');
+    const offset = (ack.data as { offset: number }).offset;
+    assert.equal(offset, 1, 'the first entry of its own stream');
+    const page = await storeOf(storage).history('game', { stream: 'moves', limit: 10 });
+    assert.deepEqual(
+      page.events.map((e) => [e.offset, e.type, e.data]),
+      [[1, 'test.move', { to: 9 }]],
+    );
   });
 
   it('acks a durable resend of an event already stored only once that first one is in the file', async () => {
@@ -175,7 +197,7 @@ describe('write-behind to PostgreSQL from a cluster', () => {
     const last = Math.max(...sent.map((a) => (a as { offset: number }).offset));
     const store = storeOf(storage[0]!);
     await waitFor(
-      async () => (await store.progress('chat')).events.offset >= last,
+      async () => (await store.progress('chat')).streams.events?.offset >= last,
       'every event in PostgreSQL',
       10_000,
     );
@@ -199,7 +221,10 @@ describe('write-behind to PostgreSQL from a cluster', () => {
     await client.join('steady');
     await client.request('chat.message', { room: 'steady', data: { text: 'before' } });
     const store = storeOf(storage[1]!);
-    await waitFor(async () => (await store.progress('steady')).events.offset >= 2, 'the first event copied');
+    await waitFor(
+      async () => (await store.progress('steady')).streams.events?.offset >= 2,
+      'the first event copied',
+    );
     await testbed.postgres.stop();
     let last = 0;
     for (let i = 0; i < 30; i++) {
@@ -230,7 +255,8 @@ describe('write-behind to PostgreSQL from a cluster', () => {
     await testbed.postgres.resume();
     const lastWithDurable = last + 1;
     await waitFor(
-      async () => (await store.progress('steady').catch(() => undefined))?.events.offset === lastWithDurable,
+      async () =>
+        (await store.progress('steady').catch(() => undefined))?.streams.events?.offset === lastWithDurable,
       'everything in PostgreSQL',
       15_000,
     );

@@ -1,6 +1,7 @@
-import type { Position } from '../../core/events/event';
+import type { Position, StreamName } from '../../core/events/event';
 import type { CopyCoordination } from '../copy-coordination';
-import type { CopyProgress } from '../storage/document-store';
+import { DOCUMENT_STREAM } from '../document-store';
+import { type CopyProgress, copiedOf } from '../storage/document-store';
 import type { SharedMemory } from './shared-memory';
 
 interface Shared {
@@ -70,7 +71,7 @@ export class MemoryCopyCoordination implements CopyCoordination {
     this.recorded.delete(room);
   }
 
-  async behind(quietSince: number, limit: number): Promise<string[]> {
+  async behind(quietSince: number, limit: number, streams: readonly StreamName[]): Promise<string[]> {
     const out: string[] = [];
     for (const [room, at] of this.warm) {
       if (out.length >= limit) break;
@@ -78,9 +79,11 @@ export class MemoryCopyCoordination implements CopyCoordination {
       const copied = this.recorded.get(room);
       const same = (a: Position, b: Position | undefined) =>
         b !== undefined && a.offset === b.offset && (a.offset === 0 || a.epoch === b.epoch);
-      const events = this.cluster.head(room, 'events');
-      const yjs = this.cluster.head(room, 'yjs');
-      if (!same(events, copied?.events) || !same(yjs, copied?.yjs)) out.push(room);
+      const compared = new Set([...streams, ...Object.keys(copied?.streams ?? {})]);
+      const streamBehind = [...compared].some(
+        (stream) => !same(this.cluster.head(room, stream), copied ? copiedOf(copied, stream) : undefined),
+      );
+      if (streamBehind || !same(this.cluster.head(room, DOCUMENT_STREAM), copied?.yjs)) out.push(room);
     }
     return out;
   }

@@ -1,4 +1,5 @@
-import type { StoredEvent as HotEvent } from '../../core/events/event';
+import type { StoredEvent as HotEvent, StreamName } from '../../core/events/event';
+import { DOCUMENT_STREAM } from '../document-store';
 import type { RoomRestore } from '../room-restore';
 import type { StoredRoom } from '../storage/document-store';
 import { MemoryDocumentStore } from './memory-document-store';
@@ -56,23 +57,30 @@ export class MemoryRoomRestore implements RoomRestore {
     return false;
   }
 
-  async restore(room: string, stored: StoredRoom | undefined): Promise<boolean> {
+  async restore(
+    room: string,
+    stored: StoredRoom | undefined,
+    streams: readonly StreamName[],
+  ): Promise<boolean> {
     if (this.loaded.has(room)) return false;
     this.loaded.add(room);
-    if (!stored || this.cluster.existing(room, 'events') || this.cluster.existing(room, 'yjs')) return false;
-    const { events, yjs } = stored.progress;
-    if (events.offset > 0) {
-      const log = this.cluster.stream(room, 'events');
-      log.epoch = events.epoch;
-      log.offset = events.offset;
-      log.events = stored.recent.map(
-        (e): HotEvent => ({ ...e, room, stream: 'events', epoch: events.epoch }),
+    if (!stored) return false;
+    const checked = [...streams, ...Object.keys(stored.progress.streams), DOCUMENT_STREAM];
+    if (checked.some((stream) => this.cluster.existing(room, stream))) return false;
+    const { yjs } = stored.progress;
+    for (const [stream, position] of Object.entries(stored.progress.streams)) {
+      if (position.offset === 0) continue;
+      const log = this.cluster.stream(room, stream);
+      log.epoch = position.epoch;
+      log.offset = position.offset;
+      log.events = (stored.recent[stream] ?? []).map(
+        (e): HotEvent => ({ ...e, room, stream, epoch: position.epoch }),
       );
     }
     const entries = Object.entries(stored.state);
     if (entries.length > 0) this.cluster.state.set(room, new Map(entries));
     if (stored.document && yjs.offset > 0) {
-      const log = this.cluster.stream(room, 'yjs');
+      const log = this.cluster.stream(room, DOCUMENT_STREAM);
       log.epoch = yjs.epoch;
       log.offset = yjs.offset;
       // The store's own compaction step writes the snapshot, as a compaction would.

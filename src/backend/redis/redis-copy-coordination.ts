@@ -1,20 +1,23 @@
 import { randomUUID } from 'node:crypto';
+import type { StreamName } from '../../core/events/event';
 import type { CopyCoordination } from '../copy-coordination';
+import { DOCUMENT_STREAM } from '../document-store';
 import type { CopyProgress } from '../storage/document-store';
 import type { ScriptedRedis } from './scripts';
 import type { RedisStoreParts } from './store-parts';
 
 /**
- * Whether a room's streams are past what the database holds. KEYS: 1 events seq,
- * 2 events epoch, 3 yjs seq, 4 yjs epoch, 5 the copied record. Returns 1 when behind.
- * A room without keys (evicted, or Redis flushed) has nothing to copy.
+ * Whether a room's streams are past what the database holds. KEYS: 1 the copied record
+ * (a hash stream -> `<offset>|<epoch>`), then each stream's seq and epoch. ARGV: the
+ * streams' names, in the same order. Returns 1 when behind. A room without keys
+ * (evicted, or Redis flushed) has nothing to copy.
  */
 const BEHIND = `
-local now = (redis.call('GET', KEYS[1]) or '0') .. '|' .. (redis.call('GET', KEYS[2]) or '') .. '|'
-  .. (redis.call('GET', KEYS[3]) or '0') .. '|' .. (redis.call('GET', KEYS[4]) or '')
-local copied = redis.call('GET', KEYS[5]) or '0||0|'
-if now == copied then return 0 end
-return 1
+for i = 1, #ARGV do
+  local now = (redis.call('GET', KEYS[2 * i]) or '0') .. '|' .. (redis.call('GET', KEYS[2 * i + 1]) or '')
+  if now ~= (redis.call('HGET', KEYS[1], ARGV[i]) or '0|') then return 1 end
+end
+return 0
 `;
 
 /** Release the copy lock only if this token still holds it. KEYS: 1 lock. ARGV: 1 token. */
@@ -31,13 +34,7 @@ return 0
 
 interface CopyScripts {
   swarmStorageRenew(lock: string, token: string, ttlMs: number): Promise<number>;
-  swarmStorageBehind(
-    eventsSeq: string,
-    eventsEpoch: string,
-    yjsSeq: string,
-    yjsEpoch: string,
-    copied: string,
-  ): Promise<number>;
+  swarmStorageBehind(keys: number, ...args: string[]): Promise<number>;
   swarmStorageUnlock(lock: string, token: string): Promise<number>;
 }
 
@@ -46,14 +43,15 @@ const PAGE = 500;
 
 /**
  * Copy coordination on the cluster's Redis. Per room, under its hash tag: the copy lock
- * and the copied record (`<events offset>|<epoch>|<yjs offset>|<epoch>`); one index of
- * the rooms warm in Redis (a sorted set by last activity), read by the sweep.
+ * and the copied record (`…:storage:positions`, a hash stream -> `<offset>|<epoch>` of
+ * every stream copied, `yjs` included); one index of the rooms warm in Redis (a sorted
+ * set by last activity), read by the sweep.
  */
 export class RedisCopyCoordination implements CopyCoordination {
   private readonly redis: ScriptedRedis & CopyScripts;
 
   constructor(private readonly backend: RedisStoreParts) {
-    backend.redis.defineCommand('swarmStorageBehind', { numberOfKeys: 5, lua: BEHIND });
+    backend.redis.defineCommand('swarmStorageBehind', { lua: BEHIND });
     backend.redis.defineCommand('swarmStorageUnlock', { numberOfKeys: 1, lua: UNLOCK });
     backend.redis.defineCommand('swarmStorageRenew', { numberOfKeys: 1, lua: RENEW });
     this.redis = backend.redis as ScriptedRedis & CopyScripts;
@@ -64,7 +62,7 @@ export class RedisCopyCoordination implements CopyCoordination {
     return `${this.backend.keys.prefix}:storage:rooms`;
   }
 
-  roomKey(room: string, what: 'lock' | 'copied'): string {
+  roomKey(room: string, what: 'lock' | 'positions'): string {
     return `${this.backend.keys.prefix}:room:${this.backend.keys.tag(room)}:storage:${what}`;
   }
 
@@ -94,11 +92,13 @@ export class RedisCopyCoordination implements CopyCoordination {
   }
 
   async copied(room: string, progress: CopyProgress, at: number): Promise<void> {
-    const record = `${progress.events.offset}|${progress.events.epoch}|${progress.yjs.offset}|${progress.yjs.epoch}`;
+    const record = copiedRecord(progress);
     await this.backend.calls.run('write', () =>
-      // Two commands, not a MULTI: the index and the room's keys are in different slots of a Redis Cluster.
+      // Two commands, not a MULTI: the index and the room's keys are in different slots of a
+      // Redis Cluster. A stream's field is never removed: a stream's stored position only
+      // moves on (or to a new epoch), and the database does not forget a stream.
       Promise.all([
-        this.redis.set(this.roomKey(room, 'copied'), record),
+        this.redis.hset(this.roomKey(room, 'positions'), record),
         this.redis.zadd(this.indexKey(), 'GT', at, room),
       ]),
     );
@@ -114,7 +114,8 @@ export class RedisCopyCoordination implements CopyCoordination {
     await this.backend.calls.run('write', () => this.redis.zrem(this.indexKey(), room));
   }
 
-  async behind(quietSince: number, limit: number): Promise<string[]> {
+  async behind(quietSince: number, limit: number, streams: readonly StreamName[]): Promise<string[]> {
+    const compared = [...new Set([...streams, DOCUMENT_STREAM])];
     const out: string[] = [];
     const keys = this.backend.keys;
     for (let start = 0; out.length < limit; start += PAGE) {
@@ -126,11 +127,10 @@ export class RedisCopyCoordination implements CopyCoordination {
         Promise.all(
           rooms.map((room) =>
             this.redis.swarmStorageBehind(
-              keys.seq(room, 'events'),
-              keys.epoch(room, 'events'),
-              keys.seq(room, 'yjs'),
-              keys.epoch(room, 'yjs'),
-              this.roomKey(room, 'copied'),
+              1 + 2 * compared.length,
+              this.roomKey(room, 'positions'),
+              ...compared.flatMap((stream) => [keys.seq(room, stream), keys.epoch(room, stream)]),
+              ...compared,
             ),
           ),
         ),
@@ -141,4 +141,14 @@ export class RedisCopyCoordination implements CopyCoordination {
     }
     return out;
   }
+}
+
+/** The copied record's fields: each stored stream's position, and the document's as `yjs`. */
+export function copiedRecord(progress: CopyProgress): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const [stream, position] of Object.entries(progress.streams)) {
+    record[stream] = `${position.offset}|${position.epoch}`;
+  }
+  record[DOCUMENT_STREAM] = `${progress.yjs.offset}|${progress.yjs.epoch}`;
+  return record;
 }

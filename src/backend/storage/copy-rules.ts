@@ -1,18 +1,24 @@
 import type { Position } from '../../core/events/event';
-import type { RoomCopy } from './document-store';
+import type { RoomCopy, StreamBatch } from './document-store';
 
 /**
  * The rules both stores apply to one batch, so that they cannot drift apart: what the
- * `events` position becomes, and whether a document replaces the stored one.
+ * position of an event stream becomes, and whether a document replaces the stored one.
  */
 
 /** A batch of the same epoch moves the position forward only; a new epoch starts over. */
-export function nextEventsPosition(stored: Position, copy: RoomCopy): Position {
-  const events = copy.events;
-  if (!events || events.entries.length === 0) return stored;
-  const last = events.entries[events.entries.length - 1]!.offset;
-  if (events.epoch !== stored.epoch) return { offset: last, epoch: events.epoch };
+export function nextStreamPosition(stored: Position, batch: StreamBatch): Position {
+  if (batch.entries.length === 0) return stored;
+  const last = batch.entries[batch.entries.length - 1]!.offset;
+  if (batch.epoch !== stored.epoch) return { offset: last, epoch: batch.epoch };
   return { offset: Math.max(stored.offset, last), epoch: stored.epoch };
+}
+
+/** The streams of a batch that carry entries, in name order (so transactions lock alike). */
+export function batchesOf(copy: RoomCopy): Array<[string, StreamBatch]> {
+  return Object.entries(copy.streams ?? {})
+    .filter(([, batch]) => batch.entries.length > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** A document of the same epoch replaces the stored one only when it covers more. */

@@ -1,9 +1,10 @@
-import type { Position, Sender } from '../../core/events/event';
+import type { Position, Sender, StreamName } from '../../core/events/event';
 
 /**
  * The durable tier behind Redis (docs/storage.md). Redis stays the hot path and what an
  * ordinary ack means; a `DocumentStore` keeps what must outlive Redis: each room's
- * compacted Yjs document, its key/value state and its whole `events` history. PostgreSQL
+ * compacted Yjs document, its key/value state and the whole history of each of its event
+ * streams (`events`, and any stream an app's events declare). PostgreSQL
  * (`PostgresStore`) and a file (`FileStore`) implement it; a user who keeps documents
  * elsewhere writes one class that passes the same contract suite
  * (test/storage/document-store-suite.ts).
@@ -21,13 +22,16 @@ export interface DocumentStore {
    */
   open(): Promise<void>;
   close(): Promise<void>;
-  /** The room as stored, with its newest `recent` events; undefined when it was never saved. */
+  /** The room as stored, with the newest `recent` entries of each stream; undefined when it was never saved. */
   load(room: string, recent: number): Promise<StoredRoom | undefined>;
   /** Applies one batch of the write-behind in one transaction and returns how far the room is now. */
   save(copy: RoomCopy): Promise<CopyProgress>;
-  /** How far the room's copy has got; both positions are offset 0, epoch '' for a room never saved. */
+  /** How far the room's copy has got; `NOTHING_COPIED` for a room never saved. */
   progress(room: string): Promise<CopyProgress>;
-  /** Events of the room's current epoch with offset < `before` (all when unset), the newest `limit`, oldest first. */
+  /**
+   * Entries of the stream `query.stream` (`events` when unset) of its current epoch with
+   * offset < `before` (all when unset), the newest `limit`, oldest first.
+   */
   history(room: string, query: HistoryQuery): Promise<HistoryPage>;
   /** Rooms in name order after `after`, at most `limit`. */
   rooms(query: RoomsQuery): Promise<RoomSummary[]>;
@@ -35,7 +39,7 @@ export interface DocumentStore {
   delete(room: string): Promise<boolean>;
 }
 
-/** One `events` stream entry as stored: what a member received, minus the room. */
+/** One event stream entry as stored: what a member received, minus the room and stream. */
 export interface StoredEvent {
   readonly offset: number;
   readonly type: string;
@@ -51,38 +55,51 @@ export interface StoredDocument {
   readonly epoch: string;
 }
 
+/** One stream's entries in one batch: in offset order, all of one epoch. */
+export interface StreamBatch {
+  readonly epoch: string;
+  readonly entries: readonly StoredEvent[];
+}
+
 /**
- * One batch of the write-behind for one room. Any part may be absent. `events` are in
- * offset order, all of one epoch; entries already stored are skipped. A `document` is
- * kept only if it is of another epoch or covers a later offset than the stored one.
- * `state` replaces the stored key/value state whole.
+ * One batch of the write-behind for one room. Any part may be absent. `streams` holds
+ * entries per event stream (`events`, and any stream the app's events declare), each
+ * batch of one epoch; entries already stored are skipped. A `document` is kept only if
+ * it is of another epoch or covers a later offset than the stored one. `state` replaces
+ * the stored key/value state whole.
  */
 export interface RoomCopy {
   readonly room: string;
-  readonly events?: { readonly epoch: string; readonly entries: readonly StoredEvent[] };
+  readonly streams?: Readonly<Record<StreamName, StreamBatch>>;
   readonly state?: Readonly<Record<string, unknown>>;
   readonly document?: StoredDocument;
   /** Unix milliseconds of the room's last activity. */
   readonly activeAt: number;
 }
 
-/** What has been copied of a room: the last offset (and its epoch) of each stream. */
+/**
+ * What has been copied of a room: the last offset (and its epoch) of each event stream
+ * that has entries in the store (a stream never copied is absent: read it with
+ * `copiedOf`), and the `yjs` stream position the stored document covers.
+ */
 export interface CopyProgress {
-  readonly events: Position;
+  readonly streams: Readonly<Record<StreamName, Position>>;
   readonly yjs: Position;
 }
 
 export interface StoredRoom {
   readonly room: string;
   readonly progress: CopyProgress;
-  /** The newest events of the current epoch, oldest first. */
-  readonly recent: StoredEvent[];
+  /** Per stream of `progress.streams`, its newest entries of the stream's current epoch, oldest first. */
+  readonly recent: Readonly<Record<StreamName, StoredEvent[]>>;
   readonly state: Record<string, unknown>;
   readonly document: StoredDocument | undefined;
   readonly activeAt: number;
 }
 
 export interface HistoryQuery {
+  /** The event stream to page through; `events` when unset. */
+  readonly stream?: StreamName;
   readonly before?: number;
   readonly limit: number;
 }
@@ -105,7 +122,12 @@ export interface RoomSummary {
   readonly progress: CopyProgress;
 }
 
-export const NOTHING_COPIED: CopyProgress = {
-  events: { offset: 0, epoch: '' },
-  yjs: { offset: 0, epoch: '' },
-};
+/** The position of a stream nothing of which was copied. */
+export const NOT_COPIED: Position = { offset: 0, epoch: '' };
+
+export const NOTHING_COPIED: CopyProgress = { streams: {}, yjs: NOT_COPIED };
+
+/** How far `stream` is copied: `NOT_COPIED` when the store holds none of it. */
+export function copiedOf(progress: CopyProgress, stream: StreamName): Position {
+  return progress.streams[stream] ?? NOT_COPIED;
+}

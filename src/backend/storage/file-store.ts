@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { ConfigError } from '../../core/errors';
-import type { Position } from '../../core/events/event';
-import { nextEventsPosition, replacesDocument } from './copy-rules';
+import { DEFAULT_STREAM, type Position } from '../../core/events/event';
+import { batchesOf, nextStreamPosition, replacesDocument } from './copy-rules';
 import type {
   CopyProgress,
   DocumentStore,
@@ -15,7 +15,7 @@ import type {
   StoredEvent,
   StoredRoom,
 } from './document-store';
-import { NOTHING_COPIED } from './document-store';
+import { NOT_COPIED, NOTHING_COPIED } from './document-store';
 import { SCHEMA_VERSION } from './schema-version';
 
 /** The same tables as PostgresStore's, in SQLite's types (docs/storage.md). */
@@ -39,6 +39,33 @@ const MIGRATIONS: readonly string[] = [
      data TEXT NOT NULL,
      PRIMARY KEY (room, epoch, "offset")
    );`,
+  // 2: every event stream of a room is kept, each with its own copy position. SQLite
+  // cannot change a primary key in place: the events table is made anew and filled.
+  `CREATE TABLE swarmcast_events_v2 (
+     room TEXT NOT NULL REFERENCES swarmcast_rooms (room) ON DELETE CASCADE,
+     stream TEXT NOT NULL,
+     epoch TEXT NOT NULL,
+     "offset" INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     data TEXT NOT NULL,
+     PRIMARY KEY (room, stream, epoch, "offset")
+   );
+   INSERT INTO swarmcast_events_v2 (room, stream, epoch, "offset", type, sender, data)
+     SELECT room, 'events', epoch, "offset", type, sender, data FROM swarmcast_events;
+   DROP TABLE swarmcast_events;
+   ALTER TABLE swarmcast_events_v2 RENAME TO swarmcast_events;
+   CREATE TABLE swarmcast_streams (
+     room TEXT NOT NULL REFERENCES swarmcast_rooms (room) ON DELETE CASCADE,
+     stream TEXT NOT NULL,
+     epoch TEXT NOT NULL,
+     "offset" INTEGER NOT NULL,
+     PRIMARY KEY (room, stream)
+   );
+   INSERT INTO swarmcast_streams (room, stream, epoch, "offset")
+     SELECT room, 'events', events_epoch, events_offset FROM swarmcast_rooms WHERE events_offset > 0;
+   ALTER TABLE swarmcast_rooms DROP COLUMN events_epoch;
+   ALTER TABLE swarmcast_rooms DROP COLUMN events_offset;`,
 ];
 
 /** The file's name under DATA_DIR. */
@@ -46,8 +73,6 @@ export const FILE_NAME = 'swarmcast.sqlite';
 
 interface RoomRow {
   room: string;
-  events_epoch: string;
-  events_offset: number;
   state: string;
   yjs_update: Buffer | null;
   yjs_epoch: string;
@@ -60,6 +85,12 @@ interface EventRow {
   type: string;
   sender: string;
   data: string;
+}
+
+interface PositionRow {
+  stream: string;
+  epoch: string;
+  offset: number;
 }
 
 /**
@@ -131,21 +162,22 @@ export class FileStore implements DocumentStore {
     const db = this.database();
     const row = db.prepare('SELECT * FROM swarmcast_rooms WHERE room = ?').get(room) as RoomRow | undefined;
     if (!row) return undefined;
-    const progress = toProgress(row);
-    const events = db
-      .prepare(
-        `SELECT "offset", type, sender, data FROM swarmcast_events
-         WHERE room = ? AND epoch = ? ORDER BY "offset" DESC LIMIT ?`,
-      )
-      .all(room, progress.events.epoch, recent) as EventRow[];
+    const progress = this.progressOf(row);
+    const newest = db.prepare(
+      `SELECT "offset", type, sender, data FROM swarmcast_events
+       WHERE room = ? AND stream = ? AND epoch = ? ORDER BY "offset" DESC LIMIT ?`,
+    );
+    const entries: Record<string, StoredEvent[]> = {};
+    for (const [stream, position] of Object.entries(progress.streams)) {
+      const rows = newest.all(room, stream, position.epoch, recent) as EventRow[];
+      entries[stream] = rows.map(toEvent).reverse();
+    }
     return {
       room,
       progress,
-      recent: events.map(toEvent).reverse(),
+      recent: entries,
       state: JSON.parse(row.state) as Record<string, unknown>,
-      document: row.yjs_update
-        ? { update: new Uint8Array(row.yjs_update), offset: progress.yjs.offset, epoch: progress.yjs.epoch }
-        : undefined,
+      document: row.yjs_update ? { update: new Uint8Array(row.yjs_update), ...progress.yjs } : undefined,
       activeAt: row.active_at,
     };
   }
@@ -161,23 +193,31 @@ export class FileStore implements DocumentStore {
            RETURNING *`,
           )
           .get(copy.room, copy.activeAt) as RoomRow;
-        const stored = toProgress(row);
-        const events = nextEventsPosition(stored.events, copy);
-        if (copy.events) {
-          const insert = db.prepare(
-            `INSERT INTO swarmcast_events (room, epoch, "offset", type, sender, data)
-           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-          );
-          for (const entry of copy.events.entries) {
+        const stored = this.progressOf(row);
+        const streams: Record<string, Position> = { ...stored.streams };
+        const insert = db.prepare(
+          `INSERT INTO swarmcast_events (room, stream, epoch, "offset", type, sender, data)
+           VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        );
+        const position = db.prepare(
+          `INSERT INTO swarmcast_streams (room, stream, epoch, "offset") VALUES (?, ?, ?, ?)
+           ON CONFLICT (room, stream) DO UPDATE SET epoch = excluded.epoch, "offset" = excluded."offset"`,
+        );
+        for (const [stream, batch] of batchesOf(copy)) {
+          for (const entry of batch.entries) {
             insert.run(
               copy.room,
-              copy.events.epoch,
+              stream,
+              batch.epoch,
               entry.offset,
               entry.type,
               JSON.stringify(entry.from),
               JSON.stringify(entry.data ?? null),
             );
           }
+          const next = nextStreamPosition(streams[stream] ?? NOT_COPIED, batch);
+          streams[stream] = next;
+          position.run(copy.room, stream, next.epoch, next.offset);
         }
         let yjs: Position = stored.yjs;
         if (replacesDocument(stored.yjs, copy)) {
@@ -187,42 +227,44 @@ export class FileStore implements DocumentStore {
             'UPDATE swarmcast_rooms SET yjs_update = ?, yjs_epoch = ?, yjs_offset = ? WHERE room = ?',
           ).run(Buffer.from(document.update), document.epoch, document.offset, copy.room);
         }
-        db.prepare(
-          'UPDATE swarmcast_rooms SET events_epoch = ?, events_offset = ?, state = coalesce(?, state) WHERE room = ?',
-        ).run(events.epoch, events.offset, copy.state ? JSON.stringify(copy.state) : null, copy.room);
-        return { events, yjs };
+        if (copy.state) {
+          db.prepare('UPDATE swarmcast_rooms SET state = ? WHERE room = ?').run(
+            JSON.stringify(copy.state),
+            copy.room,
+          );
+        }
+        return { streams, yjs };
       })
       .immediate();
   }
 
   async progress(room: string): Promise<CopyProgress> {
     const row = this.database()
-      .prepare(
-        'SELECT events_epoch, events_offset, yjs_epoch, yjs_offset FROM swarmcast_rooms WHERE room = ?',
-      )
+      .prepare('SELECT room, yjs_epoch, yjs_offset FROM swarmcast_rooms WHERE room = ?')
       .get(room) as RoomRow | undefined;
-    return row ? toProgress(row) : NOTHING_COPIED;
+    return row ? this.progressOf(row) : NOTHING_COPIED;
   }
 
   async history(room: string, query: HistoryQuery): Promise<HistoryPage> {
     const db = this.database();
-    const row = db.prepare('SELECT events_epoch FROM swarmcast_rooms WHERE room = ?').get(room) as
-      | Pick<RoomRow, 'events_epoch'>
-      | undefined;
-    const epoch = row?.events_epoch ?? '';
+    const stream = query.stream ?? DEFAULT_STREAM;
+    const row = db
+      .prepare('SELECT epoch FROM swarmcast_streams WHERE room = ? AND stream = ?')
+      .get(room, stream) as Pick<PositionRow, 'epoch'> | undefined;
+    const epoch = row?.epoch ?? '';
     const events = db
       .prepare(
         `SELECT "offset", type, sender, data FROM swarmcast_events
-         WHERE room = ? AND epoch = ? AND "offset" < ? ORDER BY "offset" DESC LIMIT ?`,
+         WHERE room = ? AND stream = ? AND epoch = ? AND "offset" < ? ORDER BY "offset" DESC LIMIT ?`,
       )
-      .all(room, epoch, query.before ?? Number.MAX_SAFE_INTEGER, query.limit) as EventRow[];
+      .all(room, stream, epoch, query.before ?? Number.MAX_SAFE_INTEGER, query.limit) as EventRow[];
     return { epoch, events: events.map(toEvent).reverse() };
   }
 
   async rooms(query: RoomsQuery): Promise<RoomSummary[]> {
     const rows = this.database()
       .prepare(
-        `SELECT r.room, r.events_epoch, r.events_offset, r.yjs_epoch, r.yjs_offset, r.active_at,
+        `SELECT r.room, r.yjs_epoch, r.yjs_offset, r.active_at,
            coalesce(length(r.yjs_update), 0) + length(CAST(r.state AS BLOB))
            + coalesce((SELECT sum(length(CAST(e.data AS BLOB)) + length(CAST(e.sender AS BLOB)) + length(CAST(e.type AS BLOB)))
                        FROM swarmcast_events e WHERE e.room = r.room), 0) AS bytes
@@ -233,7 +275,7 @@ export class FileStore implements DocumentStore {
       room: row.room,
       bytes: row.bytes,
       activeAt: row.active_at,
-      progress: toProgress(row),
+      progress: this.progressOf(row),
     }));
   }
 
@@ -241,19 +283,21 @@ export class FileStore implements DocumentStore {
     return this.database().prepare('DELETE FROM swarmcast_rooms WHERE room = ?').run(room).changes > 0;
   }
 
+  /** The room's stream positions and the position of its document. */
+  private progressOf(row: Pick<RoomRow, 'room' | 'yjs_epoch' | 'yjs_offset'>): CopyProgress {
+    const positions = this.database()
+      .prepare('SELECT stream, epoch, "offset" FROM swarmcast_streams WHERE room = ?')
+      .all(row.room) as PositionRow[];
+    const streams: Record<string, Position> = {};
+    for (const position of positions)
+      streams[position.stream] = { offset: position.offset, epoch: position.epoch };
+    return { streams, yjs: { offset: row.yjs_offset, epoch: row.yjs_epoch } };
+  }
+
   private database(): Database.Database {
     if (!this.db) throw new Error('FileStore used before open() or after close()');
     return this.db;
   }
-}
-
-function toProgress(
-  row: Pick<RoomRow, 'events_epoch' | 'events_offset' | 'yjs_epoch' | 'yjs_offset'>,
-): CopyProgress {
-  return {
-    events: { offset: row.events_offset, epoch: row.events_epoch },
-    yjs: { offset: row.yjs_offset, epoch: row.yjs_epoch },
-  };
 }
 
 function toEvent(row: EventRow): StoredEvent {

@@ -1,8 +1,8 @@
 import { Pool, type PoolClient } from 'pg';
 import { ConfigError } from '../../core/errors';
-import type { Position } from '../../core/events/event';
+import { DEFAULT_STREAM, type Position } from '../../core/events/event';
 import type { Logger } from '../../core/log';
-import { nextEventsPosition, redactUrl, replacesDocument } from './copy-rules';
+import { batchesOf, nextStreamPosition, redactUrl, replacesDocument } from './copy-rules';
 import type {
   CopyProgress,
   DocumentStore,
@@ -13,8 +13,9 @@ import type {
   RoomsQuery,
   StoredEvent,
   StoredRoom,
+  StreamBatch,
 } from './document-store';
-import { NOTHING_COPIED } from './document-store';
+import { NOT_COPIED, NOTHING_COPIED } from './document-store';
 import { SCHEMA_VERSION } from './schema-version';
 
 /**
@@ -41,7 +42,26 @@ const MIGRATIONS: readonly string[] = [
      data json NOT NULL,
      PRIMARY KEY (room, epoch, "offset")
    );`,
+  // 2: every event stream of a room is kept, each with its own copy position.
+  `ALTER TABLE swarmcast_events ADD COLUMN stream text NOT NULL DEFAULT 'events';
+   ALTER TABLE swarmcast_events ALTER COLUMN stream DROP DEFAULT;
+   ALTER TABLE swarmcast_events DROP CONSTRAINT swarmcast_events_pkey;
+   ALTER TABLE swarmcast_events ADD PRIMARY KEY (room, stream, epoch, "offset");
+   CREATE TABLE swarmcast_streams (
+     room text NOT NULL REFERENCES swarmcast_rooms (room) ON DELETE CASCADE,
+     stream text NOT NULL,
+     epoch text NOT NULL,
+     "offset" bigint NOT NULL,
+     PRIMARY KEY (room, stream)
+   );
+   INSERT INTO swarmcast_streams (room, stream, epoch, "offset")
+     SELECT room, 'events', events_epoch, events_offset FROM swarmcast_rooms WHERE events_offset > 0;
+   ALTER TABLE swarmcast_rooms DROP COLUMN events_epoch, DROP COLUMN events_offset;`,
 ];
+
+/** Every stream position of the row's room, as one JSON object: stream -> [epoch, offset]. */
+const STREAMS_JSON = `(SELECT json_object_agg(s.stream, json_build_array(s.epoch, s."offset"))
+   FROM swarmcast_streams s WHERE s.room = r.room) AS streams`;
 
 /** Any number works; it only has to be the same on every node, so migrations run one at a time. */
 const MIGRATION_LOCK = 0x5357_4d43;
@@ -57,13 +77,16 @@ export interface PostgresStoreOptions {
 
 interface RoomRow {
   room: string;
-  events_epoch: string;
-  events_offset: string;
   state: Record<string, unknown>;
   yjs_update: Buffer | null;
   yjs_epoch: string;
   yjs_offset: string;
   active_at: string;
+}
+
+/** A room row with its stream positions (`STREAMS_JSON`; null when it has none). */
+interface ProgressRow extends Pick<RoomRow, 'yjs_epoch' | 'yjs_offset'> {
+  streams: Record<string, [string, number]> | null;
 }
 
 /** What a load reads of a room's row: the document as base64 text. */
@@ -76,6 +99,20 @@ interface EventRow {
   type: string;
   sender: StoredEvent['from'];
   data: unknown;
+}
+
+/** A stream position and, when it has any, one of its newest entries (a load's LEFT JOIN LATERAL). */
+interface RecentRow extends Omit<EventRow, 'offset'> {
+  stream: string;
+  position_epoch: string;
+  position_offset: string;
+  offset: string | null;
+}
+
+interface PositionRow {
+  stream: string;
+  epoch: string;
+  offset: string;
 }
 
 /** The cluster's store: every node on the same PostgreSQL, through a `pg` Pool. */
@@ -148,44 +185,50 @@ export class PostgresStore implements DocumentStore {
   }
 
   async load(room: string, recent: number): Promise<StoredRoom | undefined> {
-    // Both queries at once (the events' epoch is the row's, read in the query): a cold
-    // room's reopen waits for this load. The document comes as base64 text, which
-    // PostgreSQL encodes and Node decodes about twice as fast as bytea's hex text for a
-    // 1 MB document (test/bench/findings.md, S9).
-    const [found, events] = await Promise.all([
+    // Both queries at once: a cold room's reopen waits for this load. Each stream's
+    // newest entries are read with its position in one statement, so they are of the
+    // epoch the position names even while a copy runs. The document comes as base64
+    // text, which PostgreSQL encodes and Node decodes about twice as fast as bytea's hex
+    // text for a 1 MB document (test/bench/findings.md, S9).
+    const [found, streams] = await Promise.all([
       this.pool.query<LoadedRoomRow>(
-        `SELECT events_epoch, events_offset, state, yjs_epoch, yjs_offset, active_at,
-           encode(yjs_update, 'base64') AS yjs_base64
+        `SELECT state, yjs_epoch, yjs_offset, active_at, encode(yjs_update, 'base64') AS yjs_base64
          FROM swarmcast_rooms WHERE room = $1`,
         [room],
       ),
-      this.pool.query<EventRow & { epoch: string }>(
-        `SELECT epoch, "offset", type, sender, data FROM swarmcast_events
-         WHERE room = $1 AND epoch = (SELECT events_epoch FROM swarmcast_rooms WHERE room = $1)
-         ORDER BY "offset" DESC LIMIT $2`,
+      this.pool.query<RecentRow>(
+        `SELECT s.stream, s.epoch AS position_epoch, s."offset" AS position_offset,
+           e."offset", e.type, e.sender, e.data
+         FROM swarmcast_streams s LEFT JOIN LATERAL (
+           SELECT "offset", type, sender, data FROM swarmcast_events e
+           WHERE e.room = s.room AND e.stream = s.stream AND e.epoch = s.epoch
+           ORDER BY "offset" DESC LIMIT $2
+         ) e ON true
+         WHERE s.room = $1`,
         [room, recent],
       ),
     ]);
     const row = found.rows[0];
     if (!row) return undefined;
-    const progress = toProgress(row);
+    const positions: Record<string, Position> = {};
+    const entries: Record<string, StoredEvent[]> = {};
+    for (const line of streams.rows) {
+      positions[line.stream] = { offset: Number(line.position_offset), epoch: line.position_epoch };
+      const list = entries[line.stream] ?? [];
+      entries[line.stream] = list;
+      if (line.offset !== null) list.push(toEvent({ ...line, offset: line.offset }));
+    }
+    for (const list of Object.values(entries)) list.sort((a, b) => a.offset - b.offset);
+    const yjs = { offset: Number(row.yjs_offset), epoch: row.yjs_epoch };
     return {
       room,
-      progress,
-      // A copy between the two reads may have started a new epoch: only events of the row's own.
-      recent: events.rows
-        .filter((event) => event.epoch === progress.events.epoch)
-        .map(toEvent)
-        .reverse(),
+      progress: { streams: positions, yjs },
+      recent: entries,
       state: row.state,
       document:
         row.yjs_base64 === null
           ? undefined
-          : {
-              update: new Uint8Array(Buffer.from(row.yjs_base64, 'base64')),
-              offset: progress.yjs.offset,
-              epoch: progress.yjs.epoch,
-            },
+          : { update: new Uint8Array(Buffer.from(row.yjs_base64, 'base64')), ...yjs },
       activeAt: Number(row.active_at),
     };
   }
@@ -198,30 +241,28 @@ export class PostgresStore implements DocumentStore {
       const found = await client.query<RoomRow>(
         `INSERT INTO swarmcast_rooms (room, active_at) VALUES ($1, $2)
          ON CONFLICT (room) DO UPDATE SET active_at = GREATEST(swarmcast_rooms.active_at, EXCLUDED.active_at)
-         RETURNING *`,
+         RETURNING yjs_epoch, yjs_offset`,
         [copy.room, copy.activeAt],
       );
-      const stored = toProgress(found.rows[0]!);
-      const events = nextEventsPosition(stored.events, copy);
-      if (copy.events && copy.events.entries.length > 0) {
-        const entries = copy.events.entries;
+      const storedPositions = await client.query<PositionRow>(
+        'SELECT stream, epoch, "offset" FROM swarmcast_streams WHERE room = $1',
+        [copy.room],
+      );
+      const streams: Record<string, Position> = {};
+      for (const row of storedPositions.rows)
+        streams[row.stream] = { offset: Number(row.offset), epoch: row.epoch };
+      for (const [stream, batch] of batchesOf(copy)) {
+        streams[stream] = nextStreamPosition(streams[stream] ?? NOT_COPIED, batch);
+        await this.insertEntries(client, copy.room, stream, batch);
         await client.query(
-          `INSERT INTO swarmcast_events (room, epoch, "offset", type, sender, data)
-           SELECT $1, $2, e.o, e.t, e.s, e.d
-           FROM unnest($3::bigint[], $4::text[], $5::json[], $6::json[]) AS e(o, t, s, d)
-           ON CONFLICT DO NOTHING`,
-          [
-            copy.room,
-            copy.events.epoch,
-            entries.map((e) => e.offset),
-            entries.map((e) => e.type),
-            entries.map((e) => JSON.stringify(e.from)),
-            entries.map((e) => JSON.stringify(e.data ?? null)),
-          ],
+          `INSERT INTO swarmcast_streams (room, stream, epoch, "offset") VALUES ($1, $2, $3, $4)
+           ON CONFLICT (room, stream) DO UPDATE SET epoch = EXCLUDED.epoch, "offset" = EXCLUDED."offset"`,
+          [copy.room, stream, streams[stream]!.epoch, streams[stream]!.offset],
         );
       }
-      let yjs: Position = stored.yjs;
-      if (replacesDocument(stored.yjs, copy)) {
+      const row = found.rows[0]!;
+      let yjs: Position = { offset: Number(row.yjs_offset), epoch: row.yjs_epoch };
+      if (replacesDocument(yjs, copy)) {
         const document = copy.document!;
         yjs = { offset: document.offset, epoch: document.epoch };
         await client.query(
@@ -229,13 +270,14 @@ export class PostgresStore implements DocumentStore {
           [copy.room, Buffer.from(document.update), document.epoch, document.offset],
         );
       }
-      await client.query(
-        `UPDATE swarmcast_rooms SET events_epoch = $2, events_offset = $3,
-           state = COALESCE($4::json, state) WHERE room = $1`,
-        [copy.room, events.epoch, events.offset, copy.state ? JSON.stringify(copy.state) : null],
-      );
+      if (copy.state) {
+        await client.query('UPDATE swarmcast_rooms SET state = $2::json WHERE room = $1', [
+          copy.room,
+          JSON.stringify(copy.state),
+        ]);
+      }
       await client.query('COMMIT');
-      return { events, yjs };
+      return { streams, yjs };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
@@ -244,31 +286,57 @@ export class PostgresStore implements DocumentStore {
     }
   }
 
+  /** One stream's entries of a batch, skipping those already stored (idempotent by offset). */
+  private async insertEntries(
+    client: PoolClient,
+    room: string,
+    stream: string,
+    batch: StreamBatch,
+  ): Promise<void> {
+    const entries = batch.entries;
+    await client.query(
+      `INSERT INTO swarmcast_events (room, stream, epoch, "offset", type, sender, data)
+       SELECT $1, $2, $3, e.o, e.t, e.s, e.d
+       FROM unnest($4::bigint[], $5::text[], $6::json[], $7::json[]) AS e(o, t, s, d)
+       ON CONFLICT DO NOTHING`,
+      [
+        room,
+        stream,
+        batch.epoch,
+        entries.map((e) => e.offset),
+        entries.map((e) => e.type),
+        entries.map((e) => JSON.stringify(e.from)),
+        entries.map((e) => JSON.stringify(e.data ?? null)),
+      ],
+    );
+  }
+
   async progress(room: string): Promise<CopyProgress> {
-    const found = await this.pool.query<RoomRow>(
-      'SELECT events_epoch, events_offset, yjs_epoch, yjs_offset FROM swarmcast_rooms WHERE room = $1',
+    const found = await this.pool.query<ProgressRow>(
+      `SELECT r.yjs_epoch, r.yjs_offset, ${STREAMS_JSON} FROM swarmcast_rooms r WHERE r.room = $1`,
       [room],
     );
     return found.rows[0] ? toProgress(found.rows[0]) : NOTHING_COPIED;
   }
 
   async history(room: string, query: HistoryQuery): Promise<HistoryPage> {
-    const found = await this.pool.query<{ events_epoch: string }>(
-      'SELECT events_epoch FROM swarmcast_rooms WHERE room = $1',
-      [room],
+    const stream = query.stream ?? DEFAULT_STREAM;
+    const found = await this.pool.query<{ epoch: string }>(
+      'SELECT epoch FROM swarmcast_streams WHERE room = $1 AND stream = $2',
+      [room, stream],
     );
-    const epoch = found.rows[0]?.events_epoch ?? '';
+    const epoch = found.rows[0]?.epoch ?? '';
     const events = await this.pool.query<EventRow>(
       `SELECT "offset", type, sender, data FROM swarmcast_events
-       WHERE room = $1 AND epoch = $2 AND "offset" < $3 ORDER BY "offset" DESC LIMIT $4`,
-      [room, epoch, query.before ?? Number.MAX_SAFE_INTEGER, query.limit],
+       WHERE room = $1 AND stream = $2 AND epoch = $3 AND "offset" < $4 ORDER BY "offset" DESC LIMIT $5`,
+      [room, stream, epoch, query.before ?? Number.MAX_SAFE_INTEGER, query.limit],
     );
     return { epoch, events: events.rows.map(toEvent).reverse() };
   }
 
   async rooms(query: RoomsQuery): Promise<RoomSummary[]> {
-    const found = await this.pool.query<RoomRow & { bytes: string }>(
-      `SELECT r.room, r.events_epoch, r.events_offset, r.yjs_epoch, r.yjs_offset, r.active_at,
+    const found = await this.pool.query<RoomRow & ProgressRow & { bytes: string }>(
+      `SELECT r.room, r.yjs_epoch, r.yjs_offset, r.active_at, ${STREAMS_JSON},
          COALESCE(octet_length(r.yjs_update), 0) + octet_length(r.state::text)
          + COALESCE((SELECT sum(octet_length(e.data::text) + octet_length(e.sender::text) + octet_length(e.type))
                      FROM swarmcast_events e WHERE e.room = r.room), 0) AS bytes
@@ -290,13 +358,12 @@ export class PostgresStore implements DocumentStore {
 }
 
 /** bigint columns come back as strings (they may pass 2^53); offsets never do. */
-function toProgress(
-  row: Pick<RoomRow, 'events_epoch' | 'events_offset' | 'yjs_epoch' | 'yjs_offset'>,
-): CopyProgress {
-  return {
-    events: { offset: Number(row.events_offset), epoch: row.events_epoch },
-    yjs: { offset: Number(row.yjs_offset), epoch: row.yjs_epoch },
-  };
+function toProgress(row: ProgressRow): CopyProgress {
+  const streams: Record<string, Position> = {};
+  for (const [stream, [epoch, offset]] of Object.entries(row.streams ?? {})) {
+    streams[stream] = { offset: Number(offset), epoch };
+  }
+  return { streams, yjs: { offset: Number(row.yjs_offset), epoch: row.yjs_epoch } };
 }
 
 function toEvent(row: EventRow): StoredEvent {

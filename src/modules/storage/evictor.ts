@@ -1,6 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { CopyCoordination } from '../../backend/copy-coordination';
 import type { RoomRestore } from '../../backend/room-restore';
+import type { StreamName } from '../../core/events/event';
 import type { Logger } from '../../core/log';
 
 export interface EvictorOptions {
@@ -12,6 +13,8 @@ export interface EvictorOptions {
   readonly roomIdleMs: number;
   /** False while copies fail: nothing is evicted then, so nothing must be loaded from a database that is down. */
   readonly databaseUp: () => boolean;
+  /** The event streams the node's events declare: every one's keys leave Redis with the room. */
+  readonly streams: () => readonly StreamName[];
 }
 
 /** Candidates looked at per sweep; the oldest first, so a long-idle room is never starved. */
@@ -54,7 +57,7 @@ export class Evictor {
       const rooms = await coordination.idle(Date.now() - this.options.roomIdleMs, SWEEP_ROOMS);
       for (const room of rooms) {
         if (!this.options.databaseUp()) return;
-        if (await restore.evict(room)) {
+        if (await restore.evict(room, this.options.streams())) {
           await coordination.forget(room);
           this.evicted.inc();
         }

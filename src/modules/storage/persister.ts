@@ -2,9 +2,14 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HistoryStore, StateStore } from '../../backend/backend';
 import type { CopyCoordination } from '../../backend/copy-coordination';
 import { DOCUMENT_STREAM } from '../../backend/document-store';
-import type { CopyProgress, DocumentStore, StoredEvent } from '../../backend/storage/document-store';
+import {
+  type CopyProgress,
+  copiedOf,
+  type DocumentStore,
+  type StoredEvent,
+} from '../../backend/storage/document-store';
 import { UnavailableError } from '../../core/errors';
-import { DEFAULT_STREAM, type Position, type RoomEvent } from '../../core/events/event';
+import { DEFAULT_STREAM, type Position, type RoomEvent, type StreamName } from '../../core/events/event';
 import type { Logger } from '../../core/log';
 
 /** A room's whole Yjs document as of an offset of its `yjs` stream (the Yjs module's YjsLog reads it). */
@@ -23,6 +28,8 @@ export interface PersisterOptions {
   readonly durableTimeoutMs: number;
   /** Events Redis keeps per room: how far back a copy that fell behind can still read. */
   readonly historyLimit: number;
+  /** The event streams the node's events declare (`events` among them): what a room's copy reads. */
+  readonly streams: () => readonly StreamName[];
 }
 
 /** Events per database transaction: large enough to amortise a round trip, small enough to hold a lock briefly. */
@@ -39,8 +46,8 @@ interface Pending {
   /** When the oldest uncopied append of this node happened (the lag). */
   firstAt: number;
   lastAt: number;
-  /** The newest position this node appended, per stored stream. */
-  readonly appended: Partial<Record<keyof CopyProgress, Position>>;
+  /** The newest position this node appended, per stream (`yjs` included). */
+  readonly appended: Record<StreamName, Position>;
   failures: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -119,8 +126,8 @@ export class Persister {
 
   /** This node appended `event` to its room: copy it within the delay. */
   appended(event: RoomEvent): void {
-    const stream = storedAs(event.stream);
-    if (this.closed || event.offset === undefined || !stream) return;
+    const stream = event.stream;
+    if (this.closed || event.offset === undefined || !stream || !this.kept(stream)) return;
     const now = Date.now();
     let room = this.pending.get(event.room);
     if (!room) {
@@ -139,16 +146,14 @@ export class Persister {
    * `durableTimeoutMs` (the event is in Redis and is copied once the database answers).
    */
   async durable(event: RoomEvent): Promise<void> {
-    const stream = storedAs(event.stream ?? DEFAULT_STREAM);
-    if (!stream)
-      throw new UnavailableError(`events of stream "${event.stream}" are not kept in the database`);
+    const stream = event.stream ?? DEFAULT_STREAM;
     const wanted = { offset: event.offset ?? 0, epoch: event.epoch ?? '' };
     const deadline = Date.now() + this.options.durableTimeoutMs;
     let wait = DURABLE_POLL_MS;
     while (Date.now() < deadline) {
       try {
         const progress = (await this.flush(event.room)) ?? (await this.options.store.progress(event.room));
-        if (covers(progress[stream], wanted)) return;
+        if (covers(positionIn(progress, stream), wanted)) return;
       } catch {
         // The database is down or slow: keep trying until the deadline.
       }
@@ -191,6 +196,11 @@ export class Persister {
         `stopped with rooms not yet in the database; another node's sweep copies them from Redis`,
       );
     }
+  }
+
+  /** Whether the tier copies `stream`: the document's, or an event stream the node declares. */
+  private kept(stream: StreamName): boolean {
+    return stream === DOCUMENT_STREAM || this.options.streams().includes(stream);
   }
 
   private schedule(name: string, room: Pending): void {
@@ -249,12 +259,10 @@ export class Persister {
     }
     if (room) {
       room.failures = 0;
-      const done = (Object.keys(target) as Array<keyof CopyProgress>).every((stream) =>
-        covers(progress[stream], target[stream]!),
+      const done = Object.keys(target).every((stream) =>
+        covers(positionIn(progress, stream), target[stream]!),
       );
-      const newer = (Object.keys(room.appended) as Array<keyof CopyProgress>).some(
-        (stream) => room.appended[stream] !== target[stream],
-      );
+      const newer = Object.keys(room.appended).some((stream) => room.appended[stream] !== target[stream]);
       if (done && !newer) {
         clearTimeout(room.timer);
         this.pending.delete(name);
@@ -266,41 +274,20 @@ export class Persister {
   }
 
   private async copyLocked(room: string): Promise<CopyProgress | undefined> {
-    const { coordination, store, history, state, log } = this.options;
+    const { coordination, store, history, state } = this.options;
     const token = await coordination.lock(room, this.lockMs);
     if (!token) return undefined;
     try {
       const activeAt = this.pending.get(room)?.lastAt ?? Date.now();
       let progress = await store.progress(room);
-      for (;;) {
-        const head = await history.head(room, DEFAULT_STREAM);
-        const same = head.epoch === progress.events.epoch;
-        let after = same ? progress.events.offset : 0;
-        if (head.offset <= after) break;
-        let read = await history.read(room, DEFAULT_STREAM, after, head.epoch, BATCH);
-        if (!read.complete && read.head.epoch === head.epoch) {
-          // Redis trimmed events before they were copied: copy what it still holds.
-          const from = Math.max(after, read.head.offset - this.options.historyLimit);
-          log.warn({ room, lost: from - after }, 'events were trimmed from Redis before they were copied');
-          this.eventsLost.inc(from - after);
-          after = from;
-          read = await history.read(room, DEFAULT_STREAM, after, head.epoch, BATCH);
-        }
-        if (!read.complete) continue; // the epoch changed under the read: start over from the new head
-        if (read.events.length === 0) break;
-        progress = await store.save({
-          room,
-          events: { epoch: head.epoch, entries: read.events.map(toStored) },
-          activeAt,
-        });
-        this.eventsCopied.inc(read.events.length);
-        if (!(await coordination.renew(room, token, this.lockMs))) {
-          throw new Error(`lost the copy lock of room "${room}"`);
-        }
-      }
+      // The streams the node declares, and any the database holds that it no longer does.
+      const streams = [...new Set([...this.options.streams(), ...Object.keys(progress.streams)])].filter(
+        (stream) => stream !== DOCUMENT_STREAM,
+      );
+      for (const stream of streams) progress = await this.copyStream(room, stream, progress, activeAt, token);
       const yjsHead = await history.head(room, DOCUMENT_STREAM);
-      const eventsHead = await history.head(room, DEFAULT_STREAM);
-      if (eventsHead.offset === 0 && yjsHead.offset === 0) {
+      const heads = await Promise.all(streams.map((stream) => history.head(room, stream)));
+      if (yjsHead.offset === 0 && heads.every((head) => head.offset === 0)) {
         // Redis does not hold the room (evicted, deleted, flushed): its state there is not
         // "empty", it is absent, and must not replace what the database has.
         return progress;
@@ -315,13 +302,57 @@ export class Persister {
     }
   }
 
+  /** Copies what Redis holds of one event stream past `progress`, in batches; returns the progress after. */
+  private async copyStream(
+    room: string,
+    stream: StreamName,
+    progress: CopyProgress,
+    activeAt: number,
+    token: string,
+  ): Promise<CopyProgress> {
+    const { coordination, store, history, log } = this.options;
+    for (;;) {
+      const head = await history.head(room, stream);
+      const copied = copiedOf(progress, stream);
+      let after = head.epoch === copied.epoch ? copied.offset : 0;
+      if (head.offset <= after) return progress;
+      let read = await history.read(room, stream, after, head.epoch, BATCH);
+      if (!read.complete && read.head.epoch === head.epoch) {
+        // Redis trimmed entries before they were copied: copy what it still holds.
+        const from = Math.max(after, read.head.offset - this.options.historyLimit);
+        log.warn(
+          { room, stream, lost: from - after },
+          'events were trimmed from Redis before they were copied',
+        );
+        this.eventsLost.inc(from - after);
+        after = from;
+        read = await history.read(room, stream, after, head.epoch, BATCH);
+      }
+      if (!read.complete) continue; // the epoch changed under the read: start over from the new head
+      if (read.events.length === 0) return progress;
+      progress = await store.save({
+        room,
+        streams: { [stream]: { epoch: head.epoch, entries: read.events.map(toStored) } },
+        activeAt,
+      });
+      this.eventsCopied.inc(read.events.length);
+      if (!(await coordination.renew(room, token, this.lockMs))) {
+        throw new Error(`lost the copy lock of room "${room}"`);
+      }
+    }
+  }
+
   /** Takes over rooms whose appenders went quiet with their copy unfinished (a node died). */
   private async sweep(): Promise<void> {
     if (this.closed) return;
     const quietFor = this.options.persistMaxWaitMs + this.lockMs;
     let rooms: string[];
     try {
-      rooms = await this.options.coordination.behind(Date.now() - quietFor, SWEEP_ROOMS);
+      rooms = await this.options.coordination.behind(
+        Date.now() - quietFor,
+        SWEEP_ROOMS,
+        this.options.streams(),
+      );
     } catch {
       return; // Redis is away; the next sweep looks again.
     }
@@ -342,12 +373,7 @@ function toStored(event: RoomEvent): StoredEvent {
   return { offset: event.offset ?? 0, type: event.type, data: event.data, from: event.from };
 }
 
-/**
- * Which part of the stored room a stream is: the default stream's events are the
- * history, the document stream is the Yjs document. Other streams are not kept.
- */
-function storedAs(stream: string | undefined): keyof CopyProgress | undefined {
-  if (stream === DEFAULT_STREAM) return 'events';
-  if (stream === DOCUMENT_STREAM) return 'yjs';
-  return undefined;
+/** How far `stream` is copied: the document's position for `yjs`, the stream's own for an event stream. */
+function positionIn(progress: CopyProgress, stream: StreamName): Position {
+  return stream === DOCUMENT_STREAM ? progress.yjs : copiedOf(progress, stream);
 }

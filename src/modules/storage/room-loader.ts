@@ -4,6 +4,7 @@ import type { DocumentSnapshot } from '../../backend/document-store';
 import type { RoomRestore } from '../../backend/room-restore';
 import type { DocumentStore, StoredRoom } from '../../backend/storage/document-store';
 import { UnavailableError } from '../../core/errors';
+import type { StreamName } from '../../core/events/event';
 import type { Logger } from '../../core/log';
 
 export interface RoomLoaderOptions {
@@ -14,6 +15,8 @@ export interface RoomLoaderOptions {
   readonly registry: Registry;
   /** Events loaded back into Redis's history: as many as it keeps. */
   readonly historyLimit: number;
+  /** The event streams the node's events declare: live keys of any of them keep a room as Redis has it. */
+  readonly streams: () => readonly StreamName[];
 }
 
 /** How long a node waits for another node's load (or the database) before it answers `unavailable`. */
@@ -136,7 +139,7 @@ export class RoomLoader {
     // work); the restore's own first step, building and sending 1 MB of script arguments,
     // would otherwise run before them.
     if (document) await new Promise((resolve) => setImmediate(resolve));
-    const wrote = await this.options.restore.restore(room, stored);
+    const wrote = await this.options.restore.restore(room, stored, this.options.streams());
     this.loads.inc({ result: wrote ? 'loaded' : stored ? 'live' : 'empty' });
     // Loading is activity: recorded with the room's old activity time, the room would be
     // an eviction candidate at once, and could leave Redis before its opener is in it.

@@ -1,12 +1,15 @@
 import type { CopyCoordination } from '../../backend/copy-coordination';
+import { DOCUMENT_STREAM } from '../../backend/document-store';
 import type { RoomRestore } from '../../backend/room-restore';
-import type { DocumentStore } from '../../backend/storage/document-store';
+import { copiedOf, type DocumentStore } from '../../backend/storage/document-store';
 import { ErrorCode, SwarmError } from '../../core/errors';
 import { roomName } from '../../core/events/builtin/room';
+import { DEFAULT_STREAM } from '../../core/events/event';
 import type { Host } from '../../core/host';
 import { sendJson } from '../../core/http/respond';
 import type { AdminEndpoint } from '../admin/admin-api';
 import type { DocumentReader } from './persister';
+import { eventStreamsOf } from './storage-tier';
 
 export interface StorageAdminParts {
   readonly node: Host;
@@ -28,11 +31,9 @@ function roomParam(value: string | undefined): string {
 /** Whether Redis holds the room now (loaded, or written since storage was on). */
 async function inRedis(parts: StorageAdminParts, room: string): Promise<boolean> {
   const { backend } = parts.node;
-  const [events, yjs] = await Promise.all([
-    backend.history.head(room, 'events'),
-    backend.history.head(room, 'yjs'),
-  ]);
-  return events.offset > 0 || yjs.offset > 0 || (await parts.restore.isLoaded(room));
+  const streams = [...eventStreamsOf(parts.node.registry), DOCUMENT_STREAM];
+  const heads = await Promise.all(streams.map((stream) => backend.history.head(room, stream)));
+  return heads.some((head) => head.offset > 0) || (await parts.restore.isLoaded(room));
 }
 
 /** The storage routes of the admin API (docs/operations.md): list rooms, export a document, delete a room. */
@@ -48,7 +49,12 @@ export function storageEndpoints(parts: StorageAdminParts): Record<string, Admin
           bytes: room.bytes,
           lastActivity: new Date(room.activeAt).toISOString(),
           inRedis: await inRedis(parts, room.room),
-          copied: room.progress,
+          // One position per stream, `events` always there (as before app streams were kept).
+          copied: {
+            events: copiedOf(room.progress, DEFAULT_STREAM),
+            ...room.progress.streams,
+            yjs: room.progress.yjs,
+          },
         })),
       );
       sendJson(res, 200, { rooms: listed, next: rooms.length === limit ? rooms.at(-1)!.room : null });
@@ -72,7 +78,7 @@ export function storageEndpoints(parts: StorageAdminParts): Record<string, Admin
       if (!token) return sendJson(res, 409, { error: `room "${room}" is being copied right now; retry` });
       try {
         const hot = await inRedis(parts, room);
-        if (hot && !(await parts.restore.evict(room, true))) {
+        if (hot && !(await parts.restore.evict(room, eventStreamsOf(parts.node.registry), true))) {
           return sendJson(res, 409, {
             error: `room "${room}" has members or open editors on some node (or this node keeps rooms in memory); it is deleted only when nobody is in it`,
           });

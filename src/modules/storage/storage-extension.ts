@@ -5,7 +5,7 @@ import type { AdminEndpoint } from '../admin/admin-api';
 import type { Persister } from './persister';
 import { roomHistory } from './room-history';
 import { storageEndpoints } from './storage-admin';
-import { StorageTier } from './storage-tier';
+import { eventStreamsOf, StorageTier } from './storage-tier';
 
 export interface StorageOptions {
   /** A store of the user's own (S3, a service): used instead of the one STORAGE / DATABASE_URL choose. */
@@ -69,6 +69,7 @@ export class StorageExtension implements Extension {
       persistMaxWaitMs: config.persistMaxWaitMs,
       roomIdleMs: config.roomIdleMs,
       durableTimeoutMs: config.durableTimeoutMs,
+      streams: () => eventStreamsOf(node.registry),
     });
     const endpoints = storageEndpoints({
       node,
@@ -80,7 +81,7 @@ export class StorageExtension implements Extension {
     this.installed = { store, tier, endpoints };
     tier.start();
     const { loader, persister } = tier;
-    node.registry.register(roomHistory(store));
+    node.registry.register(roomHistory(store, () => eventStreamsOf(node.registry)));
     node.hub.beforeEnter((room) => loader.ensure(room));
     node.hub.whileLoading((room) => loader.loadingDocument(room));
     node.onAppended((event) => persister.appended(event));

@@ -1,9 +1,12 @@
 import type { Registry } from 'prom-client';
 import type { Backend } from '../../backend/backend';
 import type { CopyCoordination } from '../../backend/copy-coordination';
+import { DOCUMENT_STREAM } from '../../backend/document-store';
 import type { RoomRestore } from '../../backend/room-restore';
 import type { DocumentStore } from '../../backend/storage/document-store';
 import type { PersistConfig } from '../../core/config';
+import type { StreamName } from '../../core/events/event';
+import type { EventRegistry } from '../../core/events/registry';
 import type { Logger } from '../../core/log';
 import { YjsLog } from '../yjs/yjs-log';
 import { Evictor } from './evictor';
@@ -17,6 +20,16 @@ export interface StorageTierOptions extends PersistConfig {
   readonly log: Logger;
   readonly registry: Registry;
   readonly historyLimit: number;
+  /** The event streams the node's events declare (`eventStreamsOf`): what the tier copies, loads back and evicts. */
+  readonly streams: () => readonly StreamName[];
+}
+
+/**
+ * A node's event streams: those its room events declare (`events` among them), without
+ * the Yjs document's stream, which is kept as a document rather than as entries.
+ */
+export function eventStreamsOf(registry: Pick<EventRegistry, 'streams'>): StreamName[] {
+  return registry.streams().filter((stream) => stream !== DOCUMENT_STREAM);
 }
 
 /**
@@ -34,14 +47,14 @@ export class StorageTier {
   readonly document: DocumentReader;
 
   constructor(options: StorageTierOptions) {
-    const { backend, store, registry, historyLimit } = options;
+    const { backend, store, registry, historyLimit, streams } = options;
     const log = options.log.child({ module: 'storage' });
     const { copies: coordination, restore } = backend;
     const yjs = new YjsLog(backend.documents, backend.history);
     this.coordination = coordination;
     this.restore = restore;
     this.document = (room) => yjs.read(room);
-    this.loader = new RoomLoader({ store, restore, coordination, log, registry, historyLimit });
+    this.loader = new RoomLoader({ store, restore, coordination, log, registry, historyLimit, streams });
     this.persister = new Persister({
       store,
       coordination,
@@ -54,6 +67,7 @@ export class StorageTier {
       persistMaxWaitMs: options.persistMaxWaitMs,
       durableTimeoutMs: options.durableTimeoutMs,
       historyLimit,
+      streams,
     });
     this.evictor = new Evictor({
       coordination,
@@ -61,6 +75,7 @@ export class StorageTier {
       log,
       registry,
       roomIdleMs: options.roomIdleMs,
+      streams,
       databaseUp: () => this.persister.databaseUp,
     });
   }
