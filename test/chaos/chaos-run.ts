@@ -67,6 +67,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const readers: Reader[] = [];
   const editors: Editor[] = [];
   let heapTimer: NodeJS.Timeout | undefined;
+  // Interrupted (Ctrl-C, a CI timeout), the run still stops every node, Redis and
+  // PostgreSQL it started: a leftover node would burn CPU in every later measurement.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping everything the run started`);
+    void stack.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const urls = stack.slots.map((slot) => slot.eventsUrl);
     const rotated = (first: number) => urls.map((_, i) => urls[(first + i) % urls.length]!);
@@ -180,6 +188,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     return { ...result, faults: schedule.counts, faultErrors: schedule.errors };
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     clearInterval(heapTimer);
     for (const writer of writers) writer.close();
     for (const reader of readers) reader.close();

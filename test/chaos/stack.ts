@@ -49,6 +49,8 @@ export class NodeSlot {
   readonly crashes: string[] = [];
   /** Set while a fault has stopped the node on purpose. */
   stopping = false;
+  /** Set when the run ends: a fault's pending restart must not start a node nobody stops. */
+  private closed = false;
   /** The largest heap the node reported. */
   maxHeapBytes = 0;
 
@@ -78,7 +80,7 @@ export class NodeSlot {
    * database is down, exit 2): a supervisor restarting a task does the same.
    */
   start(deadlineMs = 60_000): Promise<void> {
-    if (this.proc) return Promise.resolve();
+    if (this.proc || this.closed) return Promise.resolve();
     this.starting ??= this.launch(deadlineMs).finally(() => {
       this.starting = undefined;
     });
@@ -97,6 +99,10 @@ export class NodeSlot {
           15_000,
           this.entry,
         );
+        if (this.closed) {
+          proc.kill('SIGKILL');
+          return;
+        }
         this.proc = proc;
         this.stopping = false;
         void proc.exited.then(() => {
@@ -109,10 +115,17 @@ export class NodeSlot {
         });
         return;
       } catch (err) {
+        if (this.closed) return;
         if (Date.now() > until) throw err;
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
+  }
+
+  /** Stops the node for good: no restart, by a fault or after a crash, starts it again. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.stop('SIGKILL');
   }
 
   /** Stops the node with `signal` (it is not restarted); resolves when the process is gone. */
@@ -223,7 +236,7 @@ export class ChaosStack {
 
   async close(): Promise<void> {
     for (const slot of this.slots) {
-      await slot.stop('SIGKILL').catch(() => {});
+      await slot.close().catch(() => {});
       await slot.redisLink?.close();
       await slot.dbLink.close();
     }
