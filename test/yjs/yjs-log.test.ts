@@ -93,7 +93,27 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
     it('gives callers who arrive during a document read the next read, with what was appended since', async () => {
       const { backend, store } = await fixture();
       const room = uniquePrefix('burst');
-      const log = new YjsLog(store, backend.history);
+      // The first read's answer is held until the later callers have asked, so that they
+      // arrive while it runs however fast the store answers (one round trip or two).
+      let releaseFirst = () => {};
+      const firstHeld = new Promise<void>((resolve) => {
+        releaseFirst = resolve;
+      });
+      const held = async <T>(read: Promise<T>): Promise<T> => {
+        const answer = await read;
+        await firstHeld;
+        return answer;
+      };
+      const slowStore: DocumentStore = {
+        snapshot: (r) => held(store.snapshot(r)),
+        ...(store.snapshotWithTail
+          ? { snapshotWithTail: (r: string, limit: number) => held(store.snapshotWithTail!(r, limit)) }
+          : {}),
+        lock: (r, ttl) => store.lock(r, ttl),
+        unlock: (r, token) => store.unlock(r, token),
+        compact: (r, update, offset, epoch, token) => store.compact(r, update, offset, epoch, token),
+      };
+      const log = new YjsLog(slowStore, backend.history);
       const doc = new Y.Doc();
       const push = async (value: number) => {
         const before = Y.encodeStateVector(doc);
@@ -104,7 +124,9 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
       const first = log.current(room);
       // Appended after the first read began, before the second caller asked: it must see it.
       const offset = await push(1);
-      const [a, b, c] = await Promise.all([first, log.current(room), log.current(room)]);
+      const later = [log.current(room), log.current(room)];
+      releaseFirst();
+      const [a, b, c] = await Promise.all([first, ...later]);
       const items = (update: Uint8Array) => {
         const seen = new Y.Doc();
         Y.applyUpdate(seen, update);

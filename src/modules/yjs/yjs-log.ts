@@ -1,4 +1,4 @@
-import type { HistoryStore } from '../../backend/backend';
+import type { HistoryRead, HistoryStore } from '../../backend/backend';
 import { DOCUMENT_STREAM, type DocumentStore } from '../../backend/document-store';
 import { UnavailableError } from '../../core/errors';
 import type { CachedDocument, DocumentCache } from './document-cache';
@@ -33,9 +33,10 @@ interface ReadSlot {
 
 /**
  * Reads a room's document without keeping a Y.Doc: the snapshot merged with the log
- * entries after it. The two are read one after the other; when a compaction trimmed the
- * log in between (the history read says it no longer reaches back), the read starts
- * over with the new snapshot, so a reader never sees a hole.
+ * entries after it. A store that can reads the two in one step; otherwise they are read
+ * one after the other, and when a compaction trimmed the log in between (the history read
+ * says it no longer reaches back), the read starts over with the new snapshot, so a
+ * reader never sees a hole.
  */
 export class YjsLog {
   /** Per room, the document read in progress and the one queued behind it (see `current`). */
@@ -144,13 +145,19 @@ export class YjsLog {
   }
 
   private async tryRead(room: string): Promise<DocumentState | undefined> {
-    const snapshot = await this.store.snapshot(room);
+    // The snapshot and the first page of the log after it in one round trip where the
+    // store can (every join reads this); otherwise one after the other.
+    const together = await this.store.snapshotWithTail?.(room, READ_BATCH);
+    const snapshot = together?.snapshot ?? (await this.store.snapshot(room));
+    let first: HistoryRead | undefined = together?.tail;
     const updates: Uint8Array[] = snapshot.update ? [snapshot.update] : [];
     let offset = snapshot.offset;
     let epoch = snapshot.epoch;
     let tailBytes = 0;
     for (;;) {
-      const read = await this.history.read(room, DOCUMENT_STREAM, offset, epoch || undefined, READ_BATCH);
+      const read =
+        first ?? (await this.history.read(room, DOCUMENT_STREAM, offset, epoch || undefined, READ_BATCH));
+      first = undefined;
       if (!read.complete) {
         const restarted = epoch !== '' && read.head.epoch !== epoch && offset === snapshot.offset;
         if (!restarted) return undefined;
