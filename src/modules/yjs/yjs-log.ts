@@ -1,6 +1,7 @@
 import type { HistoryRead, HistoryStore } from '../../backend/backend';
 import { DOCUMENT_STREAM, type DocumentStore } from '../../backend/document-store';
 import { UnavailableError } from '../../core/errors';
+import type { Position } from '../../core/events/event';
 import type { CachedDocument, DocumentCache } from './document-cache';
 import { Y } from './esm';
 import { EMPTY_UPDATE } from './yjs-codec';
@@ -55,13 +56,22 @@ export class YjsLog {
    * entries after it when the log still has them (a join then merges a few updates, not
    * the whole tail), otherwise a full read. Says nothing exact about the tail.
    */
-  current(room: string): Promise<CachedDocument | DocumentState> {
+  current(room: string, covering?: Position): Promise<CachedDocument | DocumentState> {
     let slot = this.reads.get(room);
     if (!slot) {
       slot = {};
       this.reads.set(room, slot);
     }
     if (!slot.running) return this.startRead(room, slot);
+    if (covering) {
+      // A caller that says where its live deliveries start (the position it entered the
+      // room at) can take the running read if that read reaches the position: what is
+      // appended after it reaches the caller live. A burst of joiners of a quiet room
+      // then shares one read, however long the burst.
+      const running = slot.running;
+      const later = () => this.startedSince(room, running);
+      return running.then((document) => (reaches(document, covering) ? document : later()), later);
+    }
     // The running read may have read the log before this caller entered the room: what
     // was appended in between would reach it neither in that answer nor live. Callers that
     // arrive during a read share the next one instead, which starts after they entered.
@@ -71,6 +81,16 @@ export class YjsLog {
       () => this.startQueued(room, waiting),
     );
     return waiting.queued;
+  }
+
+  /** A read that started after `before` ended (the one running now, or a new one). */
+  private startedSince(
+    room: string,
+    before: Promise<CachedDocument | DocumentState>,
+  ): Promise<CachedDocument | DocumentState> {
+    const slot = this.reads.get(room);
+    if (slot?.running && slot.running !== before) return slot.running;
+    return this.current(room);
   }
 
   private startQueued(room: string, slot: ReadSlot): Promise<CachedDocument | DocumentState> {
@@ -186,4 +206,9 @@ export class YjsLog {
       tailBytes,
     };
   }
+}
+
+/** Whether a document read includes everything up to `position` of the same stream epoch. */
+function reaches(document: { offset: number; epoch: string }, position: Position): boolean {
+  return document.epoch === position.epoch && document.offset >= position.offset;
 }
