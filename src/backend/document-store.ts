@@ -20,13 +20,13 @@ export interface DocumentSnapshot {
   readonly epoch: string;
 }
 
-/** A snapshot and the first history page after it, read in one atomic step (`snapshotWithTail`). */
+/** A snapshot and the first history page after that snapshot, read together (`snapshotWithTail`). */
 export interface SnapshotWithTail {
   readonly snapshot: DocumentSnapshot;
   /**
    * What `history.read(room, DOCUMENT_STREAM, snapshot.offset, snapshot.epoch || undefined,
-   * limit)` would answer at the same moment (a HistoryRead, spelled out here because
-   * backend.ts imports this file).
+   * limit)` answered right after the snapshot was read (a HistoryRead, spelled out here
+   * because backend.ts imports this file).
    */
   readonly tail: { readonly head: Position; readonly events: StoredEvent[]; readonly complete: boolean };
 }
@@ -34,9 +34,10 @@ export interface SnapshotWithTail {
 export interface DocumentStore {
   snapshot(room: string): Promise<DocumentSnapshot>;
   /**
-   * Optional: the snapshot and the stream entries after it in one step, so that a document
+   * Optional: the snapshot and the stream entries after it together, so that a document
    * read (every join) waits for one round trip instead of two. Without it, or when it
-   * answers undefined, readers read the snapshot, then the history.
+   * answers undefined (it could not tell the tail follows the snapshot it read), readers
+   * read the snapshot, then the history.
    */
   snapshotWithTail?(room: string, limit: number): Promise<SnapshotWithTail | undefined>;
   /** Takes the room's compaction lock for `ttlMs`; resolves with its token, or undefined when taken. */

@@ -547,7 +547,7 @@ export function backendContract(fixture: BackendFixture): void {
 
       it('reads the snapshot with the entries after it as the two reads one after the other would', async () => {
         const [a] = await nodes('a');
-        assert.ok(a!.documents.snapshotWithTail, 'both backends read the two in one step');
+        assert.ok(a!.documents.snapshotWithTail, 'both backends read the two together');
         a!.bus.listen(new Heard());
         const room = uniquePrefix('together');
         const apart = async (limit: number) => {

@@ -34,7 +34,7 @@ interface ReadSlot {
 
 /**
  * Reads a room's document without keeping a Y.Doc: the snapshot merged with the log
- * entries after it. A store that can reads the two in one step; otherwise they are read
+ * entries after it. A store that can reads the two in one round trip; otherwise they are read
  * one after the other, and when a compaction trimmed the log in between (the history read
  * says it no longer reaches back), the read starts over with the new snapshot, so a
  * reader never sees a hole.
