@@ -224,7 +224,7 @@ export class YjsConnection implements Connection {
       // the write-back into Redis is done, so the client's sync starts from it now. The
       // room is entered meanwhile; nothing from this client is appended before.
       this.opening = loading.update;
-      this.send(encodeSyncStep1(Y.encodeStateVectorFromUpdate(loading.update)));
+      this.send(encodeSyncStep1(stateVectorOf(loading.update)));
       this.entering = this.enterLoaded(entering, loading);
       return;
     }
@@ -235,7 +235,7 @@ export class YjsConnection implements Connection {
         this.services.awareness(this.room),
       ]);
       this.opening = document;
-      this.send(encodeSyncStep1(Y.encodeStateVectorFromUpdate(document)));
+      this.send(encodeSyncStep1(stateVectorOf(document)));
       if (awareness) this.send(encodeAwareness(awareness));
     });
   }
@@ -503,4 +503,21 @@ function truncate(text: string, bytes: number): string {
   let out = text;
   while (Buffer.byteLength(out) > bytes) out = out.slice(0, -1);
   return out;
+}
+
+/**
+ * The state vector of a document read, computed once per read: joiners that share one read
+ * (a burst) get the same update, and decoding it for its state vector took 3.5 ms per
+ * joiner for a 1 MB document. Documents are never changed once read, so the cache is keyed
+ * by the update itself and goes with it.
+ */
+const stateVectors = new WeakMap<Uint8Array, Uint8Array>();
+
+function stateVectorOf(document: Uint8Array): Uint8Array {
+  let vector = stateVectors.get(document);
+  if (!vector) {
+    vector = Y.encodeStateVectorFromUpdate(document);
+    stateVectors.set(document, vector);
+  }
+  return vector;
 }
