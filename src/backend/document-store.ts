@@ -1,3 +1,5 @@
+import type { Position, StoredEvent } from '../core/events/event';
+
 /**
  * A room's compacted document next to its update stream: the snapshot the stream is
  * compacted into and the lock that lets one node at a time compact it. The stream itself
@@ -18,8 +20,26 @@ export interface DocumentSnapshot {
   readonly epoch: string;
 }
 
+/** A snapshot and the first history page after that snapshot, read together (`snapshotWithTail`). */
+export interface SnapshotWithTail {
+  readonly snapshot: DocumentSnapshot;
+  /**
+   * What `history.read(room, DOCUMENT_STREAM, snapshot.offset, snapshot.epoch || undefined,
+   * limit)` answered right after the snapshot was read (a HistoryRead, spelled out here
+   * because backend.ts imports this file).
+   */
+  readonly tail: { readonly head: Position; readonly events: StoredEvent[]; readonly complete: boolean };
+}
+
 export interface DocumentStore {
   snapshot(room: string): Promise<DocumentSnapshot>;
+  /**
+   * Optional: the snapshot and the stream entries after it together, so that a document
+   * read (every join) waits for one round trip instead of two. Without it, or when it
+   * answers undefined (it could not tell the tail follows the snapshot it read), readers
+   * read the snapshot, then the history.
+   */
+  snapshotWithTail?(room: string, limit: number): Promise<SnapshotWithTail | undefined>;
   /** Takes the room's compaction lock for `ttlMs`; resolves with its token, or undefined when taken. */
   lock(room: string, ttlMs: number): Promise<string | undefined>;
   /** Releases the lock if `token` still holds it. */

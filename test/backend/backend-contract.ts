@@ -545,6 +545,50 @@ export function backendContract(fixture: BackendFixture): void {
         assert.deepEqual(await a!.documents.snapshot(room), { update: small, offset: 2, epoch });
       });
 
+      it('reads the snapshot with the entries after it as the two reads one after the other would', async () => {
+        const [a] = await nodes('a');
+        assert.ok(a!.documents.snapshotWithTail, 'both backends read the two together');
+        a!.bus.listen(new Heard());
+        const room = uniquePrefix('together');
+        const apart = async (limit: number) => {
+          const snapshot = await a!.documents.snapshot(room);
+          const tail = await a!.history.read(
+            room,
+            DOCUMENT_STREAM,
+            snapshot.offset,
+            snapshot.epoch || undefined,
+            limit,
+          );
+          return { snapshot, tail };
+        };
+        const none = await a!.documents.snapshotWithTail!(room, 1000);
+        assert.deepEqual(none, await apart(1000), 'no snapshot, no stream');
+        assert.equal(none!.tail.events.length, 0);
+        const stored = await appendDocument(a!, room, 5);
+        const uncompacted = await a!.documents.snapshotWithTail!(room, 1000);
+        assert.deepEqual(uncompacted, await apart(1000), 'no snapshot: the whole stream');
+        assert.deepEqual(
+          uncompacted!.tail.events.map((e) => e.offset),
+          [1, 2, 3, 4, 5],
+        );
+        const { epoch } = stored[0]!;
+        const token = (await a!.documents.lock(room, 5000))!;
+        assert.equal(await a!.documents.compact(room, yjsUpdate('snapshot'), 3, epoch, token), true);
+        await a!.documents.unlock(room, token);
+        const compacted = await a!.documents.snapshotWithTail!(room, 1);
+        assert.deepEqual(compacted, await apart(1), 'a snapshot and the first page after it');
+        assert.equal(compacted!.snapshot.offset, 3);
+        assert.deepEqual(
+          compacted!.tail.events.map((e) => e.offset),
+          [4],
+        );
+        await deployment.lose(room, DOCUMENT_STREAM);
+        await appendDocument(a!, room, 1);
+        const restarted = await a!.documents.snapshotWithTail!(room, 1000);
+        assert.deepEqual(restarted, await apart(1000), 'the stream restarted under a new epoch');
+        assert.equal(restarted!.tail.complete, false);
+      });
+
       it('refuses to compact into a stream that restarted under a new epoch', async () => {
         const [a] = await nodes('a');
         a!.bus.listen(new Heard());

@@ -30,6 +30,34 @@ async function append(backend: Backend, room: string, update: Uint8Array): Promi
   return published.offset!;
 }
 
+/**
+ * `store`, with every read's answer held until `release`: callers that ask meanwhile
+ * arrive while a read runs, however fast the store answers (one round trip or two).
+ */
+function holdingReads(store: DocumentStore): { store: DocumentStore; release: () => void } {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const held = async <T>(read: Promise<T>): Promise<T> => {
+    const answer = await read;
+    await released;
+    return answer;
+  };
+  return {
+    release,
+    store: {
+      snapshot: (r) => held(store.snapshot(r)),
+      ...(store.snapshotWithTail
+        ? { snapshotWithTail: (r: string, limit: number) => held(store.snapshotWithTail!(r, limit)) }
+        : {}),
+      lock: (r, ttl) => store.lock(r, ttl),
+      unlock: (r, token) => store.unlock(r, token),
+      compact: (r, update, offset, epoch, token) => store.compact(r, update, offset, epoch, token),
+    },
+  };
+}
+
 function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): void {
   describe(`the Yjs log and compaction over ${name}`, () => {
     it('never shows a reader a hole while compactions run under appends', async () => {
@@ -93,7 +121,10 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
     it('gives callers who arrive during a document read the next read, with what was appended since', async () => {
       const { backend, store } = await fixture();
       const room = uniquePrefix('burst');
-      const log = new YjsLog(store, backend.history);
+      // The first read's answer is held until the later callers have asked, so that they
+      // arrive while it runs however fast the store answers (one round trip or two).
+      const { store: slowStore, release: releaseFirst } = holdingReads(store);
+      const log = new YjsLog(slowStore, backend.history);
       const doc = new Y.Doc();
       const push = async (value: number) => {
         const before = Y.encodeStateVector(doc);
@@ -104,7 +135,9 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
       const first = log.current(room);
       // Appended after the first read began, before the second caller asked: it must see it.
       const offset = await push(1);
-      const [a, b, c] = await Promise.all([first, log.current(room), log.current(room)]);
+      const later = [log.current(room), log.current(room)];
+      releaseFirst();
+      const [a, b, c] = await Promise.all([first, ...later]);
       const items = (update: Uint8Array) => {
         const seen = new Y.Doc();
         Y.applyUpdate(seen, update);
@@ -114,6 +147,36 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
       assert.equal(b.offset, offset);
       assert.deepEqual(items(b.update), [0, 1]);
       assert.equal(b, c, 'callers queued behind one read share it');
+      doc.destroy();
+    });
+
+    it('gives a caller the running read when it reaches where the caller entered, else a later one', async () => {
+      const { backend, store } = await fixture();
+      const room = uniquePrefix('covering');
+      const { store: slowStore, release } = holdingReads(store);
+      const log = new YjsLog(slowStore, backend.history);
+      const doc = new Y.Doc();
+      const push = async (value: number) => {
+        const before = Y.encodeStateVector(doc);
+        doc.getArray('a').push([value]);
+        return append(backend, room, Y.encodeStateAsUpdate(doc, before));
+      };
+      const at = await push(0);
+      const { epoch } = await backend.history.head(room, 'yjs');
+      const first = log.current(room);
+      const reached = log.current(room, { offset: at, epoch });
+      const offset = await push(1);
+      // Entered after the second append: the running read may not hold it.
+      const beyond = log.current(room, { offset, epoch });
+      const otherEpoch = log.current(room, { offset: at, epoch: 'another-epoch' });
+      release();
+      const [a, b, c, d] = await Promise.all([first, reached, beyond, otherEpoch]);
+      assert.equal(a.offset, at, 'the first read ran before the second append');
+      assert.equal(b, a, 'a caller whose position the running read reaches shares it');
+      assert.notEqual(c, a);
+      assert.equal(c.offset, offset);
+      assert.notEqual(d, a, 'not across epochs');
+      assert.equal(d.offset, offset);
       doc.destroy();
     });
   });

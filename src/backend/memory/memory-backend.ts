@@ -17,7 +17,6 @@ import type {
 } from '../backend';
 import type { CopyCoordination } from '../copy-coordination';
 import type { DocumentStore } from '../document-store';
-import { reachesBack } from '../history-reach';
 import type { RevocationStore } from '../revocation-store';
 import type { RoomRestore } from '../room-restore';
 import { MemoryAwarenessStore } from './memory-awareness-store';
@@ -85,13 +84,7 @@ class MemoryHistory implements HistoryStore {
     epoch?: string,
     limit = 1000,
   ): Promise<HistoryRead> {
-    const log = this.shared.existing(room, stream) ?? { offset: 0, epoch: '', events: [] };
-    const head = { offset: log.offset, epoch: log.epoch };
-    const first = log.events[0]?.offset ?? log.offset + 1;
-    const complete = reachesBack(head, first, after, epoch);
-    if (!complete) return { head, events: [], complete };
-    const events = log.events.filter((event) => event.offset > after).slice(0, limit);
-    return { head, events: structuredClone(events), complete };
+    return this.shared.readHistory(room, stream, after, epoch, limit);
   }
 }
 

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { DOCUMENT_STREAM, type DocumentSnapshot, type DocumentStore } from '../document-store';
+import {
+  DOCUMENT_STREAM,
+  type DocumentSnapshot,
+  type DocumentStore,
+  type SnapshotWithTail,
+} from '../document-store';
 import type { SharedMemory } from './shared-memory';
 
 const NONE: DocumentSnapshot = { update: undefined, offset: 0, epoch: '' };
@@ -13,6 +18,18 @@ export class MemoryDocumentStore implements DocumentStore {
 
   async snapshot(room: string): Promise<DocumentSnapshot> {
     return this.shared.documents.get(room)?.snapshot ?? NONE;
+  }
+
+  async snapshotWithTail(room: string, limit: number): Promise<SnapshotWithTail> {
+    const snapshot = this.shared.documents.get(room)?.snapshot ?? NONE;
+    const tail = this.shared.readHistory(
+      room,
+      DOCUMENT_STREAM,
+      snapshot.offset,
+      snapshot.epoch || undefined,
+      limit,
+    );
+    return { snapshot, tail };
   }
 
   async lock(room: string, ttlMs: number): Promise<string | undefined> {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Event, Position, RoomEvent, StoredEvent, StreamName } from '../../core/events/event';
 import type { AwarenessEntry } from '../awareness-store';
-import type { AppendOnce, AppendOutcome, BusListener, Member, NodeInfo } from '../backend';
+import type { AppendOnce, AppendOutcome, BusListener, HistoryRead, Member, NodeInfo } from '../backend';
 import { DOCUMENT_STREAM, type DocumentSnapshot } from '../document-store';
+import { reachesBack } from '../history-reach';
 import type { RevocationRecord } from '../revocation-store';
 
 /** A remembered idempotent append: where it went, its kept answer, and until when a repeat is one. */
@@ -64,6 +65,23 @@ export class SharedMemory {
 
   existing(room: string, stream: StreamName): StreamLog | undefined {
     return this.streams.get(`${stream}\u0000${room}`);
+  }
+
+  /** HistoryStore.read, synchronously (the document store reads a snapshot and its tail in one step). */
+  readHistory(
+    room: string,
+    stream: StreamName,
+    after: number,
+    epoch: string | undefined,
+    limit: number,
+  ): HistoryRead {
+    const log = this.existing(room, stream) ?? { offset: 0, epoch: '', events: [] };
+    const head = { offset: log.offset, epoch: log.epoch };
+    const first = log.events[0]?.offset ?? log.offset + 1;
+    const complete = reachesBack(head, first, after, epoch);
+    if (!complete) return { head, events: [], complete };
+    const events = log.events.filter((event) => event.offset > after).slice(0, limit);
+    return { head, events: structuredClone(events), complete };
   }
 
   append(event: RoomEvent, stream: StreamName): StoredEvent {

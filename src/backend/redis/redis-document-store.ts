@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { DOCUMENT_STREAM, type DocumentSnapshot, type DocumentStore } from '../document-store';
+import {
+  DOCUMENT_STREAM,
+  type DocumentSnapshot,
+  type DocumentStore,
+  type SnapshotWithTail,
+} from '../document-store';
 import type { RedisKeys } from './keys';
 import type { RedisCalls } from './redis-calls';
+import { historyFromReply } from './redis-stores';
 import type { ScriptedRedis } from './scripts';
 
 /**
@@ -35,6 +41,29 @@ redis.call('XTRIM', KEYS[3], 'MINID', (offset + 1) .. '-0')
 return 1
 `;
 
+/**
+ * The stream entries after the snapshot's offset, with the offset and epoch of the snapshot
+ * they follow: sent in the same write as the snapshot's HGETALL, so that a document read
+ * (every join) waits for one round trip, not two. The snapshot itself never passes through
+ * Lua (a 1 MB snapshot copied through a script cost Redis more than the round trip saves).
+ * KEYS: 1 snapshot hash, 2 yjs stream, 3 its seq, 4 its epoch. ARGV: 1 COUNT.
+ * Returns {snapshot offset or false, snapshot epoch or false, then what READ_RANGE returns
+ * for the entries after that offset: seq, epoch, first id or false, entries...}.
+ */
+const READ_TAIL = `
+local snapshot = redis.call('HMGET', KEYS[1], 'offset', 'epoch')
+local after = tonumber(snapshot[1] or '0') or 0
+local seq = redis.call('GET', KEYS[3]) or '0'
+local epoch = redis.call('GET', KEYS[4]) or ''
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+local firstId = false
+if first[1] then firstId = first[1][1] end
+local entries = redis.call('XRANGE', KEYS[2], string.format('%d', after + 1) .. '-0', '+', 'COUNT', ARGV[1])
+local out = {snapshot[1] or false, snapshot[2] or false, seq, epoch, firstId}
+for i = 1, #entries do out[#out + 1] = entries[i][2][2] end
+return out
+`;
+
 /** Release a lock only if this token still holds it. KEYS: 1 lock. ARGV: 1 token. */
 const UNLOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -53,6 +82,13 @@ interface DocumentScripts {
     ...parts: Buffer[]
   ): Promise<number>;
   swarmYjsUnlock(lock: string, token: string): Promise<number>;
+  swarmYjsReadTailBuffer(
+    snapshot: string,
+    log: string,
+    seq: string,
+    epochKey: string,
+    count: number,
+  ): Promise<Array<Buffer | null>>;
 }
 
 /**
@@ -79,6 +115,7 @@ export class RedisDocumentStore implements DocumentStore {
   ) {
     redis.defineCommand('swarmYjsCompact', { numberOfKeys: 4, lua: COMPACT });
     redis.defineCommand('swarmYjsUnlock', { numberOfKeys: 1, lua: UNLOCK });
+    redis.defineCommand('swarmYjsReadTail', { numberOfKeys: 4, lua: READ_TAIL });
     this.redis = redis as ScriptedRedis & DocumentScripts;
   }
 
@@ -109,31 +146,41 @@ export class RedisDocumentStore implements DocumentStore {
     }
     this.restored.delete(room);
     const fields = await this.run('read', () => this.redis.hgetallBuffer(this.keys.yjsSnapshot(room)));
-    const offset = fields.offset?.toString();
-    if (!offset) return { update: undefined, offset: 0, epoch: '' };
-    const parts: Buffer[] = [];
-    if (fields.update) {
-      // A snapshot written before parts existed: one `update` field (the script that writes
-      // parts deletes the whole hash first, so the two layouts never mix).
-      parts.push(fields.update);
-    } else {
-      const count = Number(fields.parts?.toString());
-      if (!Number.isSafeInteger(count) || count < 0) {
-        throw new Error(`the Yjs snapshot of room "${room}" has no valid part count`);
-      }
-      for (let i = 0; i < count; i++) {
-        const part = fields[`p${i}`];
-        if (!part) throw new Error(`the Yjs snapshot of room "${room}" lacks part ${i} of ${count}`);
-        parts.push(part);
-      }
-    }
-    // A copy: the parts are views into ioredis's read buffers.
-    const update = Buffer.concat(parts);
-    return {
-      update: new Uint8Array(update.buffer, update.byteOffset, update.byteLength),
-      offset: Number(offset),
-      epoch: fields.epoch?.toString() ?? '',
-    };
+    return snapshotFromFields(room, fields);
+  }
+
+  /**
+   * The snapshot's HGETALL and the tail script leave in one write (RedisCalls holds the
+   * tick's commands together) and come back together. They are two commands, so a
+   * compaction may run between them: the script says which snapshot its entries follow,
+   * and when that is not the snapshot read (offset and epoch name one: a compaction
+   * never writes one offset twice), this answers undefined and the caller reads the two
+   * one after the other. Undefined too while a snapshot this node wrote back is kept
+   * (`snapshot` then checks two small fields instead of reading the whole document).
+   */
+  async snapshotWithTail(room: string, limit: number): Promise<SnapshotWithTail | undefined> {
+    const kept = this.restored.get(room);
+    if (kept && kept.until > Date.now()) return undefined;
+    this.restored.delete(room);
+    const key = this.keys.yjsSnapshot(room);
+    const [fields, reply] = await Promise.all([
+      this.run('read', () => this.redis.hgetallBuffer(key)),
+      this.run('read', () =>
+        this.redis.swarmYjsReadTailBuffer(
+          key,
+          this.keys.log(room, DOCUMENT_STREAM),
+          this.keys.seq(room, DOCUMENT_STREAM),
+          this.keys.epoch(room, DOCUMENT_STREAM),
+          limit,
+        ),
+      ),
+    ]);
+    const snapshot = snapshotFromFields(room, fields);
+    const [offset, epoch, ...range] = reply;
+    const follows =
+      Number(offset?.toString() ?? 0) === snapshot.offset && (epoch?.toString() ?? '') === snapshot.epoch;
+    if (!follows) return undefined;
+    return { snapshot, tail: historyFromReply(range, snapshot.offset, snapshot.epoch || undefined) };
   }
 
   async lock(room: string, ttlMs: number): Promise<string | undefined> {
@@ -169,6 +216,35 @@ export class RedisDocumentStore implements DocumentStore {
     );
     return done === 1;
   }
+}
+
+/** A snapshot from its hash's fields (HGETALL); throws on a hash that is not a whole snapshot. */
+function snapshotFromFields(room: string, fields: Record<string, Buffer | undefined>): DocumentSnapshot {
+  const offset = fields.offset?.toString();
+  if (!offset) return { update: undefined, offset: 0, epoch: '' };
+  const parts: Buffer[] = [];
+  if (fields.update) {
+    // A snapshot written before parts existed: one `update` field (the script that writes
+    // parts deletes the whole hash first, so the two layouts never mix).
+    parts.push(fields.update);
+  } else {
+    const count = Number(fields.parts?.toString());
+    if (!Number.isSafeInteger(count) || count < 0) {
+      throw new Error(`the Yjs snapshot of room "${room}" has no valid part count`);
+    }
+    for (let i = 0; i < count; i++) {
+      const part = fields[`p${i}`];
+      if (!part) throw new Error(`the Yjs snapshot of room "${room}" lacks part ${i} of ${count}`);
+      parts.push(part);
+    }
+  }
+  // A copy: the parts are views into ioredis's read buffers.
+  const update = Buffer.concat(parts);
+  return {
+    update: new Uint8Array(update.buffer, update.byteOffset, update.byteLength),
+    offset: Number(offset),
+    epoch: fields.epoch?.toString() ?? '',
+  };
 }
 
 /** The snapshot's parts, as views of `update` (no copy). */

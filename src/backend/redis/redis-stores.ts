@@ -45,14 +45,22 @@ export class RedisHistory implements HistoryStore {
         limit,
       ),
     )) as Buffer[];
-    const head = { offset: Number(reply[0]!.toString()), epoch: reply[1]!.toString() };
-    const firstId = reply[2];
-    const first = firstId ? Number(firstId.toString().split('-')[0]) : head.offset + 1;
-    const complete = reachesBack(head, first, after, epoch);
-    if (!complete) return { head, events: [], complete };
-    const events = reply.slice(3).map(decodeStored);
-    return { head, events, complete };
+    return historyFromReply(reply, after, epoch);
   }
+}
+
+/**
+ * A history read from the reply of the read-range script (or of a script that ends the
+ * same way): {seq, epoch, first id in the stream or nil, entries...}.
+ */
+export function historyFromReply(reply: Array<Buffer | null>, after: number, epoch?: string): HistoryRead {
+  const head = { offset: Number(reply[0]!.toString()), epoch: reply[1]!.toString() };
+  const firstId = reply[2];
+  const first = firstId ? Number(firstId.toString().split('-')[0]) : head.offset + 1;
+  const complete = reachesBack(head, first, after, epoch);
+  if (!complete) return { head, events: [], complete };
+  const events = (reply.slice(3) as Buffer[]).map(decodeStored);
+  return { head, events, complete };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { DOCUMENT_STREAM, type DocumentSnapshot } from '../../backend/document-store';
 import type { Connection, Identity } from '../../core/connection';
 import { CloseCode, ErrorCode, UnavailableError } from '../../core/errors';
-import type { Event } from '../../core/events/event';
+import type { Event, Position } from '../../core/events/event';
 import type { IncomingFrame } from '../../core/events/router';
 import type { FlowControl } from '../../core/limits/flow-control';
 import type { Logger } from '../../core/log';
@@ -55,8 +55,12 @@ export interface YjsRoomServices {
   enter(room: string, conn: Connection): Promise<Entry>;
   /** The room's document as this node's running load read it from the database, if it is loading the room. */
   loadingDocument(room: string): Promise<DocumentSnapshot | undefined>;
-  /** The room's whole document now, as one update. */
-  document(room: string): Promise<Uint8Array>;
+  /**
+   * The room's whole document now, as one update; with `covering` (where this caller's live
+   * deliveries start), a document that reaches that position, which may be one a read
+   * already running for other callers returns.
+   */
+  document(room: string, covering?: Position): Promise<Uint8Array>;
   /** The room's current awareness states, from every node, as one awareness update (or none). */
   awareness(room: string): Promise<Uint8Array | undefined>;
   /** The states that are news to the room: newer than what is stored for their client. */
@@ -220,18 +224,18 @@ export class YjsConnection implements Connection {
       // the write-back into Redis is done, so the client's sync starts from it now. The
       // room is entered meanwhile; nothing from this client is appended before.
       this.opening = loading.update;
-      this.send(encodeSyncStep1(Y.encodeStateVectorFromUpdate(loading.update)));
+      this.send(encodeSyncStep1(stateVectorOf(loading.update)));
       this.entering = this.enterLoaded(entering, loading);
       return;
     }
-    await this.afterEntering(entering, async () => {
+    await this.afterEntering(entering, async (entry) => {
       // Both reads start now, after entering: one round trip of waiting instead of two.
       const [document, awareness] = await Promise.all([
-        this.services.document(this.room),
+        this.services.document(this.room, entry.positions[DOCUMENT_STREAM]),
         this.services.awareness(this.room),
       ]);
       this.opening = document;
-      this.send(encodeSyncStep1(Y.encodeStateVectorFromUpdate(document)));
+      this.send(encodeSyncStep1(stateVectorOf(document)));
       if (awareness) this.send(encodeAwareness(awareness));
     });
   }
@@ -499,4 +503,21 @@ function truncate(text: string, bytes: number): string {
   let out = text;
   while (Buffer.byteLength(out) > bytes) out = out.slice(0, -1);
   return out;
+}
+
+/**
+ * The state vector of a document read, computed once per read: joiners that share one read
+ * (a burst) get the same update, and decoding it for its state vector took 3.5 ms per
+ * joiner for a 1 MB document. Documents are never changed once read, so the cache is keyed
+ * by the update itself and goes with it.
+ */
+const stateVectors = new WeakMap<Uint8Array, Uint8Array>();
+
+function stateVectorOf(document: Uint8Array): Uint8Array {
+  let vector = stateVectors.get(document);
+  if (!vector) {
+    vector = Y.encodeStateVectorFromUpdate(document);
+    stateVectors.set(document, vector);
+  }
+  return vector;
 }

@@ -124,9 +124,9 @@ export class YjsExtension implements Extension {
   }
 
   /** The document for a sync answer: from the cache when it can be, measured when read in full. */
-  private async document(room: string): Promise<Uint8Array> {
+  private async document(room: string, covering?: Position): Promise<Uint8Array> {
     const { log, compactor } = this.require();
-    const document = await log.current(room);
+    const document = await log.current(room, covering);
     if ('tailEntries' in document) {
       compactor.measured(room, document.offset, document.tailEntries, document.tailBytes);
     }
@@ -242,7 +242,7 @@ export class YjsExtension implements Extension {
       log: node.log,
       enter: (room, conn) => node.hub.enter(room, conn),
       loadingDocument: (room) => node.hub.loadingDocument(room),
-      document: (room) => this.document(room),
+      document: (room, covering) => this.document(room, covering),
       awareness: async (room) => {
         const entries = await awareness.list(room, AWARENESS_MAX_AGE_MS);
         return entries.length > 0 ? encodeAwarenessUpdate(entries) : undefined;

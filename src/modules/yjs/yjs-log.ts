@@ -1,6 +1,7 @@
-import type { HistoryStore } from '../../backend/backend';
+import type { HistoryRead, HistoryStore } from '../../backend/backend';
 import { DOCUMENT_STREAM, type DocumentStore } from '../../backend/document-store';
 import { UnavailableError } from '../../core/errors';
+import type { Position } from '../../core/events/event';
 import type { CachedDocument, DocumentCache } from './document-cache';
 import { Y } from './esm';
 import { EMPTY_UPDATE } from './yjs-codec';
@@ -33,9 +34,10 @@ interface ReadSlot {
 
 /**
  * Reads a room's document without keeping a Y.Doc: the snapshot merged with the log
- * entries after it. The two are read one after the other; when a compaction trimmed the
- * log in between (the history read says it no longer reaches back), the read starts
- * over with the new snapshot, so a reader never sees a hole.
+ * entries after it. A store that can reads the two in one round trip; otherwise they are read
+ * one after the other, and when a compaction trimmed the log in between (the history read
+ * says it no longer reaches back), the read starts over with the new snapshot, so a
+ * reader never sees a hole.
  */
 export class YjsLog {
   /** Per room, the document read in progress and the one queued behind it (see `current`). */
@@ -54,13 +56,22 @@ export class YjsLog {
    * entries after it when the log still has them (a join then merges a few updates, not
    * the whole tail), otherwise a full read. Says nothing exact about the tail.
    */
-  current(room: string): Promise<CachedDocument | DocumentState> {
+  current(room: string, covering?: Position): Promise<CachedDocument | DocumentState> {
     let slot = this.reads.get(room);
     if (!slot) {
       slot = {};
       this.reads.set(room, slot);
     }
     if (!slot.running) return this.startRead(room, slot);
+    if (covering) {
+      // A caller that says where its live deliveries start (the position it entered the
+      // room at) can take the running read if that read reaches the position: what is
+      // appended after it reaches the caller live. A burst of joiners of a quiet room
+      // then shares one read, however long the burst.
+      const running = slot.running;
+      const later = () => this.startedSince(room, running);
+      return running.then((document) => (reaches(document, covering) ? document : later()), later);
+    }
     // The running read may have read the log before this caller entered the room: what
     // was appended in between would reach it neither in that answer nor live. Callers that
     // arrive during a read share the next one instead, which starts after they entered.
@@ -70,6 +81,16 @@ export class YjsLog {
       () => this.startQueued(room, waiting),
     );
     return waiting.queued;
+  }
+
+  /** A read that started after `before` ended (the one running now, or a new one). */
+  private startedSince(
+    room: string,
+    before: Promise<CachedDocument | DocumentState>,
+  ): Promise<CachedDocument | DocumentState> {
+    const slot = this.reads.get(room);
+    if (slot?.running && slot.running !== before) return slot.running;
+    return this.current(room);
   }
 
   private startQueued(room: string, slot: ReadSlot): Promise<CachedDocument | DocumentState> {
@@ -144,13 +165,19 @@ export class YjsLog {
   }
 
   private async tryRead(room: string): Promise<DocumentState | undefined> {
-    const snapshot = await this.store.snapshot(room);
+    // The snapshot and the first page of the log after it in one round trip where the
+    // store can (every join reads this); otherwise one after the other.
+    const together = await this.store.snapshotWithTail?.(room, READ_BATCH);
+    const snapshot = together?.snapshot ?? (await this.store.snapshot(room));
+    let first: HistoryRead | undefined = together?.tail;
     const updates: Uint8Array[] = snapshot.update ? [snapshot.update] : [];
     let offset = snapshot.offset;
     let epoch = snapshot.epoch;
     let tailBytes = 0;
     for (;;) {
-      const read = await this.history.read(room, DOCUMENT_STREAM, offset, epoch || undefined, READ_BATCH);
+      const read =
+        first ?? (await this.history.read(room, DOCUMENT_STREAM, offset, epoch || undefined, READ_BATCH));
+      first = undefined;
       if (!read.complete) {
         const restarted = epoch !== '' && read.head.epoch !== epoch && offset === snapshot.offset;
         if (!restarted) return undefined;
@@ -179,4 +206,9 @@ export class YjsLog {
       tailBytes,
     };
   }
+}
+
+/** Whether a document read includes everything up to `position` of the same stream epoch. */
+function reaches(document: { offset: number; epoch: string }, position: Position): boolean {
+  return document.epoch === position.epoch && document.offset >= position.offset;
 }
