@@ -37,6 +37,7 @@ describe('configuration', () => {
         { host: 'cache-2.example', port: 6380 },
         { host: 'cache-3.example', port: 6379 },
       ],
+      natMap: {},
       username: undefined,
       password: 's3cret',
       tls: true,
@@ -45,6 +46,32 @@ describe('configuration', () => {
     assert.equal(config.redisWaitReplicas, 1);
     assert.equal(loadConfig({}).redisWaitReplicas, 0);
   });
+
+  it('reads REDIS_CLUSTER_NAT_MAP: where each announced node address is reached', () => {
+    const config = loadConfig({
+      REDIS_CLUSTER_NODES: 'gateway:17000',
+      REDIS_CLUSTER_NAT_MAP: '10.0.0.5:6379=gateway:17000, 10.0.0.6:6379=gateway:17001',
+    });
+    assert.deepEqual(config.redisCluster?.natMap, {
+      '10.0.0.5:6379': { host: 'gateway', port: 17000 },
+      '10.0.0.6:6379': { host: 'gateway', port: 17001 },
+    });
+  });
+
+  for (const env of [
+    { REDIS_CLUSTER_NAT_MAP: '10.0.0.5:6379=gateway:17000' },
+    { REDIS_CLUSTER_NODES: 'a:7000', REDIS_CLUSTER_NAT_MAP: '10.0.0.5:6379' },
+    { REDIS_CLUSTER_NODES: 'a:7000', REDIS_CLUSTER_NAT_MAP: '10.0.0.5=gateway:17000' },
+    { REDIS_CLUSTER_NODES: 'a:7000', REDIS_CLUSTER_NAT_MAP: '10.0.0.5:6379=gateway:99999' },
+    { REDIS_CLUSTER_NODES: 'a:7000', REDIS_CLUSTER_NAT_MAP: 'a:1=b:2,a:1=c:3' },
+  ]) {
+    it(`names REDIS_CLUSTER_NAT_MAP for ${JSON.stringify(env)}`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && err.variable === 'REDIS_CLUSTER_NAT_MAP',
+      );
+    });
+  }
 
   for (const env of [
     { REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://b:6379' },

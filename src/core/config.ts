@@ -73,6 +73,12 @@ export interface PersistConfig {
 /** Seed nodes of a Redis Cluster and how to reach them; the client learns the rest from them. */
 export interface RedisClusterConfig {
   readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /**
+   * Where to reach a node that the cluster announces as `host:port` (`CLUSTER SLOTS`,
+   * redirections), when that address is not the one this node can reach: NAT, Docker's
+   * published ports, a proxy. Empty: the announced addresses are used as they are.
+   */
+  readonly natMap: Readonly<Record<string, { readonly host: string; readonly port: number }>>;
   readonly username: string | undefined;
   readonly password: string | undefined;
   readonly tls: boolean;
@@ -129,6 +135,8 @@ export interface SwarmOptions {
   readonly redisUrl?: string;
   /** Seeds of a Redis Cluster, `host:port,host:port` (or redis:// URLs), as REDIS_CLUSTER_NODES. */
   readonly redisClusterNodes?: string;
+  /** `announced-host:port=reachable-host:port,…`, as REDIS_CLUSTER_NAT_MAP. */
+  readonly redisClusterNatMap?: string;
   readonly redisWaitReplicas?: number;
   readonly keyPrefix?: string;
   readonly logLevel?: LogLevel;
@@ -179,6 +187,7 @@ export const OPTION_VARIABLES: { readonly [K in Key]-?: readonly [string, ...str
   host: ['HOST'],
   redisUrl: ['REDIS_URL', 'REDIS_SERVER'],
   redisClusterNodes: ['REDIS_CLUSTER_NODES'],
+  redisClusterNatMap: ['REDIS_CLUSTER_NAT_MAP'],
   redisWaitReplicas: ['REDIS_WAIT_REPLICAS'],
   keyPrefix: ['KEY_PREFIX'],
   logLevel: ['LOG_LEVEL'],
@@ -339,6 +348,39 @@ function redisUrl(raw: RawSettings): string | undefined {
   return value;
 }
 
+/** `host:port` with a port in range, or undefined. */
+function hostPort(text: string): { host: string; port: number } | undefined {
+  const colon = text.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  const port = Number(text.slice(colon + 1));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return { host: text.slice(0, colon), port };
+}
+
+/**
+ * `REDIS_CLUSTER_NAT_MAP`: `announced=reachable` pairs of `host:port`, comma-separated,
+ * for ioredis's `natMap`: every address the cluster announces that this node must reach
+ * elsewhere.
+ */
+function clusterNatMap(raw: RawSettings): Record<string, { host: string; port: number }> {
+  const key = 'redisClusterNatMap';
+  const value = text(raw, key);
+  const map: Record<string, { host: string; port: number }> = {};
+  if (value === undefined || value.trim() === '') return map;
+  for (const entry of value.split(',').map((pair) => pair.trim())) {
+    const [announced, reachable, extra] = entry.split('=');
+    const from = announced === undefined ? undefined : hostPort(announced.trim());
+    const to = reachable === undefined ? undefined : hostPort(reachable.trim());
+    if (!from || !to || extra !== undefined) {
+      raw.fail(key, `"${entry}" is not announced-host:port=reachable-host:port`);
+    }
+    const name = `${from.host}:${from.port}`;
+    if (map[name]) raw.fail(key, `maps ${name} twice`);
+    map[name] = to;
+  }
+  return map;
+}
+
 /**
  * `REDIS_CLUSTER_NODES`: seeds as `host:port`, or as URLs when they carry a password or
  * TLS (`rediss://:secret@host:port`), the same forms as REDIS_URL. Every seed must
@@ -347,7 +389,12 @@ function redisUrl(raw: RawSettings): string | undefined {
 function redisCluster(raw: RawSettings): RedisClusterConfig | undefined {
   const key = 'redisClusterNodes';
   const value = text(raw, key);
-  if (value === undefined || value.trim() === '') return undefined;
+  if (value === undefined || value.trim() === '') {
+    if ((text(raw, 'redisClusterNatMap') ?? '').trim() !== '') {
+      raw.fail('redisClusterNatMap', `applies to a Redis Cluster only: set ${raw.nameOf(key)} too`);
+    }
+    return undefined;
+  }
   const fail: (message: string) => never = (message) => raw.fail(key, message);
   if (raw.get('redisUrl') !== undefined) {
     fail(
@@ -394,6 +441,7 @@ function redisCluster(raw: RawSettings): RedisClusterConfig | undefined {
   }
   return {
     nodes: parsed.map(({ host, port }) => ({ host, port })),
+    natMap: clusterNatMap(raw),
     username: reference.username,
     password: reference.password,
     tls: reference.tls,

@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import Redis from 'ioredis';
 import type { Random } from './random';
-import type { ChaosStack, NodeSlot } from './stack';
+import type { ChaosStack, Link } from './stack';
 
 /** Every kind of fault the run injects; the cluster-only and single-only ones are marked. */
 export type FaultKind =
@@ -163,10 +163,8 @@ export class FaultSchedule {
       },
     });
     for (const slot of stack.slots) {
-      if (slot.redisLink) {
-        faults.push(slowLink('Redis link slowed', `redis-link ${slot.name}`, slot.redisLink, random));
-        faults.push(cutLink('Redis link cut', `redis-link ${slot.name}`, slot.redisLink, random));
-      }
+      faults.push(slowLink('Redis link slowed', `redis-link ${slot.name}`, slot.redisLink, random));
+      faults.push(cutLink('Redis link cut', `redis-link ${slot.name}`, slot.redisLink, random));
       faults.push(slowLink('database link slowed', `db-link ${slot.name}`, slot.dbLink, random));
       faults.push(cutLink('database link cut', `db-link ${slot.name}`, slot.dbLink, random));
     }
@@ -197,7 +195,7 @@ export class FaultSchedule {
   }
 }
 
-function slowLink(kind: FaultKind, target: string, link: NodeSlot['dbLink'], random: Random): Fault {
+function slowLink(kind: FaultKind, target: string, link: Link, random: Random): Fault {
   return {
     kind,
     target,
@@ -209,7 +207,7 @@ function slowLink(kind: FaultKind, target: string, link: NodeSlot['dbLink'], ran
   };
 }
 
-function cutLink(kind: FaultKind, target: string, link: NodeSlot['dbLink'], random: Random): Fault {
+function cutLink(kind: FaultKind, target: string, link: Link, random: Random): Fault {
   return {
     kind,
     target,

@@ -37,6 +37,49 @@ const NODE_ENV: Readonly<Record<string, string>> = {
   PERSIST_MAX_WAIT_MS: '1000',
 };
 
+/** What a fault does to a link: slow it, cut it, or put it back. */
+export interface Link {
+  slow(ms: number): void;
+  down(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A node's links to a Redis: one proxy to the one Redis, or one per node of a Redis Cluster
+ * (the node reaches each through its own, by REDIS_CLUSTER_NAT_MAP), faulted together.
+ */
+export class RedisLink implements Link {
+  private constructor(readonly proxies: ReadonlyMap<number, TcpProxy>) {}
+
+  static async start(ports: readonly number[]): Promise<RedisLink> {
+    const proxies = new Map<number, TcpProxy>();
+    for (const port of ports) proxies.set(port, await TcpProxy.start([port]));
+    return new RedisLink(proxies);
+  }
+
+  /** The proxy's port for the Redis on `port`. */
+  portFor(port: number): number {
+    return this.proxies.get(port)!.port;
+  }
+
+  slow(ms: number): void {
+    for (const proxy of this.proxies.values()) proxy.slow(ms);
+  }
+
+  down(): void {
+    for (const proxy of this.proxies.values()) proxy.down();
+  }
+
+  resume(): void {
+    for (const proxy of this.proxies.values()) proxy.resume();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.proxies.values()].map((proxy) => proxy.close()));
+  }
+}
+
 /**
  * One node's place in the run: a client port that stays the same across restarts (so
  * clients find it again, as behind a load balancer), and its own TCP proxies to Redis
@@ -57,7 +100,7 @@ export class NodeSlot {
   constructor(
     readonly index: number,
     readonly port: number,
-    readonly redisLink: TcpProxy | undefined,
+    readonly redisLink: RedisLink,
     readonly dbLink: TcpProxy,
     private readonly env: () => Record<string, string>,
     private readonly entry: string | undefined,
@@ -183,11 +226,24 @@ export class ChaosStack {
     return stack;
   }
 
-  /** A node's Redis variables: its own proxy to the one Redis, or every cluster node as a seed. */
+  /**
+   * A node's Redis variables: its own proxy to the one Redis; or, for a cluster, its own
+   * proxies as seeds, and the NAT map that sends it through them to every address the
+   * cluster announces (the cluster's nodes announce their real ports).
+   */
   private redisEnv(slot: number): Record<string, string> {
-    if (this.cluster) return { REDIS_CLUSTER_NODES: this.cluster.seeds, REDIS_WAIT_REPLICAS: '1' };
-    const link = this.slots[slot]?.redisLink;
-    return { REDIS_URL: `redis://127.0.0.1:${link!.port}` };
+    const link = this.slots[slot]!.redisLink;
+    if (this.cluster) {
+      const ports = this.cluster.ports;
+      return {
+        REDIS_CLUSTER_NODES: ports.map((port) => `127.0.0.1:${link.portFor(port)}`).join(','),
+        REDIS_CLUSTER_NAT_MAP: ports
+          .map((port) => `127.0.0.1:${port}=127.0.0.1:${link.portFor(port)}`)
+          .join(','),
+        REDIS_WAIT_REPLICAS: '1',
+      };
+    }
+    return { REDIS_URL: `redis://127.0.0.1:${link.portFor(this.redis!.port)}` };
   }
 
   private async launch(): Promise<void> {
@@ -196,9 +252,7 @@ export class ChaosStack {
     this.pg = await TestPostgres.start();
     this.databaseUrl = await this.pg.database();
     for (let i = 0; i < this.options.nodes; i++) {
-      // Cluster nodes announce their own addresses, so a client of a cluster reaches each
-      // node directly: only the single Redis is behind a per-node proxy (docs/reliability.md).
-      const redisLink = this.redis ? await TcpProxy.start([this.redis.port]) : undefined;
+      const redisLink = await RedisLink.start(this.cluster ? this.cluster.ports : [this.redis!.port]);
       const dbLink = await TcpProxy.start([this.pg.port]);
       const url = new URL(this.databaseUrl);
       url.port = String(dbLink.port);
@@ -237,7 +291,7 @@ export class ChaosStack {
   async close(): Promise<void> {
     for (const slot of this.slots) {
       await slot.close().catch(() => {});
-      await slot.redisLink?.close();
+      await slot.redisLink.close();
       await slot.dbLink.close();
     }
     await this.redis?.close().catch(() => {});

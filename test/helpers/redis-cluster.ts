@@ -74,6 +74,7 @@ export class TestRedisCluster {
   get config(): RedisClusterConfig {
     return {
       nodes: this.ports.map((port) => ({ host: '127.0.0.1', port })),
+      natMap: {},
       username: undefined,
       password: undefined,
       tls: false,

@@ -120,6 +120,7 @@ export class RedisBackend implements Backend {
           slotsRefreshInterval: SLOTS_REFRESH_MS,
           clusterRetryStrategy: common.retryStrategy,
           redisOptions: { ...nodeOptions, connectionName: name('cmd') },
+          ...(Object.keys(cluster.natMap).length > 0 ? { natMap: { ...cluster.natMap } } : {}),
           ...(cluster.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
         },
       );
@@ -128,6 +129,7 @@ export class RedisBackend implements Backend {
       this.sub = new ShardedSubscriber(
         client,
         { ...nodeOptions, commandTimeout: undefined, connectionName: name('sub') },
+        cluster.natMap,
         always,
         hooks,
         options.log,

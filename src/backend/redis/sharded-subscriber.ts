@@ -43,6 +43,8 @@ export class ShardedSubscriber implements Subscriber {
   constructor(
     private readonly cluster: Cluster,
     private readonly options: RedisOptions,
+    /** REDIS_CLUSTER_NAT_MAP: where an announced `host:port` is reached. */
+    private readonly natMap: Readonly<Record<string, { readonly host: string; readonly port: number }>>,
     private readonly always: readonly string[],
     private readonly hooks: SubscriberHooks,
     private readonly log: Logger,
@@ -94,7 +96,11 @@ export class ShardedSubscriber implements Subscriber {
 
   /** Where the cluster client's slot map says `channel` lives, or undefined before it has one. */
   private owner(channel: string): string | undefined {
-    return this.cluster.slots[calculateSlot(channel)]?.[0];
+    const key = this.cluster.slots[calculateSlot(channel)]?.[0];
+    // ioredis maps the addresses of a slot refresh, but a MOVED puts the announced one in
+    // the slot map until the refresh it triggers: mapped here too, so it is one key.
+    const mapped = key === undefined ? undefined : this.natMap[key];
+    return mapped ? `${mapped.host}:${mapped.port}` : key;
   }
 
   /**
