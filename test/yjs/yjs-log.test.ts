@@ -30,6 +30,19 @@ async function append(backend: Backend, room: string, update: Uint8Array): Promi
   return published.offset!;
 }
 
+/** Pushes `value` into `doc`'s array 'a' and appends that change to `room`; resolves with its offset. */
+function pusher(
+  backend: Backend,
+  room: string,
+  doc: InstanceType<typeof Y.Doc>,
+): (value: number) => Promise<number> {
+  return (value) => {
+    const before = Y.encodeStateVector(doc);
+    doc.getArray('a').push([value]);
+    return append(backend, room, Y.encodeStateAsUpdate(doc, before));
+  };
+}
+
 /**
  * `store`, with every read's answer held until `release`: callers that ask meanwhile
  * arrive while a read runs, however fast the store answers (one round trip or two).
@@ -126,11 +139,7 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
       const { store: slowStore, release: releaseFirst } = holdingReads(store);
       const log = new YjsLog(slowStore, backend.history);
       const doc = new Y.Doc();
-      const push = async (value: number) => {
-        const before = Y.encodeStateVector(doc);
-        doc.getArray('a').push([value]);
-        return append(backend, room, Y.encodeStateAsUpdate(doc, before));
-      };
+      const push = pusher(backend, room, doc);
       await push(0);
       const first = log.current(room);
       // Appended after the first read began, before the second caller asked: it must see it.
@@ -156,11 +165,7 @@ function storeSuite(name: string, fixture: () => Fixture | Promise<Fixture>): vo
       const { store: slowStore, release } = holdingReads(store);
       const log = new YjsLog(slowStore, backend.history);
       const doc = new Y.Doc();
-      const push = async (value: number) => {
-        const before = Y.encodeStateVector(doc);
-        doc.getArray('a').push([value]);
-        return append(backend, room, Y.encodeStateAsUpdate(doc, before));
-      };
+      const push = pusher(backend, room, doc);
       const at = await push(0);
       const { epoch } = await backend.history.head(room, 'yjs');
       const first = log.current(room);
