@@ -10,15 +10,34 @@ import type { ScriptedRedis } from './scripts';
 const AWARENESS_KEY_TTL_MS = 120_000;
 
 /**
+ * The states and the hash's expiry in one step. A script, not MULTI: ioredis's cluster
+ * pipelines can lose track of their replies (see slot-owner.ts). KEYS: 1 the room's
+ * hash. ARGV: 1 the TTL in ms, then client/JSON pairs.
+ */
+const PUT = `
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return redis.call('PEXPIRE', KEYS[1], ARGV[1])
+`;
+
+interface AwarenessScripts {
+  swarmAwarenessPut(key: string, ttlMs: number, ...fields: string[]): Promise<number>;
+}
+
+/**
  * The AwarenessStore on the cluster's Redis: per room a hash clientID -> entry JSON, and
  * per node the set of rooms its clients have states in, so a dead node's are found.
  */
 export class RedisAwarenessStore implements AwarenessStore {
+  private readonly redis: ScriptedRedis & AwarenessScripts;
+
   constructor(
-    private readonly redis: ScriptedRedis,
+    redis: ScriptedRedis,
     private readonly keys: RedisKeys,
     private readonly calls: RedisCalls,
-  ) {}
+  ) {
+    redis.defineCommand('swarmAwarenessPut', { numberOfKeys: 1, lua: PUT });
+    this.redis = redis as ScriptedRedis & AwarenessScripts;
+  }
 
   private run<T>(kind: 'read' | 'write', call: () => Promise<T>): Promise<T> {
     return this.calls.run(kind, call);
@@ -34,13 +53,7 @@ export class RedisAwarenessStore implements AwarenessStore {
     await this.run('write', () =>
       Promise.all(nodes.map((node) => this.redis.sadd(this.keys.yjsNodeRooms(node), room))),
     );
-    await this.run('write', () =>
-      this.redis
-        .multi()
-        .hset(key, ...fields)
-        .pexpire(key, AWARENESS_KEY_TTL_MS)
-        .exec(),
-    );
+    await this.run('write', () => this.redis.swarmAwarenessPut(key, AWARENESS_KEY_TTL_MS, ...fields));
   }
 
   async remove(room: string, clients: readonly number[]): Promise<void> {

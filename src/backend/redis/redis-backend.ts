@@ -7,7 +7,7 @@ import { RedisKeys } from './keys';
 import { quitWithin } from './quit';
 import { describeConnectionError, redactRedisUrl } from './redis-address';
 import { RedisAwarenessStore } from './redis-awareness-store';
-import { RedisBus } from './redis-bus';
+import { type AppendPipeline, RedisBus } from './redis-bus';
 import { RedisCalls } from './redis-calls';
 import { RedisCopyCoordination } from './redis-copy-coordination';
 import { RedisDocumentStore } from './redis-document-store';
@@ -16,6 +16,7 @@ import { RedisRoomRestore } from './redis-room-restore';
 import { RedisHistory, RedisMembers, RedisNodes, RedisState } from './redis-stores';
 import { defineScripts, type ScriptedRedis } from './scripts';
 import { ShardedSubscriber } from './sharded-subscriber';
+import { ownerConnection } from './slot-owner';
 import type { Subscriber, SubscriberHooks } from './subscriber';
 
 /** One Redis (`url`) or a Redis Cluster (`cluster`): exactly one of the two. */
@@ -99,6 +100,7 @@ export class RedisBackend implements Backend {
     };
     const always = [this.keys.clusterChannel()];
     const name = (role: string) => `swarmcast:${options.node}:${role}`;
+    let pipelineFor: (key: string) => AppendPipeline | undefined;
     if (options.cluster) {
       const { cluster } = options;
       const nodeOptions: RedisOptions = {
@@ -125,6 +127,9 @@ export class RedisBackend implements Backend {
         },
       );
       this.redis = defineScripts(client, 'SPUBLISH');
+      // The master's own connection, never the cluster client's pipeline (slot-owner.ts says why).
+      pipelineFor = (key) =>
+        ownerConnection(client, key, cluster.natMap)?.pipeline() as AppendPipeline | undefined;
       this.calls = new RedisCalls(() => undefined);
       this.sub = new ShardedSubscriber(
         client,
@@ -144,6 +149,7 @@ export class RedisBackend implements Backend {
       const url = options.url;
       const client = new Redis(url, { ...common, connectionName: name('cmd') });
       this.redis = defineScripts(client, 'PUBLISH');
+      pipelineFor = () => client.pipeline() as unknown as AppendPipeline;
       this.calls = new RedisCalls(() => client.stream);
       // The subscriber waits for messages, not replies: no command timeout on it. It
       // subscribes again itself after a reconnect.
@@ -174,6 +180,7 @@ export class RedisBackend implements Backend {
       this.calls,
       options.historyLimit,
       options.waitReplicas ?? 0,
+      pipelineFor,
     );
     this.history = new RedisHistory(this.redis, this.keys, this.calls);
     this.members = new RedisMembers(this.redis, this.keys, this.calls);

@@ -15,7 +15,7 @@ import type { Subscriber } from './subscriber';
 const WAIT_TIMEOUT_MS = 1000;
 
 /** The append script and its WAIT, as one pipeline on the connection of the room's shard. */
-interface AppendPipeline {
+export interface AppendPipeline {
   eval(
     script: string,
     keys: typeof APPEND_KEYS,
@@ -51,6 +51,11 @@ export class RedisBus implements Bus {
     private readonly historyLimit: number,
     /** Replicas that must have an append before it is acknowledged (REDIS_WAIT_REPLICAS). */
     private readonly waitReplicas = 0,
+    /**
+     * A pipeline on the one connection that serves `key`'s slot, or undefined while none
+     * is known: WAIT counts the replicas that have this connection's writes.
+     */
+    private readonly pipelineFor: (key: string) => AppendPipeline | undefined = () => undefined,
   ) {
     this.clusterChannel = keys.clusterChannel();
     this.appendScript = appendPublish(sub.publishCommand);
@@ -126,7 +131,9 @@ export class RedisBus implements Bus {
    * same `id` finds it remembered, if it survived).
    */
   private async appendAndWait(args: Parameters<ScriptedRedis['swarmAppendPublish']>): Promise<AppendReply> {
-    const pipeline = this.redis.pipeline() as unknown as AppendPipeline;
+    const pipeline = this.pipelineFor(args[0]);
+    // A plain Error: `unavailable`, and the client sends it again once the slot map has an owner.
+    if (!pipeline) throw new Error(`no connection to the master of ${args[0]}'s slot`);
     // EVAL, not EVALSHA: ioredis does not load a missing script inside a pipeline, and a
     // promoted replica has none in its cache (scripts replicate as their effects).
     const results = await pipeline

@@ -54,7 +54,13 @@ export class RedisHistory implements HistoryStore {
  * same way): {seq, epoch, first id in the stream or nil, entries...}.
  */
 export function historyFromReply(reply: Array<Buffer | null>, after: number, epoch?: string): HistoryRead {
-  const head = { offset: Number(reply[0]!.toString()), epoch: reply[1]!.toString() };
+  const [seq, headEpoch] = Array.isArray(reply) ? reply : [];
+  // A reply of another shape is another command's (a client that lost track of its
+  // replies): taken for a head it would tell members to reset to positions not the room's.
+  if (!Buffer.isBuffer(seq) || !Buffer.isBuffer(headEpoch) || !/^\d+$/.test(seq.toString())) {
+    throw new Error('a history read got a reply that is not a stream head');
+  }
+  const head = { offset: Number(seq.toString()), epoch: headEpoch.toString() };
   const firstId = reply[2];
   const first = firstId ? Number(firstId.toString().split('-')[0]) : head.offset + 1;
   const complete = reachesBack(head, first, after, epoch);

@@ -1,7 +1,7 @@
-import calculateSlot from 'cluster-key-slot';
 import Redis, { type Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/log';
 import { quitWithin } from './quit';
+import { type NatMap, slotOwner } from './slot-owner';
 import type { Subscriber, SubscriberHooks } from './subscriber';
 
 /** After a failed pass (a master down, a slot in flight), the next one tries again this soon. */
@@ -43,8 +43,7 @@ export class ShardedSubscriber implements Subscriber {
   constructor(
     private readonly cluster: Cluster,
     private readonly options: RedisOptions,
-    /** REDIS_CLUSTER_NAT_MAP: where an announced `host:port` is reached. */
-    private readonly natMap: Readonly<Record<string, { readonly host: string; readonly port: number }>>,
+    private readonly natMap: NatMap,
     private readonly always: readonly string[],
     private readonly hooks: SubscriberHooks,
     private readonly log: Logger,
@@ -96,11 +95,7 @@ export class ShardedSubscriber implements Subscriber {
 
   /** Where the cluster client's slot map says `channel` lives, or undefined before it has one. */
   private owner(channel: string): string | undefined {
-    const key = this.cluster.slots[calculateSlot(channel)]?.[0];
-    // ioredis maps the addresses of a slot refresh, but a MOVED puts the announced one in
-    // the slot map until the refresh it triggers: mapped here too, so it is one key.
-    const mapped = key === undefined ? undefined : this.natMap[key];
-    return mapped ? `${mapped.host}:${mapped.port}` : key;
+    return slotOwner(this.cluster, channel, this.natMap);
   }
 
   /**
