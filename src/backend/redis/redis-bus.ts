@@ -25,6 +25,15 @@ export interface AppendPipeline {
   exec(): Promise<Array<[Error | null, unknown]> | null>;
 }
 
+function isAppendReply(reply: unknown): reply is AppendReply {
+  return (
+    Array.isArray(reply) &&
+    (reply.length === 2 || reply.length === 4) &&
+    Number.isInteger(reply[0]) &&
+    typeof reply[1] === 'string'
+  );
+}
+
 /**
  * The bus over Redis pub/sub. The subscriber carries the cluster channel and one channel
  * per room this node has members in (the room hub subscribes and unsubscribes): classic
@@ -114,9 +123,15 @@ export class RedisBus implements Bus {
       once?.answer ?? '',
       once?.windowMs ?? 0,
     ];
-    const reply = await this.calls.run('publish', () =>
-      this.waitReplicas > 0 ? this.appendAndWait(args) : this.redis.swarmAppendPublish(...args),
-    );
+    const reply = await this.calls.run('publish', async () => {
+      const answer = await (this.waitReplicas > 0
+        ? this.appendAndWait(args)
+        : this.redis.swarmAppendPublish(...args));
+      // Another command's reply (a client that lost track of its replies): the append may
+      // have run, so `unavailable` (a plain Error), which a resend with the same id settles.
+      if (!isAppendReply(answer)) throw new Error('an append got a reply that is not its own');
+      return answer;
+    });
     const position = { offset: Number(reply[0]), epoch: String(reply[1]) };
     if (reply.length === 2) return { repeat: false, event: { ...event, stream, ...position } };
     const answer = String(reply[3]);
