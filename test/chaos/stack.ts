@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { uniquePrefix } from '../helpers/nodes';
@@ -132,6 +133,17 @@ export class NodeSlot {
 
   private starting: Promise<void> | undefined;
 
+  /** With CHAOS_NODE_LOGS=dir, each incarnation's output goes to `dir/<name>-<n>.log` too. */
+  private keepLog(proc: NodeProcess): void {
+    const dir = process.env.CHAOS_NODE_LOGS;
+    if (!dir) return;
+    const file = createWriteStream(path.join(dir, `${this.name}-${this.incarnation}.log`));
+    file.write(`${proc.lines.join('\n')}\n`);
+    proc.proc.stdout?.pipe(file, { end: false });
+    proc.proc.stderr?.pipe(file, { end: false });
+    void proc.exited.then(() => file.end());
+  }
+
   private async launch(deadlineMs: number): Promise<void> {
     const until = Date.now() + deadlineMs;
     for (;;) {
@@ -148,6 +160,7 @@ export class NodeSlot {
         }
         this.proc = proc;
         this.stopping = false;
+        this.keepLog(proc);
         void proc.exited.then(() => {
           if (this.proc !== proc) return;
           this.proc = undefined;

@@ -14,6 +14,11 @@ interface Slot {
   readonly conn: Connection;
   /** Events held back until the member's join answer is out. */
   buffer: RoomEvent[] | null;
+  /**
+   * The member already has this stream's events up to `offset` (it came back with a
+   * `since` past where this node's sequencer stands): those are not sent again.
+   */
+  floor?: { readonly stream: StreamName; readonly offset: number };
 }
 
 class LocalRoom {
@@ -30,6 +35,12 @@ export interface Entry {
   readonly positions: Record<StreamName, Position>;
   /** Sends `replay` (older events), then everything held back since entering, then goes live. */
   release(replay?: readonly RoomEvent[]): void;
+  /**
+   * The member has `stream`'s events up to `offset` though this node has not delivered
+   * them yet (its sequencer is behind the stream: a lost subscription not yet repaired):
+   * they are not sent to it, and the sequencer reads what it missed now.
+   */
+  holdsThrough(stream: StreamName, offset: number): void;
 }
 
 export interface HubMetrics {
@@ -133,7 +144,11 @@ export class RoomHub {
         const held = slot.buffer ?? [];
         slot.buffer = null;
         for (const event of replay) conn.deliver(event);
-        for (const event of held) conn.deliver(event);
+        for (const event of held) if (!alreadyHeld(slot, event)) conn.deliver(event);
+      },
+      holdsThrough: (stream, offset) => {
+        slot.floor = { stream, offset };
+        local.sequencers.get(stream)?.resync();
       },
     };
   }
@@ -222,6 +237,7 @@ export class RoomHub {
         slot.buffer.push(event);
         continue;
       }
+      if (slot.floor && alreadyHeld(slot, event)) continue;
       try {
         slot.conn.deliver(event);
       } catch (err) {
@@ -229,4 +245,16 @@ export class RoomHub {
       }
     }
   }
+}
+
+/**
+ * Whether `slot`'s member already has `event` (at or before its floor). Its stream comes
+ * in offset order, so the first event past the floor ends it.
+ */
+function alreadyHeld(slot: Slot, event: RoomEvent): boolean {
+  const floor = slot.floor;
+  if (!floor || event.stream !== floor.stream || event.offset === undefined) return false;
+  if (event.offset <= floor.offset) return true;
+  slot.floor = undefined;
+  return false;
 }

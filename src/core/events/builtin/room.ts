@@ -39,10 +39,18 @@ export const roomJoin = defineEvent({
     try {
       if (entry) await backend.members.add(room, member);
       const [members, state] = await Promise.all([backend.members.list(room), backend.state.all(room)]);
-      const position = entry?.positions[DEFAULT_STREAM] ?? (await backend.history.head(room, DEFAULT_STREAM));
+      let position = entry?.positions[DEFAULT_STREAM] ?? (await backend.history.head(room, DEFAULT_STREAM));
       let recovered: boolean | undefined;
       if (since !== undefined && entry) {
-        ({ replay, recovered } = await readMissed(ctx.node, room, since, epoch, position));
+        if (since > position.offset) {
+          // Past where this node stands: the node may be behind the stream (a lost
+          // subscription not yet repaired). Then the member has everything up to `since`;
+          // it is not sent again, and what comes after follows once the node has caught up.
+          ({ recovered, position } = await aheadOfNode(ctx.node, room, since, epoch, position));
+          if (recovered) entry.holdsThrough(DEFAULT_STREAM, since);
+        } else {
+          ({ replay, recovered } = await readMissed(ctx.node, room, since, epoch, position));
+        }
       }
       answer = { room, members, state, offset: position.offset, epoch: position.epoch, recovered };
     } catch (err) {
@@ -63,6 +71,24 @@ export const roomJoin = defineEvent({
   },
 });
 
+/**
+ * A member back with `since` past this node's position: recovered when the stream's
+ * history holds `since` itself in the epoch the member names (or it names none), so
+ * `since` is an offset the stream handed out and the node is only behind; its answer's
+ * position is then `since`. A `since` past the stream's head is not recovered.
+ */
+async function aheadOfNode(
+  node: NodeServices,
+  room: string,
+  since: number,
+  epoch: string | undefined,
+  position: Position,
+): Promise<{ recovered: boolean; position: Position }> {
+  const read = await node.backend.history.read(room, DEFAULT_STREAM, since - 1, epoch, 1);
+  if (!read.complete || read.events[0]?.offset !== since) return { recovered: false, position };
+  return { recovered: true, position: { offset: since, epoch: read.head.epoch } };
+}
+
 /** Reads (since, upTo] of the room's events stream, or says it cannot. */
 async function readMissed(
   node: NodeServices,
@@ -72,7 +98,6 @@ async function readMissed(
   position: Position,
 ): Promise<{ replay: RoomEvent[]; recovered: boolean }> {
   const upTo = position.offset;
-  if (since > upTo) return { replay: [], recovered: false };
   // An empty epoch is no epoch, as for a read (history-reach.ts): a room's first join
   // answers `epoch: ""` before anything is appended, and a client may send that back.
   if (since === upTo) {
