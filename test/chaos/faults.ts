@@ -124,16 +124,8 @@ export class FaultSchedule {
         kind: 'master failover',
         target: 'redis',
         run: async () => {
-          // A replica takes over its master at once (CLUSTER FAILOVER), as an operator's switch-over does.
           const nodes = await cluster.nodes();
-          const replica = random.pick(nodes.filter((n) => !n.master && !n.failed));
-          const client = cluster.node(replica.port);
-          try {
-            await client.cluster('FAILOVER');
-          } finally {
-            client.disconnect();
-          }
-          await cluster.untilHealthy();
+          await cluster.switchOver(random.pick(nodes.filter((n) => !n.master && !n.failed)));
         },
       });
       faults.push({

@@ -119,14 +119,7 @@ describe('a Redis Cluster through a NAT map', () => {
         const total = () => [...acked.values()].reduce((sum, offsets) => sum + offsets.length, 0);
         const before = total();
         await waitFor(() => total() >= before + 200, 'appends between switch-overs', 30_000);
-        const replica = (await redis.nodes()).find((node) => !node.master && !node.failed)!;
-        const admin = redis.node(replica.port);
-        try {
-          await admin.cluster('FAILOVER');
-        } finally {
-          admin.disconnect();
-        }
-        await redis.untilHealthy();
+        await redis.switchOver((await redis.nodes()).find((node) => !node.master && !node.failed)!);
       }
     } finally {
       running = false;

@@ -173,6 +173,17 @@ export class TestRedisCluster {
     );
   }
 
+  /** `replica` takes over its master at once (CLUSTER FAILOVER), as an operator's switch-over does. */
+  async switchOver(replica: ClusterNodeInfo): Promise<void> {
+    const client = this.node(replica.port);
+    try {
+      await client.cluster('FAILOVER');
+    } finally {
+      client.disconnect();
+    }
+    await this.untilHealthy();
+  }
+
   /**
    * `kill -9` of the master that owns `key`; resolves once its replica has taken over
    * and the cluster is ok again (the dead node stays down).
