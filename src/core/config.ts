@@ -70,6 +70,9 @@ export interface PersistConfig {
   readonly durableTimeoutMs: number;
 }
 
+/** REDIS_CLUSTER_NAT_MAP: where a node that the cluster announces as `host:port` is reached. */
+export type NatMap = Readonly<Record<string, { readonly host: string; readonly port: number }>>;
+
 /** Seed nodes of a Redis Cluster and how to reach them; the client learns the rest from them. */
 export interface RedisClusterConfig {
   readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>;
@@ -78,7 +81,7 @@ export interface RedisClusterConfig {
    * redirections), when that address is not the one this node can reach: NAT, Docker's
    * published ports, a proxy. Empty: the announced addresses are used as they are.
    */
-  readonly natMap: Readonly<Record<string, { readonly host: string; readonly port: number }>>;
+  readonly natMap: NatMap;
   readonly username: string | undefined;
   readonly password: string | undefined;
   readonly tls: boolean;

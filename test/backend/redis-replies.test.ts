@@ -40,7 +40,16 @@ describe("a Redis reply that is another command's", () => {
     ['a hash', ['conn-1', '{"node":"n1"}']],
   ] as const) {
     it(`answers an append given ${what} with unavailable, since the append may have run`, async () => {
-      const bus = new RedisBus('a', answering(reply), sub, keys, new RedisCalls(() => undefined), 100);
+      const bus = new RedisBus(
+        'a',
+        answering(reply),
+        sub,
+        keys,
+        new RedisCalls(() => undefined),
+        100,
+        0,
+        () => undefined,
+      );
       await assert.rejects(bus.publishRoom(event, DEFAULT_STREAM), UnavailableError);
     });
 

@@ -59,12 +59,12 @@ export class RedisBus implements Bus {
     private readonly calls: RedisCalls,
     private readonly historyLimit: number,
     /** Replicas that must have an append before it is acknowledged (REDIS_WAIT_REPLICAS). */
-    private readonly waitReplicas = 0,
+    private readonly waitReplicas: number,
     /**
      * A pipeline on the one connection that serves `key`'s slot, or undefined while none
      * is known: WAIT counts the replicas that have this connection's writes.
      */
-    private readonly pipelineFor: (key: string) => AppendPipeline | undefined = () => undefined,
+    private readonly pipelineFor: (key: string) => AppendPipeline | undefined,
   ) {
     this.clusterChannel = keys.clusterChannel();
     this.appendScript = appendPublish(sub.publishCommand);

@@ -1,7 +1,8 @@
 import Redis, { type Cluster, type RedisOptions } from 'ioredis';
+import type { NatMap } from '../../core/config';
 import type { Logger } from '../../core/log';
 import { quitWithin } from './quit';
-import { type NatMap, slotOwner } from './slot-owner';
+import { slotOwner } from './slot-owner';
 import type { Subscriber, SubscriberHooks } from './subscriber';
 
 /** After a failed pass (a master down, a slot in flight), the next one tries again this soon. */

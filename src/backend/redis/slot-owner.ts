@@ -1,8 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
-
-/** REDIS_CLUSTER_NAT_MAP: where an announced `host:port` is reached. */
-export type NatMap = Readonly<Record<string, { readonly host: string; readonly port: number }>>;
+import type { NatMap } from '../../core/config';
 
 /**
  * The master (`host:port`, as this node reaches it) that the cluster client's slot map
