@@ -1,3 +1,4 @@
+import { decodeDocument } from '../../src/backend/storage/document-encoding';
 import { Y } from '../../src/modules/yjs/esm';
 import { waitFor } from '../helpers/wait';
 import { type CheckResult, check, type DocumentRecord } from './checker';
@@ -258,16 +259,17 @@ async function checkDatabase(
       if (absent > 0)
         problems.push(`room ${room} lacks ${absent} acknowledged events (last ${lastAcked.get(room)})`);
     }
-    const doc = await stack.query<{ yjs_update: Buffer | null }>(
-      'SELECT yjs_update FROM swarmcast_rooms WHERE room = $1',
+    const doc = await stack.query<{ yjs_document: Buffer | null; yjs_encoding: string }>(
+      'SELECT yjs_document, yjs_encoding FROM swarmcast_rooms WHERE room = $1',
       [DOC_ROOM],
     );
-    const update = doc[0]?.yjs_update;
+    const row = doc[0];
+    const update = row?.yjs_document ? decodeDocument(row.yjs_document, row.yjs_encoding) : undefined;
     const expected = JSON.stringify(editor.content);
     if (!update) problems.push(`room ${DOC_ROOM} has no document`);
     else {
       const stored = new Y.Doc();
-      Y.applyUpdate(stored, new Uint8Array(update));
+      Y.applyUpdate(stored, update);
       if (JSON.stringify(contentOf(stored)) !== expected)
         problems.push(`room ${DOC_ROOM}'s document is not the agreed one`);
       stored.destroy();

@@ -77,6 +77,44 @@ describe('PostgresStore at start', () => {
     }
   });
 
+  it('stores a document deflated with its size, and still loads one a version 2 node stored raw', async () => {
+    const url = await server.database();
+    const store = await opened(url);
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      // A large, repetitive update, as text documents are, and bytes of every value.
+      const update = new Uint8Array(200_000);
+      for (let i = 0; i < update.length; i++) update[i] = i % 7 === 0 ? i % 256 : 97;
+      await store.save({ room: 'big', document: { update, offset: 3, epoch: 'y1' }, activeAt: 1 });
+      const row = await client.query<{ yjs_encoding: string; stored: number; yjs_bytes: string }>(
+        `SELECT yjs_encoding, octet_length(yjs_document) AS stored, yjs_bytes FROM swarmcast_rooms WHERE room = 'big'`,
+      );
+      assert.equal(row.rows[0]!.yjs_encoding, 'deflate-raw');
+      assert.equal(Number(row.rows[0]!.yjs_bytes), update.length);
+      assert.ok(
+        row.rows[0]!.stored < update.length / 4,
+        `stored ${row.rows[0]!.stored} bytes of ${update.length}`,
+      );
+      assert.deepEqual((await store.load('big', 0))?.document?.update, update);
+      assert.equal(
+        (await store.rooms({ limit: 10 })).find((r) => r.room === 'big')?.bytes,
+        update.length + 2,
+      );
+
+      // A row as version 2 wrote it: the document's own bytes, encoding 'raw'.
+      await store.save({ room: 'old', state: {}, activeAt: 1 });
+      await client.query(
+        `UPDATE swarmcast_rooms SET yjs_document = $1, yjs_encoding = 'raw', yjs_epoch = 'y0', yjs_offset = 2 WHERE room = 'old'`,
+        [Buffer.from([1, 2, 3])],
+      );
+      assert.deepEqual((await store.load('old', 0))?.document?.update, Uint8Array.from([1, 2, 3]));
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+
   it('refuses a database whose schema is newer than the code, naming DATABASE_URL', async () => {
     const url = await server.database();
     await (await opened(url)).close();

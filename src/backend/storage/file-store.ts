@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { ConfigError } from '../../core/errors';
 import { DEFAULT_STREAM, type Position } from '../../core/events/event';
 import { batchesOf, nextStreamPosition, replacesDocument } from './copy-rules';
+import { decodeDocument, encodeDocument } from './document-encoding';
 import type {
   CopyProgress,
   DocumentStore,
@@ -66,6 +67,12 @@ const MIGRATIONS: readonly string[] = [
      SELECT room, 'events', events_epoch, events_offset FROM swarmcast_rooms WHERE events_offset > 0;
    ALTER TABLE swarmcast_rooms DROP COLUMN events_epoch;
    ALTER TABLE swarmcast_rooms DROP COLUMN events_offset;`,
+  // 3: documents are stored deflated (document-encoding.ts), as in PostgreSQL; the column
+  // is renamed so that a node of version 2 fails instead of misreading one.
+  `ALTER TABLE swarmcast_rooms RENAME COLUMN yjs_update TO yjs_document;
+   ALTER TABLE swarmcast_rooms ADD COLUMN yjs_encoding TEXT NOT NULL DEFAULT 'raw';
+   ALTER TABLE swarmcast_rooms ADD COLUMN yjs_bytes INTEGER NOT NULL DEFAULT 0;
+   UPDATE swarmcast_rooms SET yjs_bytes = length(yjs_document) WHERE yjs_document IS NOT NULL;`,
 ];
 
 /** The file's name under DATA_DIR. */
@@ -74,7 +81,8 @@ export const FILE_NAME = 'swarmcast.sqlite';
 interface RoomRow {
   room: string;
   state: string;
-  yjs_update: Buffer | null;
+  yjs_document: Buffer | null;
+  yjs_encoding: string;
   yjs_epoch: string;
   yjs_offset: number;
   active_at: number;
@@ -177,7 +185,9 @@ export class FileStore implements DocumentStore {
       progress,
       recent: entries,
       state: JSON.parse(row.state) as Record<string, unknown>,
-      document: row.yjs_update ? { update: new Uint8Array(row.yjs_update), ...progress.yjs } : undefined,
+      document: row.yjs_document
+        ? { update: decodeDocument(row.yjs_document, row.yjs_encoding), ...progress.yjs }
+        : undefined,
       activeAt: row.active_at,
     };
   }
@@ -223,9 +233,18 @@ export class FileStore implements DocumentStore {
         if (replacesDocument(stored.yjs, copy)) {
           const document = copy.document!;
           yjs = { offset: document.offset, epoch: document.epoch };
+          const stored = encodeDocument(document.update);
           db.prepare(
-            'UPDATE swarmcast_rooms SET yjs_update = ?, yjs_epoch = ?, yjs_offset = ? WHERE room = ?',
-          ).run(Buffer.from(document.update), document.epoch, document.offset, copy.room);
+            `UPDATE swarmcast_rooms SET yjs_document = ?, yjs_encoding = ?, yjs_bytes = ?,
+               yjs_epoch = ?, yjs_offset = ? WHERE room = ?`,
+          ).run(
+            stored.bytes,
+            stored.encoding,
+            document.update.length,
+            document.epoch,
+            document.offset,
+            copy.room,
+          );
         }
         if (copy.state) {
           db.prepare('UPDATE swarmcast_rooms SET state = ? WHERE room = ?').run(
@@ -265,7 +284,7 @@ export class FileStore implements DocumentStore {
     const rows = this.database()
       .prepare(
         `SELECT r.room, r.yjs_epoch, r.yjs_offset, r.active_at,
-           coalesce(length(r.yjs_update), 0) + length(CAST(r.state AS BLOB))
+           r.yjs_bytes + length(CAST(r.state AS BLOB))
            + coalesce((SELECT sum(length(CAST(e.data AS BLOB)) + length(CAST(e.sender AS BLOB)) + length(CAST(e.type AS BLOB)))
                        FROM swarmcast_events e WHERE e.room = r.room), 0) AS bytes
          FROM swarmcast_rooms r WHERE r.room > ? ORDER BY r.room LIMIT ?`,

@@ -3,6 +3,7 @@ import { ConfigError } from '../../core/errors';
 import { DEFAULT_STREAM, type Position } from '../../core/events/event';
 import type { Logger } from '../../core/log';
 import { batchesOf, nextStreamPosition, redactUrl, replacesDocument } from './copy-rules';
+import { decodeDocument, encodeDocument } from './document-encoding';
 import type {
   CopyProgress,
   DocumentStore,
@@ -57,6 +58,15 @@ const MIGRATIONS: readonly string[] = [
    INSERT INTO swarmcast_streams (room, stream, epoch, "offset")
      SELECT room, 'events', events_epoch, events_offset FROM swarmcast_rooms WHERE events_offset > 0;
    ALTER TABLE swarmcast_rooms DROP COLUMN events_epoch, DROP COLUMN events_offset;`,
+  // 3: documents are stored deflated (document-encoding.ts), so a cold room's load moves
+  // their compressed bytes; yjs_bytes keeps their size. The column is renamed so that a
+  // node of version 2 still running fails its loads instead of taking deflated bytes for a
+  // document. Rows of version 2 stay as they were ('raw') until their document is next written.
+  `ALTER TABLE swarmcast_rooms RENAME COLUMN yjs_update TO yjs_document;
+   ALTER TABLE swarmcast_rooms ADD COLUMN yjs_encoding text NOT NULL DEFAULT 'raw',
+     ADD COLUMN yjs_bytes bigint NOT NULL DEFAULT 0;
+   UPDATE swarmcast_rooms SET yjs_bytes = octet_length(yjs_document) WHERE yjs_document IS NOT NULL;
+   ALTER TABLE swarmcast_rooms ALTER COLUMN yjs_document SET STORAGE EXTERNAL;`,
 ];
 
 /** Every stream position of the row's room, as one JSON object: stream -> [epoch, offset]. */
@@ -78,7 +88,7 @@ export interface PostgresStoreOptions {
 interface RoomRow {
   room: string;
   state: Record<string, unknown>;
-  yjs_update: Buffer | null;
+  yjs_document: Buffer | null;
   yjs_epoch: string;
   yjs_offset: string;
   active_at: string;
@@ -89,9 +99,10 @@ interface ProgressRow extends Pick<RoomRow, 'yjs_epoch' | 'yjs_offset'> {
   streams: Record<string, [string, number]> | null;
 }
 
-/** What a load reads of a room's row: the document as base64 text. */
-interface LoadedRoomRow extends Omit<RoomRow, 'room' | 'yjs_update'> {
+/** What a load reads of a room's row: the document as stored (`yjs_encoding`), as base64 text. */
+interface LoadedRoomRow extends Omit<RoomRow, 'room' | 'yjs_document'> {
   yjs_base64: string | null;
+  yjs_encoding: string;
 }
 
 interface EventRow {
@@ -187,12 +198,12 @@ export class PostgresStore implements DocumentStore {
   async load(room: string, recent: number): Promise<StoredRoom | undefined> {
     // Both queries at once: a cold room's reopen waits for this load. Each stream's
     // newest entries are read with its position in one statement, so they are of the
-    // epoch the position names even while a copy runs. The document comes as base64
-    // text, which PostgreSQL encodes and Node decodes about twice as fast as bytea's hex
-    // text for a 1 MB document (test/bench/findings.md, S9).
+    // epoch the position names even while a copy runs. The document comes deflated (it is
+    // stored so), as base64 text, which PostgreSQL encodes and Node decodes faster than
+    // bytea's hex text (test/bench/findings.md, S9).
     const [found, streams] = await Promise.all([
       this.pool.query<LoadedRoomRow>(
-        `SELECT state, yjs_epoch, yjs_offset, active_at, encode(yjs_update, 'base64') AS yjs_base64
+        `SELECT state, yjs_epoch, yjs_offset, active_at, yjs_encoding, encode(yjs_document, 'base64') AS yjs_base64
          FROM swarmcast_rooms WHERE room = $1`,
         [room],
       ),
@@ -228,7 +239,7 @@ export class PostgresStore implements DocumentStore {
       document:
         row.yjs_base64 === null
           ? undefined
-          : { update: new Uint8Array(Buffer.from(row.yjs_base64, 'base64')), ...yjs },
+          : { update: decodeDocument(Buffer.from(row.yjs_base64, 'base64'), row.yjs_encoding), ...yjs },
       activeAt: Number(row.active_at),
     };
   }
@@ -265,9 +276,11 @@ export class PostgresStore implements DocumentStore {
       if (replacesDocument(yjs, copy)) {
         const document = copy.document!;
         yjs = { offset: document.offset, epoch: document.epoch };
+        const stored = encodeDocument(document.update);
         await client.query(
-          'UPDATE swarmcast_rooms SET yjs_update = $2, yjs_epoch = $3, yjs_offset = $4 WHERE room = $1',
-          [copy.room, Buffer.from(document.update), document.epoch, document.offset],
+          `UPDATE swarmcast_rooms SET yjs_document = $2, yjs_encoding = $3, yjs_bytes = $4,
+             yjs_epoch = $5, yjs_offset = $6 WHERE room = $1`,
+          [copy.room, stored.bytes, stored.encoding, document.update.length, document.epoch, document.offset],
         );
       }
       if (copy.state) {
@@ -337,7 +350,7 @@ export class PostgresStore implements DocumentStore {
   async rooms(query: RoomsQuery): Promise<RoomSummary[]> {
     const found = await this.pool.query<RoomRow & ProgressRow & { bytes: string }>(
       `SELECT r.room, r.yjs_epoch, r.yjs_offset, r.active_at, ${STREAMS_JSON},
-         COALESCE(octet_length(r.yjs_update), 0) + octet_length(r.state::text)
+         r.yjs_bytes + octet_length(r.state::text)
          + COALESCE((SELECT sum(octet_length(e.data::text) + octet_length(e.sender::text) + octet_length(e.type))
                      FROM swarmcast_events e WHERE e.room = r.room), 0) AS bytes
        FROM swarmcast_rooms r WHERE r.room > $1 ORDER BY r.room LIMIT $2`,
