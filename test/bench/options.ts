@@ -96,9 +96,14 @@ export interface Options {
   readonly swarmcastMain?: string;
 }
 
-export function parseOptions(argv: readonly string[], defaultOut: string): Options {
+/**
+ * `defaultOut` is where a full run writes its report (`docs/`). A partial run (`--quick`,
+ * `--only`, `--systems`, `--swarmcast`, `--embedded`) writes into `partialOut` unless `--out`
+ * is given, so that it never replaces the full run's report with a part of one.
+ */
+export function parseOptions(argv: readonly string[], defaultOut: string, partialOut: string): Options {
   let quick = false;
-  let outDir = defaultOut;
+  let outDir: string | undefined;
   let cpuProfDir: string | undefined;
   let heapSnapshotDir: string | undefined;
   let embedded = false;
@@ -125,9 +130,10 @@ export function parseOptions(argv: readonly string[], defaultOut: string): Optio
         `unknown option ${arg} (known: --quick, --out DIR, --only s1,s2, --systems a,b, --cpu-prof DIR, --heap-snapshots DIR, --embedded, --swarmcast DIR)`,
       );
   }
+  const partial = quick || only.length > 0 || systems.length > 0 || embedded || swarmcastMain !== undefined;
   return {
     scale: quick ? quickScale : fullScale,
-    outDir,
+    outDir: outDir ?? (partial ? partialOut : defaultOut),
     only,
     systems,
     cpuProfDir,

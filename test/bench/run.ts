@@ -5,7 +5,7 @@
  * on SIGINT/SIGTERM, and when the run's deadline passes.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { cpus, release, totalmem, type } from 'node:os';
+import { cpus, release, tmpdir, totalmem, type } from 'node:os';
 import path from 'node:path';
 import { parseOptions } from './options';
 import { processes } from './processes';
@@ -289,7 +289,11 @@ function targets(results: readonly ScenarioResult[]): Target[] {
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2), path.join(ROOT, 'docs'));
+  const options = parseOptions(
+    process.argv.slice(2),
+    path.join(ROOT, 'docs'),
+    path.join(tmpdir(), 'swarmcast-bench'),
+  );
   const { scale } = options;
   const started = Date.now();
   const log = (message: string) =>
