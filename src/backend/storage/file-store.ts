@@ -233,13 +233,13 @@ export class FileStore implements DocumentStore {
         if (replacesDocument(stored.yjs, copy)) {
           const document = copy.document!;
           yjs = { offset: document.offset, epoch: document.epoch };
-          const stored = encodeDocument(document.update);
+          const encoded = encodeDocument(document.update);
           db.prepare(
             `UPDATE swarmcast_rooms SET yjs_document = ?, yjs_encoding = ?, yjs_bytes = ?,
                yjs_epoch = ?, yjs_offset = ? WHERE room = ?`,
           ).run(
-            stored.bytes,
-            stored.encoding,
+            encoded.bytes,
+            encoded.encoding,
             document.update.length,
             document.epoch,
             document.offset,

@@ -276,11 +276,18 @@ export class PostgresStore implements DocumentStore {
       if (replacesDocument(yjs, copy)) {
         const document = copy.document!;
         yjs = { offset: document.offset, epoch: document.epoch };
-        const stored = encodeDocument(document.update);
+        const encoded = encodeDocument(document.update);
         await client.query(
           `UPDATE swarmcast_rooms SET yjs_document = $2, yjs_encoding = $3, yjs_bytes = $4,
              yjs_epoch = $5, yjs_offset = $6 WHERE room = $1`,
-          [copy.room, stored.bytes, stored.encoding, document.update.length, document.epoch, document.offset],
+          [
+            copy.room,
+            encoded.bytes,
+            encoded.encoding,
+            document.update.length,
+            document.epoch,
+            document.offset,
+          ],
         );
       }
       if (copy.state) {
