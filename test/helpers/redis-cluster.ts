@@ -19,6 +19,9 @@ const run = promisify(execFile);
 const NODE_TIMEOUT_MS = 1000;
 
 /** One line of CLUSTER NODES. */
+/** How long a switch-over waits for its replica to take over before it asks again. */
+const FAILOVER_RETRY_MS = 5000;
+
 export interface ClusterNodeInfo {
   readonly id: string;
   readonly port: number;
@@ -173,14 +176,45 @@ export class TestRedisCluster {
     );
   }
 
-  /** `replica` takes over its master at once (CLUSTER FAILOVER), as an operator's switch-over does. */
+  /**
+   * `replica` takes over its master (CLUSTER FAILOVER), as an operator's switch-over does.
+   * FAILOVER answers before the switch, and a replica that cannot catch up with its busy
+   * master within Redis's manual-failover timeout gives up silently: this asks again every
+   * few seconds while `replica` is still one, and resolves once every live node sees it as
+   * a master and the cluster is healthy, so the next look at the roles is not from before it.
+   */
   async switchOver(replica: ClusterNodeInfo): Promise<void> {
-    const client = this.node(replica.port);
-    try {
-      await client.cluster('FAILOVER');
-    } finally {
-      client.disconnect();
-    }
+    let askedAt = 0;
+    await waitFor(
+      async () => {
+        const client = this.node(replica.port);
+        try {
+          const [role] = (await client.call('ROLE')) as [string];
+          if (role === 'slave' && Date.now() - askedAt > FAILOVER_RETRY_MS) {
+            askedAt = Date.now();
+            await client.cluster('FAILOVER');
+          }
+          if (role !== 'master') return false;
+        } finally {
+          client.disconnect();
+        }
+        const views = await Promise.all(
+          this.live().map(async (port) => {
+            const viewer = this.node(port);
+            try {
+              return parseNodes((await viewer.cluster('NODES')) as string);
+            } finally {
+              viewer.disconnect();
+            }
+          }),
+        );
+        return views.every((nodes) =>
+          nodes.some((node) => node.id === replica.id && node.master && !node.failed),
+        );
+      },
+      `node ${replica.port} to be a master in every node's view`,
+      30_000,
+    );
     await this.untilHealthy();
   }
 
