@@ -126,6 +126,26 @@ describe('dev-stack.yml', { skip: noDocker }, () => {
     );
   });
 
+  it('gives the nodes one PostgreSQL on a named volume through DATABASE_URL', () => {
+    const stack = stackConfig();
+    const app = stack.services.swarmcast!;
+    const databaseUrl = new URL(app.environment.DATABASE_URL!);
+    assert.equal(databaseUrl.protocol, 'postgres:');
+    const postgres = stack.services[databaseUrl.hostname];
+    assert.ok(postgres, `DATABASE_URL names the service "${databaseUrl.hostname}"`);
+    assert.equal(postgres.deploy.replicas, 1);
+    assert.equal(postgres.environment.POSTGRES_USER, databaseUrl.username);
+    assert.equal(postgres.environment.POSTGRES_PASSWORD, decodeURIComponent(databaseUrl.password));
+    assert.equal(postgres.environment.POSTGRES_DB, databaseUrl.pathname.slice(1));
+    const data = postgres.volumes?.find((v) => v.target === '/var/lib/postgresql/data');
+    assert.equal(data?.type, 'volume');
+    assert.ok(data && data.source in stack.volumes, 'a named volume for the database');
+    assert.ok(
+      Object.keys(app.networks).some((n) => n in postgres.networks),
+      'the nodes and PostgreSQL share a network',
+    );
+  });
+
   it('gives the node a drain that ends inside the stop grace period', () => {
     const app = stackConfig().services.swarmcast!;
     const config = taskConfig(app.environment);
