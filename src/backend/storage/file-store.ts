@@ -193,6 +193,9 @@ export class FileStore implements DocumentStore {
   }
 
   async save(copy: RoomCopy): Promise<CopyProgress> {
+    // Deflated before the transaction, which cannot wait for it (a document older than the
+    // file's is then deflated for nothing).
+    const encoded = copy.document && (await encodeDocument(copy.document.update));
     const db = this.database();
     return db
       .transaction((): CopyProgress => {
@@ -233,18 +236,10 @@ export class FileStore implements DocumentStore {
         if (replacesDocument(stored.yjs, copy)) {
           const document = copy.document!;
           yjs = { offset: document.offset, epoch: document.epoch };
-          const encoded = encodeDocument(document.update);
           db.prepare(
             `UPDATE swarmcast_rooms SET yjs_document = ?, yjs_encoding = ?, yjs_bytes = ?,
                yjs_epoch = ?, yjs_offset = ? WHERE room = ?`,
-          ).run(
-            encoded.bytes,
-            encoded.encoding,
-            document.update.length,
-            document.epoch,
-            document.offset,
-            copy.room,
-          );
+          ).run(encoded!.bytes, encoded!.encoding, encoded!.size, document.epoch, document.offset, copy.room);
         }
         if (copy.state) {
           db.prepare('UPDATE swarmcast_rooms SET state = ? WHERE room = ?').run(

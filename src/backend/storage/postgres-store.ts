@@ -245,6 +245,8 @@ export class PostgresStore implements DocumentStore {
   }
 
   async save(copy: RoomCopy): Promise<CopyProgress> {
+    // Before the transaction, so that it holds no row lock while deflating.
+    const encoded = copy.document && (await encodeDocument(copy.document.update));
     const client = await this.checkout();
     try {
       await client.query('BEGIN');
@@ -276,18 +278,10 @@ export class PostgresStore implements DocumentStore {
       if (replacesDocument(yjs, copy)) {
         const document = copy.document!;
         yjs = { offset: document.offset, epoch: document.epoch };
-        const encoded = encodeDocument(document.update);
         await client.query(
           `UPDATE swarmcast_rooms SET yjs_document = $2, yjs_encoding = $3, yjs_bytes = $4,
              yjs_epoch = $5, yjs_offset = $6 WHERE room = $1`,
-          [
-            copy.room,
-            encoded.bytes,
-            encoded.encoding,
-            document.update.length,
-            document.epoch,
-            document.offset,
-          ],
+          [copy.room, encoded!.bytes, encoded!.encoding, encoded!.size, document.epoch, document.offset],
         );
       }
       if (copy.state) {
