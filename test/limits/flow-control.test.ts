@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import {
   FlowControl,
@@ -9,8 +8,8 @@ import {
 } from '../../src/core/limits/flow-control';
 import { waitFor } from '../helpers/wait';
 
-/** A socket that records whether it is being read; `frame()` is one frame arriving. */
-class FakeSocket extends EventEmitter implements PausableSocket {
+/** A socket that records whether it is being read. */
+class FakeSocket implements PausableSocket {
   isPaused = false;
   pause(): void {
     this.isPaused = true;
@@ -18,9 +17,13 @@ class FakeSocket extends EventEmitter implements PausableSocket {
   resume(): void {
     this.isPaused = false;
   }
-  frame(): void {
-    this.emit('message');
-  }
+}
+
+/** One frame read (it takes a rate token), handled at once. */
+function frame(flow: FlowControl): void {
+  flow.frameRead();
+  flow.received(10);
+  flow.handled(10);
 }
 
 describe('FlowControl', () => {
@@ -59,10 +62,10 @@ describe('FlowControl', () => {
       return clock;
     };
     const flow = new FlowControl(socket, { perSecond: 100, burst: 3 }, () => pauses++, now);
-    socket.frame();
-    socket.frame();
+    frame(flow);
+    frame(flow);
     assert.equal(socket.isPaused, false, 'within the burst');
-    socket.frame();
+    frame(flow);
     assert.equal(socket.isPaused, true, 'the burst is spent');
     // Its timer fires and looks at the budget again: with no time gone by, it stays paused.
     const readsAtPause = reads;

@@ -150,9 +150,9 @@ describe('close codes on /yjs and what a y-websocket 3.x provider does with them
     // 40 x 512 KiB = 20 MiB: more than the kernel's socket buffers on loopback hold.
     for (let i = 0; i < 40; i++) source.getMap('blobs').set(`b${i}`, String(i % 10).repeat(512 * 1024));
     for (const update of updates) await yjs.applyUpdate(room, update);
-    const serverSockets = (yjs as unknown as { sockets: { clients: Set<WebSocket> } }).sockets.clients;
+    const serverSockets = (yjs as unknown as { open: Map<WebSocket, unknown> }).open;
     await waitFor(
-      () => [...serverSockets].some((s) => s.readyState === s.CLOSING),
+      () => [...serverSockets.keys()].some((s) => s.readyState === s.CLOSING),
       'the node to close the reader that does not read',
     );
     // Reading again, it takes what the kernel holds, then the close frame.

@@ -45,7 +45,7 @@ export class UpgradeGate {
     // The endpoints are modules that install during start: until then, on a server of
     // the node's own (or with no other listener), every upgrade is told to come back.
     if (phase() === 'starting' && server.alone) {
-      socket.on('error', () => socket.destroy());
+      socket.on('error', destroyOnError);
       refuseUpgrade(socket, 503, 'node starting');
       return;
     }
@@ -54,12 +54,12 @@ export class UpgradeGate {
       // Another path is the app's, when the app listens for upgrades too; with nobody
       // else to answer, the socket would hang, so it is refused as Node would close it.
       if (server.server.listenerCount('upgrade') === 1) {
-        socket.on('error', () => socket.destroy());
+        socket.on('error', destroyOnError);
         HttpRoutes.refuseUnknown(req, socket);
       }
       return;
     }
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const now = phase();
     if (now !== 'serving') {
       refuseUpgrade(socket, 503, now === 'draining' ? 'node draining' : 'node starting');
@@ -71,4 +71,9 @@ export class UpgradeGate {
     }
     endpoint(socket, head);
   }
+}
+
+/** An upgrading socket's error ends it; one function for every socket (it stays on the open ones). */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }

@@ -5,8 +5,6 @@ export interface PausableSocket {
   readonly isPaused: boolean;
   pause(): void;
   resume(): void;
-  on(event: 'message', listener: () => void): unknown;
-  once(event: 'close', listener: () => void): unknown;
 }
 
 export interface FlowOptions {
@@ -55,14 +53,6 @@ export class FlowControl {
     now: () => number = Date.now,
   ) {
     this.bucket = options.perSecond > 0 ? new TokenBucket(options.perSecond, options.burst, now) : undefined;
-    if (this.bucket) {
-      const bucket = this.bucket;
-      socket.on('message', () => {
-        bucket.take();
-        this.update();
-      });
-    }
-    socket.once('close', () => this.stop());
   }
 
   /** Whether reading is paused now. */
@@ -77,11 +67,18 @@ export class FlowControl {
 
   /**
    * A frame of `bytes` arrived and waits to be handled; it counts until `handled` is called
-   * with the same size. (Its rate token is taken for every protocol, reporting or not.)
+   * with the same size. (Its rate token is taken for every protocol, reporting or not: `frameRead`.)
    */
   received(bytes: number): void {
     this.backlogFrames += 1;
     this.backlogBytes += bytes;
+    this.update();
+  }
+
+  /** The socket read a frame: it takes a rate token (`SocketLimits` calls this for every frame). */
+  frameRead(): void {
+    if (!this.bucket) return;
+    this.bucket.take();
     this.update();
   }
 
@@ -91,7 +88,10 @@ export class FlowControl {
     this.update();
   }
 
-  /** Stops pacing and reads on, so that a closing socket hears its peer's close frame. */
+  /**
+   * Stops pacing and reads on, so that a closing socket hears its peer's close frame
+   * (`SocketLimits` calls it when the socket closes).
+   */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);

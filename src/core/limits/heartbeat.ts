@@ -12,19 +12,29 @@ import { CloseCode } from '../errors';
 export class Heartbeat {
   private readonly alive = new Map<WebSocket, boolean>();
   private readonly timer: NodeJS.Timeout | undefined;
+  /** One listener for every socket's pongs (ws calls it with the socket as `this`), not a closure each. */
+  private readonly answered: (this: WebSocket) => void;
 
   constructor(readonly intervalMs: number) {
+    const alive = this.alive;
+    this.answered = function answered(this: WebSocket) {
+      if (alive.has(this)) alive.set(this, true);
+    };
     if (intervalMs > 0) {
       this.timer = setInterval(() => this.round(), intervalMs);
       this.timer.unref();
     }
   }
 
+  /** Pings `socket` from the next round on; `forget` it once it has closed. */
   watch(socket: WebSocket): void {
     if (!this.timer) return;
     this.alive.set(socket, true);
-    socket.on('pong', () => this.alive.set(socket, true));
-    socket.once('close', () => this.alive.delete(socket));
+    socket.on('pong', this.answered);
+  }
+
+  forget(socket: WebSocket): void {
+    this.alive.delete(socket);
   }
 
   stop(): void {

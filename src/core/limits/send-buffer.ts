@@ -33,16 +33,18 @@ export class SendBufferWatch {
 
   constructor(private readonly limit: number) {}
 
+  /** Checks `socket` at every sweep; `forget` it once it has closed. */
   watch(socket: WebSocket): void {
     this.sockets.add(socket);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      this.over.delete(socket);
-    });
     if (!this.timer) {
       this.timer = setInterval(() => this.sweep(), SEND_BUFFER_SWEEP_MS);
       this.timer.unref();
     }
+  }
+
+  forget(socket: WebSocket): void {
+    this.sockets.delete(socket);
+    this.over.delete(socket);
   }
 
   stop(): void {

@@ -14,7 +14,13 @@ import { SendBufferWatch } from './send-buffer';
 export class SocketLimits {
   private readonly pings: Heartbeat;
   private readonly sendBuffers: SendBufferWatch;
-  private readonly flows = new Set<FlowControl>();
+  /** Every watched socket, with its flow control when it has one. */
+  private readonly sockets = new Map<WebSocket, FlowControl | undefined>();
+  /** Per endpoint, what a flow calls when it pauses: one function each, not one per socket. */
+  private readonly pauseCounters = new Map<string, () => void>();
+  /** The close and message listeners of every watched socket (`this` is the socket). */
+  private readonly closed: (this: WebSocket) => void;
+  private readonly read: (this: WebSocket) => void;
 
   constructor(
     private readonly limits: LimitsConfig,
@@ -23,6 +29,13 @@ export class SocketLimits {
   ) {
     this.pings = new Heartbeat(limits.pingIntervalMs);
     this.sendBuffers = new SendBufferWatch(limits.maxSendBufferBytes);
+    const limitsOfNode = this;
+    this.closed = function closed(this: WebSocket) {
+      limitsOfNode.forget(this);
+    };
+    this.read = function read(this: WebSocket) {
+      limitsOfNode.sockets.get(this)?.frameRead();
+    };
   }
 
   /**
@@ -33,20 +46,39 @@ export class SocketLimits {
   watch(conn: Connection, socket: WebSocket): FlowControl | undefined {
     this.pings.watch(socket);
     this.sendBuffers.watch(socket);
-    if (conn.limitsOwnRate) return undefined;
-    const flow = new FlowControl(
-      socket,
-      { perSecond: this.limits.pacedPerSecond, burst: this.limits.pacedBurst },
-      () => this.onPause(conn.endpoint),
-    );
-    this.flows.add(flow);
-    socket.once('close', () => this.flows.delete(flow));
+    const flow = conn.limitsOwnRate
+      ? undefined
+      : new FlowControl(
+          socket,
+          { perSecond: this.limits.pacedPerSecond, burst: this.limits.pacedBurst },
+          this.pauseCounter(conn.endpoint),
+        );
+    this.sockets.set(socket, flow);
+    // Shared listeners, no closure per socket: an idle socket's bookkeeping is most of what it costs (bench S4).
+    if (flow) socket.on('message', this.read);
+    socket.on('close', this.closed);
     return flow;
   }
 
   /** The flow controls of this node's open paced sockets (read by the metrics at scrape). */
-  paced(): ReadonlySet<FlowControl> {
-    return this.flows;
+  *paced(): Iterable<FlowControl> {
+    for (const flow of this.sockets.values()) if (flow) yield flow;
+  }
+
+  private forget(socket: WebSocket): void {
+    this.pings.forget(socket);
+    this.sendBuffers.forget(socket);
+    this.sockets.get(socket)?.stop();
+    this.sockets.delete(socket);
+  }
+
+  private pauseCounter(endpoint: string): () => void {
+    let counter = this.pauseCounters.get(endpoint);
+    if (!counter) {
+      counter = () => this.onPause(endpoint);
+      this.pauseCounters.set(endpoint, counter);
+    }
+    return counter;
   }
 
   stop(): void {

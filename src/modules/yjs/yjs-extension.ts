@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { AwarenessStore } from '../../backend/awareness-store';
 import { CloseCode } from '../../core/errors';
 import { MAX_ROOM_NAME } from '../../core/events/builtin/room';
@@ -65,6 +65,33 @@ export class YjsExtension implements Extension {
   private readonly clocks = new Map<string, Map<number, { clock: number }>>();
   /** Awareness events already noted: each reaches every local client of its room. */
   private readonly recorded = new WeakSet<Event>();
+  /** What every connection asks of the node and this module: one object for all of them. */
+  private services: YjsRoomServices | undefined;
+  /** This node's open Yjs sockets and their connections. */
+  private readonly open = new Map<WebSocket, YjsConnection>();
+  /**
+   * Every socket's listeners (`this` is the socket): one function each for all of them,
+   * where a closure per socket would be most of what an idle socket costs (bench S4).
+   */
+  private readonly socketMessage: (this: WebSocket, raw: RawData, isBinary: boolean) => void;
+  private readonly socketClosed: (this: WebSocket) => void;
+  private readonly socketFailed: (this: WebSocket, err: Error) => void;
+
+  constructor() {
+    const yjs = this;
+    this.socketMessage = function message(this: WebSocket, raw: RawData, isBinary: boolean) {
+      yjs.open.get(this)?.arrived(raw, isBinary);
+    };
+    this.socketClosed = function closed(this: WebSocket) {
+      const conn = yjs.open.get(this);
+      if (!conn) return;
+      yjs.open.delete(this);
+      yjs.require().node.track(yjs.closed(conn));
+    };
+    this.socketFailed = function failed(this: WebSocket, err: Error) {
+      yjs.installed?.node.log.debug({ err, conn: yjs.open.get(this)?.id }, 'yjs socket error');
+    };
+  }
 
   install(node: Host): void {
     const { documents, awareness, history } = node.backend;
@@ -80,8 +107,11 @@ export class YjsExtension implements Extension {
       yjsMetrics(node.metrics.registry),
     );
     this.installed = { node, awareness, log, compactor, cache };
+    this.services = undefined;
     this.sockets = new WebSocketServer({
       noServer: true,
+      // `open` tracks the sockets, without a close listener of ws's own per socket.
+      clientTracking: false,
       maxPayload: node.config.yjsMaxFrameBytes,
       // y-websocket sends a document it holds again on every reconnect: after a frame over
       // the limit, reconnecting cannot help, and 4413 (4400-4499) makes y-websocket 3.x stop.
@@ -96,7 +126,7 @@ export class YjsExtension implements Extension {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.sockets?.clients ?? []) socket.terminate();
+    for (const socket of this.open.keys()) socket.terminate();
     await this.installed?.compactor.idle();
   }
 
@@ -179,8 +209,10 @@ export class YjsExtension implements Extension {
         this.require().compactor.serve(room);
         this.require().cache?.retain(room);
       }
-      ws.on('close', () => node.track(this.closed(conn)));
-      ws.on('error', (err) => node.log.debug({ err, conn: conn.id }, 'yjs socket error'));
+      this.open.set(ws, conn);
+      ws.on('message', this.socketMessage);
+      ws.on('close', this.socketClosed);
+      ws.on('error', this.socketFailed);
       conn.open(flow);
     });
   }
@@ -237,6 +269,11 @@ export class YjsExtension implements Extension {
   }
 
   private roomServices(): YjsRoomServices {
+    this.services ??= this.makeRoomServices();
+    return this.services;
+  }
+
+  private makeRoomServices(): YjsRoomServices {
     const { node, awareness, compactor } = this.require();
     return {
       log: node.log,
