@@ -60,33 +60,36 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
  */
 const IDLE_PER_ROOM = 10;
 
-/** Idle connections, in empty rooms of IDLE_PER_ROOM. */
+/**
+ * Idle connections, in empty rooms of IDLE_PER_ROOM: what `count` more cost a server that
+ * already holds `count`. The first `count` are not measured: what the first connections
+ * cost a process once (the code they compile, and the young generation of V8's heap,
+ * 16-32 MiB, made resident by the garbage they leave) is not a cost of each connection,
+ * and divided by 1,000 it came to 15-25 KB "per connection" for every system.
+ */
 async function idleConnections(context: BenchContext, system: SystemSpec) {
   const count = context.scale.memory.idleConnections;
   return withSystem(context, system, 1, async (running) => {
     await settle();
     const room = freshRoom('idle');
-    const group = `${room}-idle`;
-    // Unmeasured: the first connections compile the code every later one runs.
-    const warmUp = Array.from({ length: IDLE_PER_ROOM }, () => ({
-      protocol: system.protocol,
-      url: running.url(0),
-      room: `${room}-warm-up`,
-    }));
-    await context.pool.openSpread(`${group}-warm-up`, warmUp, 60_000);
-    await context.pool.closeAll(`${group}-warm-up`);
-    await settle();
-    const before = await footprint(context, running, 'idle-before');
-    const clients = Array.from({ length: count }, (_, i) => ({
-      protocol: system.protocol,
-      url: running.url(0),
-      room: `${room}-${Math.floor(i / IDLE_PER_ROOM)}`,
-    }));
-    await context.pool.openSpread(group, clients, 120_000);
-    await settle();
-    const after = await footprint(context, running, 'idle-after');
-    await context.pool.closeAll(group);
-    return perUnit(before, after, count);
+    const clients = (part: string) =>
+      Array.from({ length: count }, (_, i) => ({
+        protocol: system.protocol,
+        url: running.url(0),
+        room: `${room}-${part}-${Math.floor(i / IDLE_PER_ROOM)}`,
+      }));
+    try {
+      await context.pool.openSpread(`${room}-base`, clients('base'), 120_000);
+      await settle();
+      const before = await footprint(context, running, 'idle-before');
+      await context.pool.openSpread(`${room}-idle`, clients('idle'), 120_000);
+      await settle();
+      const after = await footprint(context, running, 'idle-after');
+      return perUnit(before, after, count);
+    } finally {
+      await context.pool.closeAll(`${room}-idle`);
+      await context.pool.closeAll(`${room}-base`);
+    }
   });
 }
 
@@ -218,10 +221,11 @@ export async function memory(context: BenchContext): Promise<ScenarioResult> {
     method:
       'One node per system, started fresh for each half. Memory is read in the server process after two ' +
       'full GCs (a preloaded hook, `--expose-gc`): RSS, and JS heap used plus external (Buffers, ' +
-      'ArrayBuffers). Each half first opens and closes one room (or one room of connections) unmeasured, ' +
-      'so that what the first one costs a process once (compiled code, buffer pools) is not counted per ' +
-      `unit. Idle connections: ${scale.idleConnections} providers join empty rooms, ${IDLE_PER_ROOM} a room; the ` +
-      `difference to before, divided by ${scale.idleConnections}. Open rooms: ${scale.rooms} rooms, each ` +
+      'ArrayBuffers). What the first connections and rooms cost a process once (compiled code, buffer ' +
+      'pools, the young generation of the JS heap made resident) is not counted per unit: idle ' +
+      `connections: ${scale.idleConnections} providers join empty rooms, ${IDLE_PER_ROOM} a room, unmeasured; ` +
+      `then ${scale.idleConnections} more, and the difference between the two readings is divided by ` +
+      `${scale.idleConnections}. Open rooms: one room is opened and closed first; then ${scale.rooms} rooms, each ` +
       `with a ${size} document written by a client that stays connected and one more client that ` +
       `synced it; the difference divided by ${scale.rooms}. One measurement per system and round ` +
       `(${scale.rounds} interleaved round${scale.rounds === 1 ? '' : 's'}, fewer than the other scenarios' in ` +
