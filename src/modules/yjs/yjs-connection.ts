@@ -535,7 +535,7 @@ function stateVectorOf(document: Uint8Array): Uint8Array {
  * provider is one client, so one is kept in two fields and a Map is made only for a
  * second: its table would be 200 bytes of an idle socket's 4.5 KB of heap (bench S4).
  */
-class AnnouncedClients {
+export class AnnouncedClients {
   private client: number | undefined;
   private clock = 0;
   private more: Map<number, number> | undefined;
