@@ -11,7 +11,13 @@ import type { Logger } from '../../core/log';
 import { holdWritesForTick } from '../../core/protocol/write-batch';
 import type { Entry } from '../../core/rooms/room-hub';
 import { ROOM_RESET } from '../../core/rooms/room-hub';
-import { Y } from './esm';
+import {
+  type DocumentParts,
+  documentFrames,
+  stateVectorOf,
+  syncAnswer,
+  wholeDocument,
+} from './document-parts';
 import { MAX_BATCH_BYTES, MAX_BATCH_FRAMES, mergeBatch } from './update-batch';
 import {
   type AwarenessState,
@@ -22,7 +28,6 @@ import {
   encodeAwarenessUpdate,
   encodePermissionDenied,
   encodeSyncStep1,
-  encodeSyncStep2,
   encodeUpdate,
   isEmptyUpdate,
   isValidUpdate,
@@ -60,7 +65,7 @@ export interface YjsRoomServices {
    * deliveries start), a document that reaches that position, which may be one a read
    * already running for other callers returns.
    */
-  document(room: string, covering?: Position): Promise<Uint8Array>;
+  document(room: string, covering?: Position): Promise<DocumentParts>;
   /** The room's current awareness states, from every node, as one awareness update (or none). */
   awareness(room: string): Promise<Uint8Array | undefined>;
   /** The states that are news to the room: newer than what is stored for their client. */
@@ -103,7 +108,7 @@ export class YjsConnection implements Connection {
    * step 1 is answered: updates since that read reach the client live, so the answer
    * need not read the room again.
    */
-  private opening: Uint8Array | undefined;
+  private opening: DocumentParts | undefined;
   /**
    * Set while the connection was answered from a room's loading document and is still
    * entering the room: every frame but the client's sync step 1 waits for it.
@@ -231,8 +236,8 @@ export class YjsConnection implements Connection {
       // A cold room this node is loading from the database: its document is known before
       // the write-back into Redis is done, so the client's sync starts from it now. The
       // room is entered meanwhile; nothing from this client is appended before.
-      this.opening = loading.update;
-      this.send(encodeSyncStep1(stateVectorOf(loading.update)));
+      this.opening = wholeDocument(loading.update);
+      this.send(encodeSyncStep1(stateVectorOf(this.opening)));
       this.entering = this.enterLoaded(entering, loading);
       return;
     }
@@ -282,7 +287,7 @@ export class YjsConnection implements Connection {
         current ? undefined : this.services.document(this.room),
         this.services.awareness(this.room),
       ]);
-      if (document) this.send(encodeUpdate(document));
+      for (const frame of document ? documentFrames(document) : []) this.send(frame);
       if (awareness) this.send(encodeAwareness(awareness));
     });
     this.entering = undefined;
@@ -339,10 +344,7 @@ export class YjsConnection implements Connection {
       case 'sync-step1': {
         const document = this.opening ?? (await this.services.document(this.room));
         this.opening = undefined;
-        // An empty state vector (a new client) wants everything: the stored document as it
-        // is, without decoding all of it to diff against nothing.
-        const empty = message.stateVector.length === 1 && message.stateVector[0] === 0;
-        this.send(encodeSyncStep2(empty ? document : Y.diffUpdate(document, message.stateVector)));
+        for (const frame of syncAnswer(document, message.stateVector)) this.send(frame);
         return;
       }
       case 'awareness': {
@@ -412,7 +414,7 @@ export class YjsConnection implements Connection {
   private resendDocument(): void {
     this.queue = this.queue.then(async () => {
       try {
-        this.send(encodeUpdate(await this.services.document(this.room)));
+        for (const frame of documentFrames(await this.services.document(this.room))) this.send(frame);
       } catch (err) {
         this.failed(err);
       }
@@ -511,23 +513,6 @@ function truncate(text: string, bytes: number): string {
   let out = text;
   while (Buffer.byteLength(out) > bytes) out = out.slice(0, -1);
   return out;
-}
-
-/**
- * The state vector of a document read, computed once per read: joiners that share one read
- * (a burst) get the same update, and decoding it for its state vector took 3.5 ms per
- * joiner for a 1 MB document. Documents are never changed once read, so the cache is keyed
- * by the update itself and goes with it.
- */
-const stateVectors = new WeakMap<Uint8Array, Uint8Array>();
-
-function stateVectorOf(document: Uint8Array): Uint8Array {
-  let vector = stateVectors.get(document);
-  if (!vector) {
-    vector = Y.encodeStateVectorFromUpdate(document);
-    stateVectors.set(document, vector);
-  }
-  return vector;
 }
 
 /**

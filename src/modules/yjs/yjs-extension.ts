@@ -10,6 +10,7 @@ import { refuseUpgrade } from '../../core/http/respond';
 import { reasonedSocket } from '../../core/protocol/reasoned-socket';
 import { Compactor } from './compaction';
 import { DocumentCache } from './document-cache';
+import { type DocumentParts, wholeDocument } from './document-parts';
 import { Y, type YDoc } from './esm';
 import {
   type AwarenessState,
@@ -154,13 +155,14 @@ export class YjsExtension implements Extension {
   }
 
   /** The document for a sync answer: from the cache when it can be, measured when read in full. */
-  private async document(room: string, covering?: Position): Promise<Uint8Array> {
+  private async document(room: string, covering?: Position): Promise<DocumentParts> {
     const { log, compactor } = this.require();
     const document = await log.current(room, covering);
     if ('tailEntries' in document) {
       compactor.measured(room, document.offset, document.tailEntries, document.tailBytes);
+      return document.parts;
     }
-    return document.update;
+    return wholeDocument(document.update);
   }
 
   /** The room's current document as a fresh Y.Doc (the caller owns and destroys it). */

@@ -3,8 +3,8 @@ import { DOCUMENT_STREAM, type DocumentStore } from '../../backend/document-stor
 import { UnavailableError } from '../../core/errors';
 import type { Position } from '../../core/events/event';
 import type { CachedDocument, DocumentCache } from './document-cache';
+import { type DocumentParts, mergeParts } from './document-parts';
 import { Y } from './esm';
-import { EMPTY_UPDATE } from './yjs-codec';
 
 /** How many log entries one history read asks for. */
 const READ_BATCH = 1000;
@@ -15,8 +15,11 @@ const READ_BATCH = 1000;
  */
 const MAX_ATTEMPTS = 5;
 
-/** A room's whole document as of `offset`, and the size of the log tail it was merged from. */
+/** A room's whole document as of `offset`, and the size of the log tail after its snapshot. */
 export interface DocumentState {
+  /** The snapshot and the merged tail, as sync answers send them. */
+  readonly parts: DocumentParts;
+  /** The two merged (on first use: a sync answer never needs it). */
   readonly update: Uint8Array;
   /** The last `yjs` stream offset included, and the stream's epoch. */
   readonly offset: number;
@@ -170,7 +173,7 @@ export class YjsLog {
     const together = await this.store.snapshotWithTail?.(room, READ_BATCH);
     const snapshot = together?.snapshot ?? (await this.store.snapshot(room));
     let first: HistoryRead | undefined = together?.tail;
-    const updates: Uint8Array[] = snapshot.update ? [snapshot.update] : [];
+    const updates: Uint8Array[] = [];
     let offset = snapshot.offset;
     let epoch = snapshot.epoch;
     let tailBytes = 0;
@@ -195,14 +198,19 @@ export class YjsLog {
       }
       if (read.events.length < READ_BATCH) break;
     }
-    const update =
-      updates.length === 0 ? EMPTY_UPDATE : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
+    const tail = updates.length <= 1 ? updates[0] : Y.mergeUpdates(updates);
+    const parts: DocumentParts = { snapshot: snapshot.update, tail };
+    let merged: Uint8Array | undefined;
     return {
-      update,
+      parts,
+      get update() {
+        merged ??= mergeParts(parts);
+        return merged;
+      },
       offset,
       epoch,
       snapshotOffset: snapshot.offset,
-      tailEntries: updates.length - (snapshot.update ? 1 : 0),
+      tailEntries: updates.length,
       tailBytes,
     };
   }
