@@ -24,8 +24,11 @@ export interface Scale {
     oneRoom: { clients: number };
     manyRooms: { rooms: number; clients: number };
   };
-  /** Scenario 3: document sizes (bytes) and joiners at once. */
-  readonly join: { sizes: number[]; joiners: number[] };
+  /**
+   * Scenario 3: document sizes (bytes) and joiners at once; a lone joiner joins `repeats`
+   * times a round, one after another, since one join is one sample.
+   */
+  readonly join: { sizes: number[]; joiners: number[]; repeats: number };
   /** Scenario 4: idle connections, rooms with a document of `roomBytes`, and interleaved rounds. */
   readonly memory: { idleConnections: number; rooms: number; roomBytes: number; rounds: number };
   /**
@@ -53,7 +56,7 @@ export const fullScale: Scale = {
   latency: { readers: [1, 10, 100], rate: 50, durationMs: 6000 },
   ramp: { startDeliveries: 8000, factor: 2, stageMs: 1500, maxStages: 8 },
   throughput: { oneRoom: { clients: 50 }, manyRooms: { rooms: 200, clients: 5 } },
-  join: { sizes: [10 * KB, MB, 10 * MB], joiners: [1, 50] },
+  join: { sizes: [10 * KB, MB, 10 * MB], joiners: [1, 50], repeats: 7 },
   memory: { idleConnections: 1000, rooms: 30, roomBytes: MB, rounds: 3 },
   crowd: { connections: 10_000, rooms: 1000, warmUpMs: 2000, durationMs: 10_000 },
   saturation: { updates: 10_000, readers: 10, rounds: 1, timeoutMs: 60_000 },
@@ -69,7 +72,7 @@ export const quickScale: Scale = {
   latency: { readers: [1, 10], rate: 40, durationMs: 1000 },
   ramp: { startDeliveries: 2000, factor: 3, stageMs: 500, maxStages: 3 },
   throughput: { oneRoom: { clients: 10 }, manyRooms: { rooms: 10, clients: 3 } },
-  join: { sizes: [10 * KB, 256 * KB], joiners: [1, 5] },
+  join: { sizes: [10 * KB, 256 * KB], joiners: [1, 5], repeats: 3 },
   // One round: memory does not move with the load as times do, and two would double the quick run's S4.
   memory: { idleConnections: 50, rooms: 2, roomBytes: 256 * KB, rounds: 1 },
   crowd: { connections: 1000, rooms: 100, warmUpMs: 1000, durationMs: 2000 },

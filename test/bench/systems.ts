@@ -59,12 +59,16 @@ async function startNodes(
   return { system, nodes, url: (index) => url(nodes[index % nodes.length]!.port), stop };
 }
 
-/** A swarmcast system; `env` may point it at a Redis Cluster (REDIS_CLUSTER_NODES) instead of the run's Redis. */
+/**
+ * A swarmcast system; `env` may point it at a Redis Cluster (REDIS_CLUSTER_NODES) instead of
+ * the run's Redis; `script`, a node of this checkout's that embeds swarmcast, instead of its `main`.
+ */
 export function swarmcast(
   name: string,
   protocol: Protocol,
   route: string,
   env: Record<string, string> = {},
+  script?: string,
 ): SystemSpec {
   const spec: SystemSpec = {
     name,
@@ -78,7 +82,7 @@ export function swarmcast(
         (index, port) =>
           launchServer({
             name: `${name}-${index}`,
-            script: context.swarmcastMain ?? MAIN,
+            script: script ?? context.swarmcastMain ?? MAIN,
             port,
             cpuProfDir: context.cpuProfDir,
             env: {
@@ -139,6 +143,17 @@ export const swarmcastYjs = swarmcast('swarmcast', 'y-websocket', '/yjs');
 export const swarmcastYjsNoCache = swarmcast('swarmcast', 'y-websocket', '/yjs', { YJS_CACHE_BYTES: '0' });
 /** swarmcast's JSON event protocol. */
 export const swarmcastJson = swarmcast('swarmcast', 'json', '/events');
+/**
+ * The option beside it: the same protocol with an app's ephemeral room event (`stream: null`:
+ * no offset, no history, one PUBLISH), which is what socket.io's room events are (scenario 5).
+ */
+export const swarmcastEphemeral = swarmcast(
+  'swarmcast-ephemeral',
+  'json-ephemeral',
+  '/events',
+  {},
+  peer('swarmcast-ephemeral'),
+);
 export const yWebsocketServer = peerSystem(
   'y-websocket-server',
   'y-websocket',
@@ -155,3 +170,5 @@ export const socketIoOnCluster = (seeds: string) =>
 /** The Yjs systems in table order: ours first, then the peers. */
 export const yjsSystems: SystemSpec[] = [swarmcastYjs, hocuspocus, yWebsocketServer];
 export const eventSystems: SystemSpec[] = [swarmcastJson, socketIo];
+/** Scenario 5's systems: the event systems, and swarmcast's ephemeral option beside them. */
+export const eventSystemsWithOption: SystemSpec[] = [...eventSystems, swarmcastEphemeral];

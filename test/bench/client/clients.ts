@@ -3,7 +3,8 @@ import WebSocket from 'ws';
 import { now } from '../stats';
 
 /** How a client speaks to its server: the four wire protocols of the bench. */
-export type Protocol = 'y-websocket' | 'hocuspocus' | 'json' | 'socket.io';
+/** `json-ephemeral`: our JSON protocol with `bench.ping`, a room event with `stream: null`, as probe. */
+export type Protocol = 'y-websocket' | 'hocuspocus' | 'json' | 'json-ephemeral' | 'socket.io';
 
 /** One client the parent asks a worker to open. */
 export interface ClientSpec {
@@ -82,7 +83,9 @@ export function openClient(libs: Libraries, spec: ClientSpec): BenchClient {
     case 'hocuspocus':
       return new YjsClient(libs, spec);
     case 'json':
-      return new JsonEventClient(spec);
+      return new JsonEventClient(spec, 'chat.message');
+    case 'json-ephemeral':
+      return new JsonEventClient(spec, 'bench.ping');
     case 'socket.io':
       return new SocketIoClient(spec);
   }
@@ -192,7 +195,7 @@ class YjsClient implements BenchClient {
   }
 }
 
-/** A client of our JSON event protocol on `/events`; probes are `chat.message` events. */
+/** A client of our JSON event protocol on `/events`; probes are `chat.message` (or `bench.ping`) events. */
 class JsonEventClient implements BenchClient {
   readonly ready: Promise<void>;
   private readonly socket: WebSocket;
@@ -200,7 +203,10 @@ class JsonEventClient implements BenchClient {
   private conn = '';
   private readonly listeners: Array<(sentAt: number) => void> = [];
 
-  constructor(spec: ClientSpec) {
+  constructor(
+    spec: ClientSpec,
+    private readonly probeType: 'chat.message' | 'bench.ping',
+  ) {
     this.room = spec.room;
     this.socket = new WebSocket(spec.url);
     this.ready = new Promise((resolve, reject) => {
@@ -218,7 +224,7 @@ class JsonEventClient implements BenchClient {
           this.socket.send(JSON.stringify({ type: 'room.join', data: { room: this.room }, id: 'join' }));
         } else if (frame.type === 'ack' && frame.id === 'join') resolve();
         else if (frame.type === 'error') reject(new Error(JSON.stringify(frame)));
-        else if (frame.type === 'chat.message' && frame.from?.conn !== this.conn) {
+        else if (frame.type === this.probeType && frame.from?.conn !== this.conn) {
           const sentAt = Number(frame.data?.text);
           for (const listener of this.listeners) listener(sentAt);
         }
@@ -229,7 +235,7 @@ class JsonEventClient implements BenchClient {
   sendProbe(): void {
     // No `id`: an accepted event then gets no ack, as a fire-and-forget client would send it.
     this.socket.send(
-      JSON.stringify({ type: 'chat.message', room: this.room, data: { text: String(now()) } }),
+      JSON.stringify({ type: this.probeType, room: this.room, data: { text: String(now()) } }),
     );
   }
 

@@ -1,5 +1,5 @@
 import type { ScenarioResult } from '../report-model';
-import { eventSystems } from '../systems';
+import { eventSystemsWithOption as systemsOfS5 } from '../systems';
 import { type BenchContext, measureTable } from './context';
 import { measureLatency } from './measure';
 import { measureThroughputTable, rampMethod, SERVER_CPU } from './throughput';
@@ -9,7 +9,7 @@ export async function events(context: BenchContext): Promise<ScenarioResult[]> {
   const { latency } = context.scale;
   const latencyRows = await measureTable(
     context,
-    eventSystems,
+    systemsOfS5,
     2,
     latency.readers.map((readers) => ({
       label: `${readers} reader${readers === 1 ? '' : 's'}`,
@@ -17,8 +17,8 @@ export async function events(context: BenchContext): Promise<ScenarioResult[]> {
     })),
     (running, readers) => measureLatency(context, running, readers),
   );
-  const throughput = await measureThroughputTable(context, eventSystems);
-  const systems = eventSystems.map((s) => s.name);
+  const throughput = await measureThroughputTable(context, systemsOfS5);
+  const systems = systemsOfS5.map((s) => s.name);
   return [
     {
       id: 's5a',
@@ -33,9 +33,14 @@ export async function events(context: BenchContext): Promise<ScenarioResult[]> {
         `One writer run per system in each of the ${context.scale.rounds} interleaved rounds; median and p99 ` +
         'over every delivery of a round, then the median over the rounds. swarmcast: a `chat.message` ' +
         '(room scope: offset, history append and PUBLISH in one Lua step); socket.io: ' +
-        '`io.to(room).emit` through `@socket.io/redis-adapter`.',
+        '`io.to(room).emit` through `@socket.io/redis-adapter`; swarmcast-ephemeral: the option of an ' +
+        'app’s room event with `stream: null` (`bench.ping`: no offset, no history, one PUBLISH), in a ' +
+        'node that embeds swarmcast (`test/bench/peers/swarmcast-ephemeral.ts`).',
       rows: latencyRows,
-      notes: ['socket.io keeps no history: a member that misses an event while disconnected never gets it.'],
+      notes: [
+        'socket.io keeps no history: a member that misses an event while disconnected never gets it. ' +
+          'Neither does swarmcast-ephemeral; the targets are for the default, `chat.message`.',
+      ],
     },
     {
       id: 's5b',
@@ -46,7 +51,7 @@ export async function events(context: BenchContext): Promise<ScenarioResult[]> {
       systems,
       method: rampMethod(context, 'events'),
       rows: throughput.rows,
-      notes: [],
+      notes: ['swarmcast-ephemeral: the option of a room event with `stream: null`, as in S5A.'],
       tables: [throughput.cpu],
       figures: { [SERVER_CPU]: throughput.serverCpu },
     },
