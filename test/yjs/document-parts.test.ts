@@ -6,6 +6,7 @@ import {
   mergeParts,
   stateVectorOf,
   syncAnswer,
+  wholeDocument,
 } from '../../src/modules/yjs/document-parts';
 import { decoding, encoding, Y, type YDoc } from '../../src/modules/yjs/esm';
 
@@ -116,5 +117,12 @@ describe('a document read in two parts', () => {
     Y.applyUpdate(older, parts.snapshot!);
     receive(older, documentFrames(parts));
     assert.equal(older.getText('t').toString(), whole.getText('t').toString());
+  });
+
+  it('gives one cached update the same parts each time, so that its joiners share one state vector', () => {
+    const { parts } = history();
+    const cached = mergeParts(parts);
+    assert.equal(wholeDocument(cached), wholeDocument(cached));
+    assert.equal(stateVectorOf(wholeDocument(cached)), stateVectorOf(wholeDocument(cached)));
   });
 });

@@ -13,9 +13,20 @@ export interface DocumentParts {
   readonly tail?: Uint8Array;
 }
 
-/** One update as a document of one part (a cached or loaded document is merged already). */
+const wholes = new WeakMap<Uint8Array, DocumentParts>();
+
+/**
+ * One update as a document of one part (a cached or loaded document is merged already),
+ * the same object for the same update, so that joiners given one cached document share
+ * its state vector too.
+ */
 export function wholeDocument(update: Uint8Array): DocumentParts {
-  return { snapshot: update };
+  let parts = wholes.get(update);
+  if (!parts) {
+    parts = { snapshot: update };
+    wholes.set(update, parts);
+  }
+  return parts;
 }
 
 /** The parts as one update, for whoever needs one (compaction, the admin export, the cache). */
