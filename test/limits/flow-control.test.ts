@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
+import type { LimitsConfig } from '../../src/core/config';
+import type { Connection } from '../../src/core/connection';
 import {
   FlowControl,
   MAX_BACKLOG_BYTES,
   MAX_BACKLOG_FRAMES,
   type PausableSocket,
 } from '../../src/core/limits/flow-control';
+import { SocketLimits } from '../../src/core/limits/socket-limits';
+import { FakeConnection } from '../helpers/fake-connection';
 import { waitFor } from '../helpers/wait';
 
 /** A socket that records whether it is being read. */
@@ -87,5 +92,67 @@ describe('FlowControl', () => {
     assert.equal(socket.isPaused, false);
     flow.received(MAX_BACKLOG_BYTES);
     assert.equal(socket.isPaused, false, 'a stopped flow no longer pauses');
+  });
+});
+
+describe('SocketLimits', () => {
+  /** What the limits use of a ws socket: events, pausing, and what a sweep reads. */
+  class Socket extends EventEmitter {
+    isPaused = false;
+    readonly OPEN = 1;
+    readyState = 1;
+    bufferedAmount = 0;
+    pause(): void {
+      this.isPaused = true;
+    }
+    resume(): void {
+      this.isPaused = false;
+    }
+    ping(): void {}
+    close(): void {}
+    terminate(): void {}
+  }
+
+  it('takes a rate token for each frame a paced socket reads, and lets go of it when it closes', () => {
+    const paused: string[] = [];
+    const limits = new SocketLimits(
+      {
+        ratePerSecond: 0,
+        rateBurst: 1,
+        rateMaxDrops: 1,
+        pacedPerSecond: 1,
+        pacedBurst: 3,
+        maxSendBufferBytes: 1024,
+        maxConnections: 10,
+        pingIntervalMs: 0,
+      } as LimitsConfig,
+      (endpoint) => paused.push(endpoint),
+    );
+    try {
+      const socket = new Socket();
+      // What the limits read of a connection: whether it limits its own rate, and its endpoint.
+      const pacedConnection = { endpoint: 'yjs', limitsOwnRate: false } as unknown as Connection;
+      const flow = limits.watch(pacedConnection, socket as never);
+      assert.ok(flow, 'a connection that cannot drop frames is paced');
+      assert.deepEqual([...limits.paced()], [flow]);
+      socket.emit('message');
+      socket.emit('message');
+      assert.equal(socket.isPaused, false, 'within the burst');
+      socket.emit('message');
+      assert.equal(socket.isPaused, true, 'past the burst, reading stops');
+      assert.deepEqual(paused, ['yjs']);
+      socket.emit('close');
+      assert.equal(socket.isPaused, false, 'a closing socket is read again, to hear its peer');
+      assert.deepEqual([...limits.paced()], []);
+      // A JSON connection limits its own rate: no flow control, nothing paced.
+      const own = new Socket();
+      assert.equal(limits.watch(new FakeConnection(), own as never), undefined);
+      own.emit('message');
+      own.emit('message');
+      own.emit('message');
+      assert.equal(own.isPaused, false);
+    } finally {
+      limits.stop();
+    }
   });
 });

@@ -108,6 +108,22 @@ describe('a document read in two parts', () => {
     assert.deepEqual([...Y.decodeStateVector(stateVectorOf(parts))], [[7, 4]]);
   });
 
+  it('stops counting at a gap inside the tail, as the merged document would', () => {
+    const base = new Y.Doc();
+    base.clientID = 7;
+    const updates: Uint8Array[] = [];
+    base.on('update', (update: Uint8Array) => updates.push(update));
+    for (const word of ['one ', 'two ', 'three ', 'four '])
+      base.getText('t').insert(base.getText('t').length, word);
+    // The tail holds 'two ' and 'four ': 'three ' is missing between them (a skip).
+    const parts = { snapshot: updates[0]!, tail: Y.mergeUpdates([updates[1]!, updates[3]!]) };
+    assert.deepEqual([...Y.decodeStateVector(stateVectorOf(parts))], [[7, 8]]);
+    assert.deepEqual(
+      Y.decodeStateVector(stateVectorOf(parts)),
+      Y.decodeStateVector(Y.encodeStateVectorFromUpdate(mergeParts(parts))),
+    );
+  });
+
   it('sends the parts alone when one is missing, and as updates to a client that has an older document', () => {
     const { parts, whole } = history();
     assert.equal(syncAnswer({ snapshot: parts.snapshot }, new Uint8Array([0])).length, 1);

@@ -36,6 +36,11 @@ export class DocumentCache {
     this.served.add(room);
   }
 
+  /** Whether `set` would keep a document of `room` (a read merges its parts only then). */
+  serves(room: string): boolean {
+    return this.served.has(room);
+  }
+
   release(room: string): void {
     this.served.delete(room);
     this.drop(room);

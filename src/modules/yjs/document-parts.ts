@@ -62,10 +62,10 @@ export function documentFrames(parts: DocumentParts): Uint8Array[] {
  * The state vector of the whole document, once per read: joiners that share one read (a
  * burst) get the same parts, and decoding a 1 MB document for its state vector took 3.5 ms
  * per joiner. The snapshot's is read from its structs; the tail's structs of a client
- * extend it when they start where the snapshot's end (or before), as an appended update
- * continues the document. A tail that starts further on (it could not integrate yet) does
- * not count, as Yjs does not count a client's structs after a gap; a gap inside the tail,
- * which in-order appends do not make, would.
+ * extend it, in clock order, while each starts where the vector stands (or before): from
+ * the first gap on (a struct further on, or a skip), nothing counts, as Yjs does not
+ * count a client's structs after a gap. Overstating would tell a reconnecting client that
+ * the server holds what it lacks, and the client would never send it.
  */
 const stateVectors = new WeakMap<DocumentParts, Uint8Array>();
 
@@ -83,10 +83,12 @@ function computeStateVector(parts: DocumentParts): Uint8Array {
     return Y.encodeStateVectorFromUpdate(parts.snapshot ?? parts.tail ?? EMPTY_UPDATE);
   }
   const clocks = Y.decodeStateVector(Y.encodeStateVectorFromUpdate(parts.snapshot));
-  const tail = Y.parseUpdateMeta(parts.tail);
-  for (const [client, end] of tail.to) {
+  // A client's structs come in clock order; the tail is small (compaction bounds it).
+  for (const struct of Y.decodeUpdate(parts.tail).structs) {
+    if (struct instanceof Y.Skip) continue;
+    const { client, clock } = struct.id;
     const known = clocks.get(client) ?? 0;
-    if ((tail.from.get(client) ?? 0) <= known && end > known) clocks.set(client, end);
+    if (clock <= known && clock + struct.length > known) clocks.set(client, clock + struct.length);
   }
   return Y.encodeStateVector(clocks);
 }

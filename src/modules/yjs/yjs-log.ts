@@ -155,12 +155,14 @@ export class YjsLog {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const state = await this.tryRead(room);
       if (state) {
-        this.cache?.set(room, {
-          update: state.update,
-          offset: state.offset,
-          epoch: state.epoch,
-          absorbed: 0,
-        });
+        // Only a room the cache keeps pays for the merge of the two parts here.
+        if (this.cache?.serves(room))
+          this.cache.set(room, {
+            update: state.update,
+            offset: state.offset,
+            epoch: state.epoch,
+            absorbed: 0,
+          });
         return state;
       }
     }
