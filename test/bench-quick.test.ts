@@ -14,8 +14,9 @@ const SYSTEMS: Record<string, string[]> = {
   S2: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
   S3: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
   S4: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
-  S5A: ['swarmcast', 'socket.io'],
-  S5B: ['swarmcast', 'socket.io'],
+  // With the option of ephemeral room events (stream: null) beside the default.
+  S5A: ['swarmcast', 'socket.io', 'swarmcast-ephemeral'],
+  S5B: ['swarmcast', 'socket.io', 'swarmcast-ephemeral'],
   S6: ['swarmcast', 'socket.io'],
   S7: ['swarmcast', 'hocuspocus', 'y-websocket-server'],
 };
