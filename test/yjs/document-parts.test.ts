@@ -135,6 +135,16 @@ describe('a document read in two parts', () => {
     assert.equal(older.getText('t').toString(), whole.getText('t').toString());
   });
 
+  it('gives the new clients of one read the same frames, and a client with a state vector its own', () => {
+    const { parts } = history();
+    const fresh = new Uint8Array([0]);
+    const first = syncAnswer(parts, fresh);
+    assert.equal(syncAnswer(parts, fresh), first);
+    const older = new Y.Doc();
+    Y.applyUpdate(older, parts.snapshot!);
+    assert.notEqual(syncAnswer(parts, Y.encodeStateVector(older)), first);
+  });
+
   it('gives one cached update the same parts each time, so that its joiners share one state vector', () => {
     const { parts } = history();
     const cached = mergeParts(parts);
