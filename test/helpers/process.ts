@@ -18,6 +18,15 @@ export interface NodeProcess {
 }
 
 /**
+ * The data directories of nodes still running: removed when the node exits, or when the
+ * test process does first (the runner's forced exit would otherwise leave them in $TMPDIR).
+ */
+const liveDataDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of liveDataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
  * Starts a node process on port 0 with `env` added, and waits until it listens. `entry`
  * is the script it runs: `dist/src/main.js`, or a test-only entry that wraps it.
  */
@@ -33,7 +42,13 @@ export async function spawnNode(
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (dataDir) proc.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+  if (dataDir) {
+    liveDataDirs.add(dataDir);
+    proc.once('exit', () => {
+      liveDataDirs.delete(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+  }
   const lines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.once('exit', (code, signal) => resolve({ code, signal }));
