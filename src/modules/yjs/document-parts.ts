@@ -71,7 +71,8 @@ function answerFrames(parts: DocumentParts, missing: (update: Uint8Array) => Uin
 
 /** The whole document as update frames (for a client that holds an older one), the tail first as above. */
 export function documentFrames(parts: DocumentParts): Uint8Array[] {
-  return [parts.tail, parts.snapshot ?? (parts.tail ? undefined : EMPTY_UPDATE)]
+  if (!parts.snapshot && !parts.tail) return [encodeUpdate(EMPTY_UPDATE)];
+  return [parts.tail, parts.snapshot]
     .filter((part): part is Uint8Array => part !== undefined)
     .map(encodeUpdate);
 }
